@@ -1,0 +1,168 @@
+# discv: a RISC-V hypervisor that brings Disco's memory management to the H
+# extension. `make help` lists targets and variables.
+
+# ---- configuration (override on the command line) ----------------------
+GUESTS ?= 1
+GUEST_VCPUS ?= 1
+GUEST_MEM ?= 128M
+HARTS ?= 4
+NODES ?= 2
+HOST_MEM ?= 2G
+GUEST_KERNEL ?= $(BUILD)/guest/Image
+GUEST_INITRD ?= $(BUILD)/guest/initramfs.cpio.gz
+GUEST_APPEND ?=
+# GUEST_CMD is read with $(value ...) only: make must not expand its $(...).
+
+BUILD ?= build
+CROSS_COMPILE ?= riscv64-linux-gnu-
+CC := $(CROSS_COMPILE)gcc
+OBJCOPY := $(CROSS_COMPILE)objcopy
+HOSTCC ?= gcc
+LINUX_SOURCE_TARBALL ?= /usr/src/linux-source-6.1.tar.xz
+
+.DEFAULT_GOAL := all
+.PHONY: all help deps hypervisor guest-kernel guest-initramfs test-guests run debug \
+	test unit-test boot-test bench-boot clean
+
+all: hypervisor guest-kernel guest-initramfs test-guests
+
+help:
+	@echo "discv - make targets:"
+	@echo "  make run          build what is missing and boot the guests (interactive,"
+	@echo "                    or batch with GUEST_CMD='...')"
+	@echo "  make test         install packages if needed, build, run unit and boot tests"
+	@echo "  make unit-test    host unit tests only (ASan + UBSan)"
+	@echo "  make boot-test    QEMU boot tests only"
+	@echo "  make bench-boot   boot-time benchmark: discv vs the same guest on bare QEMU"
+	@echo "  make debug        boot under QEMU halted, with gdb-multiarch attached"
+	@echo "  make deps         install the Debian packages discv needs (as root)"
+	@echo "  make all          build hypervisor, guest kernel, initramfs, test guest"
+	@echo "  make clean        remove $(BUILD)/ (the kernel cache outside stays)"
+	@echo "variables:"
+	@echo "  GUESTS=$(GUESTS) GUEST_VCPUS=$(GUEST_VCPUS) GUEST_MEM=$(GUEST_MEM)"
+	@echo "  HARTS=$(HARTS) NODES=$(NODES) HOST_MEM=$(HOST_MEM)"
+	@echo "  GUEST_CMD='shell command'  run it in every guest, then power off (batch)"
+	@echo "  GUEST_KERNEL=path   any image with the RISC-V Linux boot header"
+	@echo "  GUEST_INITRD=path   initramfs to pass (none: no initramfs)"
+	@echo "  GUEST_APPEND='...'  extra guest kernel command line"
+	@echo "  DISCV_CACHE=dir     build cache (default ~/.cache/discv)"
+
+# ---- Debian packages ----------------------------------------------------
+deps:
+	@ci/install-deps.sh
+
+$(BUILD)/.deps-ok: ci/install-deps.sh
+	@ci/install-deps.sh
+	@mkdir -p $(@D) && touch $@
+
+# ---- libfdt, compiled from the kernel source's copy ---------------------
+LIBFDT_DIR := $(BUILD)/libfdt
+LIBFDT_SRCS := fdt.c fdt_ro.c fdt_rw.c fdt_sw.c fdt_wip.c fdt_strerror.c fdt_addresses.c
+
+$(LIBFDT_DIR)/libfdt.h: | $(BUILD)/.deps-ok
+	@echo "  EXTRACT libfdt from $(LINUX_SOURCE_TARBALL)"
+	@rm -rf $(LIBFDT_DIR).tmp && mkdir -p $(LIBFDT_DIR).tmp
+	@tar -xJf $(LINUX_SOURCE_TARBALL) -C $(LIBFDT_DIR).tmp --strip-components=4 \
+		--wildcards 'linux-source-6.1/scripts/dtc/libfdt/*'
+	@rm -rf $(LIBFDT_DIR) && mv $(LIBFDT_DIR).tmp $(LIBFDT_DIR)
+
+# ---- the hypervisor -----------------------------------------------------
+# lp64 without F/D: the compiler never touches FP registers, so guest FP
+# state survives the hypervisor untouched (hyp/switch.S saves it lazily).
+HYP_CFLAGS := -march=rv64imac_zicsr_zifencei -mabi=lp64 -mcmodel=medany \
+	-ffreestanding -fno-pie -fno-stack-protector -fno-common -fno-omit-frame-pointer \
+	-nostdinc -isystem $(shell $(CC) -print-file-name=include 2>/dev/null) \
+	-Ihyp/lib/include -Ihyp -I$(LIBFDT_DIR) -O2 -g -std=gnu11 -MMD -MP
+HYP_WARN := -Wall -Wextra -Werror -Wno-unused-parameter
+HYP_LDFLAGS := -nostdlib -static -no-pie -Wl,--gc-sections -Wl,--no-warn-rwx-segments \
+	-Wl,--build-id=none -T linker.ld
+
+HYP_SRCS := boot/entry.S hyp/switch.S \
+	$(sort $(wildcard hyp/*.c hyp/lib/*.c hyp/sbi/*.c hyp/g-stage/*.c))
+HYP_OBJS := $(patsubst %,$(BUILD)/obj/%.o,$(HYP_SRCS))
+LIBFDT_OBJS := $(patsubst %.c,$(BUILD)/obj/libfdt/%.o,$(LIBFDT_SRCS))
+
+hypervisor: $(BUILD)/discv.bin
+
+$(BUILD)/obj/%.c.o: %.c $(LIBFDT_DIR)/libfdt.h
+	@mkdir -p $(@D)
+	@echo "  CC      $<"
+	@$(CC) $(HYP_CFLAGS) $(HYP_WARN) -c $< -o $@
+
+$(BUILD)/obj/%.S.o: %.S
+	@mkdir -p $(@D)
+	@echo "  AS      $<"
+	@$(CC) $(HYP_CFLAGS) -Ihyp -c $< -o $@
+
+$(BUILD)/obj/libfdt/%.o: $(LIBFDT_DIR)/libfdt.h
+	@mkdir -p $(@D)
+	@echo "  CC      libfdt/$*.c"
+	@$(CC) $(HYP_CFLAGS) -w -c $(LIBFDT_DIR)/$*.c -o $@
+
+$(BUILD)/discv.elf: $(HYP_OBJS) $(LIBFDT_OBJS) linker.ld
+	@echo "  LD      $@"
+	@$(CC) $(HYP_CFLAGS) $(HYP_LDFLAGS) $(HYP_OBJS) $(LIBFDT_OBJS) -o $@
+
+$(BUILD)/discv.bin: $(BUILD)/discv.elf
+	@$(OBJCOPY) -O binary $< $@
+	@echo "  IMAGE   $@ ($$(stat -c %s $@) bytes)"
+
+-include $(HYP_OBJS:.o=.d)
+
+# ---- guest kernel, initramfs, test guest --------------------------------
+guest-kernel: | $(BUILD)/.deps-ok
+	@ci/build-guest-kernel.sh $(BUILD)/guest/Image
+
+guest-initramfs: | $(BUILD)/.deps-ok
+	@ci/build-initramfs.sh $(BUILD)/guest/initramfs.cpio.gz
+
+test-guests: | $(BUILD)/.deps-ok
+	@$(MAKE) --no-print-directory -C tests/guests/sbi-test O=$(abspath $(BUILD))/tests/guests
+
+# Images `run` needs: the defaults are built, user-given ones must exist.
+RUN_PREREQS := hypervisor
+ifeq ($(GUEST_KERNEL),$(BUILD)/guest/Image)
+RUN_PREREQS += guest-kernel
+endif
+ifeq ($(GUEST_INITRD),$(BUILD)/guest/initramfs.cpio.gz)
+RUN_PREREQS += guest-initramfs
+endif
+
+# ---- running ------------------------------------------------------------
+RUN_ENV = GUESTS='$(GUESTS)' GUEST_VCPUS='$(GUEST_VCPUS)' GUEST_MEM='$(GUEST_MEM)' \
+	HARTS='$(HARTS)' NODES='$(NODES)' HOST_MEM='$(HOST_MEM)' \
+	GUEST_KERNEL='$(GUEST_KERNEL)' GUEST_INITRD='$(GUEST_INITRD)' \
+	DISCV_BIN='$(BUILD)/discv.bin'
+
+# The batch command goes through a file, written verbatim by $(file ...):
+# quotes, ';', '$(...)' and pipes reach the guest unchanged.
+define write_guest_cmd
+$(if $(filter undefined,$(origin GUEST_CMD)),@rm -f $(BUILD)/guest-cmd,$(file >$(BUILD)/guest-cmd,$(value GUEST_CMD)))
+$(file >$(BUILD)/guest-append,$(value GUEST_APPEND))
+endef
+
+run: $(RUN_PREREQS)
+	$(write_guest_cmd)
+	@$(RUN_ENV) GUEST_CMD_FILE='$(BUILD)/guest-cmd' GUEST_APPEND_FILE='$(BUILD)/guest-append' \
+		tools/run-qemu.sh
+
+debug: $(RUN_PREREQS)
+	$(write_guest_cmd)
+	@$(RUN_ENV) GUEST_CMD_FILE='$(BUILD)/guest-cmd' GUEST_APPEND_FILE='$(BUILD)/guest-append' \
+		tools/debug.sh
+
+# ---- tests --------------------------------------------------------------
+unit-test: | $(BUILD)/.deps-ok
+	@tests/unit/run.sh $(BUILD)/unit
+
+boot-test: all
+	@BUILD='$(BUILD)' tests/boot/run.sh
+
+test: | $(BUILD)/.deps-ok
+	@BUILD='$(BUILD)' tests/run-all.sh
+
+bench-boot: all
+	@BUILD='$(BUILD)' tests/bench/boot.sh
+
+clean:
+	rm -rf $(BUILD)

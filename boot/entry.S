@@ -1,0 +1,40 @@
+/*
+ * The hypervisor's first instructions. OpenSBI (fw_jump) enters here in
+ * HS-mode, at the link address 0x80200000, on the boot hart, with
+ * a0 = hart id and a1 = physical address of the device tree, translation
+ * off and interrupts off. Other harts stay parked in OpenSBI until the
+ * hypervisor starts them with SBI HSM.
+ */
+#define STACK_SIZE 16384
+#define MAX_HARTS 8
+
+	.section .text.entry
+	.global _start
+_start:
+	/* Each hart gets a stack, indexed by hart id (QEMU virt: 0..7). */
+	li t0, MAX_HARTS
+	bgeu a0, t0, park
+	la sp, hart_stacks
+	li t0, STACK_SIZE
+	addi t1, a0, 1
+	mul t0, t0, t1
+	add sp, sp, t0
+
+	/* Zero .bss (nothing is on the stack yet, so its part may go too). */
+	la t0, __bss_start
+	la t1, __bss_end
+1:	bgeu t0, t1, 2f
+	sd zero, 0(t0)
+	addi t0, t0, 8
+	j 1b
+2:
+	call hyp_main
+park:
+	wfi
+	j park
+
+	.section .bss.stacks, "aw", @nobits
+	.align 12
+	.global hart_stacks
+hart_stacks:
+	.space STACK_SIZE * MAX_HARTS

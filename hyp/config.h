@@ -1,0 +1,44 @@
+/*
+ * The run's configuration, passed by tools/run-qemu.sh on the hypervisor's
+ * command line (/chosen/bootargs of the host device tree):
+ *
+ *   discv.guests=N          number of guests (1..MAX_VMS)
+ *   discv.vcpus=N           vCPUs per guest (1..MAX_VCPUS_PER_VM)
+ *   discv.mem=BYTES         RAM per guest (K/M/G suffixes allowed)
+ *   discv.kernel=PA,SIZE    guest kernel image placed in host RAM by QEMU
+ *   discv.initrd=PA,SIZE    guest initramfs placed in host RAM by QEMU
+ *   discv.cmd=HEX           batch command, hex-encoded (so quotes, spaces
+ *                           and $(...) survive every layer unchanged)
+ *   discv.append=HEX        extra guest kernel command line, hex-encoded
+ *
+ * Pure code: unit-tested natively.
+ */
+#ifndef DISCV_CONFIG_H
+#define DISCV_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_CMD_MAX 4096
+#define CONFIG_APPEND_MAX 1024
+
+struct hyp_config {
+	unsigned guests;
+	unsigned vcpus;
+	uint64_t guest_mem;
+	uint64_t kernel_pa, kernel_size;
+	uint64_t initrd_pa, initrd_size;
+	bool batch;			/* a batch command was given */
+	char cmd[CONFIG_CMD_MAX];
+	char append[CONFIG_APPEND_MAX];
+};
+
+/* Fills cfg from a command line. Returns true, or false with a message
+ * naming the bad option in err. */
+bool config_parse(struct hyp_config *cfg, const char *cmdline, char *err, size_t errlen);
+
+/* Decodes hex into out (NUL-terminated). False if malformed or too long. */
+bool hex_decode(const char *hex, size_t hexlen, char *out, size_t outlen);
+
+#endif

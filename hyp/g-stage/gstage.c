@@ -1,0 +1,198 @@
+#include <string.h>
+#include "gstage.h"
+#include "host_pages.h"
+
+#define LEVELS 3
+#define PTE_PERMS (PTE_R | PTE_W | PTE_X)
+
+/* Index of gpa in the table at `level` (2 = root, 0 = leaf level). */
+static unsigned pte_index(uint64_t gpa, int level)
+{
+	unsigned shift = PAGE_SHIFT + 9 * (unsigned)level;
+	uint64_t mask = level == LEVELS - 1 ? GSTAGE_ROOT_ENTRIES - 1 : 511;
+
+	return (unsigned)((gpa >> shift) & mask);
+}
+
+static uint64_t *pte_table(uint64_t pte)
+{
+	return pa_to_ptr((pte >> PTE_PPN_SHIFT) << PAGE_SHIFT);
+}
+
+static uint64_t make_pte(uint64_t pa, uint64_t flags)
+{
+	return ((pa >> PAGE_SHIFT) << PTE_PPN_SHIFT) | flags;
+}
+
+static bool is_leaf(uint64_t pte)
+{
+	return (pte & PTE_V) && (pte & PTE_PERMS);
+}
+
+void gstage_init(struct gstage *gs, uint64_t *root, uint16_t vmid,
+		 gstage_alloc_fn alloc_table, gstage_free_fn free_table, void *ctx)
+{
+	*gs = (struct gstage){
+		.root = root,
+		.vmid = vmid,
+		.alloc_table = alloc_table,
+		.free_table = free_table,
+		.ctx = ctx,
+	};
+}
+
+static bool gpa_valid(uint64_t gpa)
+{
+	return (gpa >> GSTAGE_GPA_BITS) == 0 && (gpa & ~PAGE_MASK) == 0;
+}
+
+/*
+ * Returns the leaf-level PTE slot for gpa, creating the intermediate tables
+ * if `create`. NULL if gpa is unmapped (and !create) or allocation failed.
+ * discv maps only 4 KiB leaves, so a valid non-leaf PTE always points to
+ * the next table down.
+ */
+static uint64_t *walk(const struct gstage *gs, uint64_t gpa, bool create, bool *no_memory)
+{
+	uint64_t *table = gs->root;
+
+	for (int level = LEVELS - 1; level > 0; level--) {
+		uint64_t *pte = &table[pte_index(gpa, level)];
+		if (!(*pte & PTE_V)) {
+			if (!create)
+				return NULL;
+			uint64_t pa = gs->alloc_table(gs->ctx);
+			if (!pa) {
+				*no_memory = true;
+				return NULL;
+			}
+			((struct gstage *)gs)->table_pages++;
+			*pte = make_pte(pa, PTE_V);	/* non-leaf: V only */
+		} else if (is_leaf(*pte)) {
+			return NULL;	/* superpage: never created by discv */
+		}
+		table = pte_table(*pte);
+	}
+	return &table[pte_index(gpa, 0)];
+}
+
+int gstage_map(struct gstage *gs, uint64_t gpa, uint64_t hpa, unsigned perms)
+{
+	bool no_memory = false;
+
+	if (!gpa_valid(gpa) || (hpa & ~PAGE_MASK) || !(perms & PTE_PERMS) ||
+	    (perms & ~PTE_PERMS) || (perms & (PTE_R | PTE_W)) == PTE_W)
+		return -1;	/* W without R is reserved (priv spec 4.3.1) */
+	uint64_t *pte = walk(gs, gpa, true, &no_memory);
+	if (!pte)
+		return no_memory ? -2 : -1;
+	if (*pte & PTE_V)
+		return -3;
+	*pte = make_pte(hpa, PTE_V | PTE_U | PTE_A | PTE_D | perms);
+	gs->leaves++;
+	return 0;
+}
+
+bool gstage_lookup(const struct gstage *gs, uint64_t gpa, uint64_t *hpa, unsigned *perms)
+{
+	bool no_memory = false;
+	uint64_t *pte;
+
+	if (!gpa_valid(gpa & PAGE_MASK))
+		return false;
+	pte = walk(gs, gpa & PAGE_MASK, false, &no_memory);
+	if (!pte || !(*pte & PTE_V))
+		return false;
+	if (hpa)
+		*hpa = (*pte >> PTE_PPN_SHIFT) << PAGE_SHIFT;
+	if (perms)
+		*perms = (unsigned)(*pte & PTE_PERMS);
+	return true;
+}
+
+bool gstage_unmap(struct gstage *gs, uint64_t gpa, uint64_t *old_hpa)
+{
+	bool no_memory = false;
+	uint64_t *pte;
+
+	if (!gpa_valid(gpa))
+		return false;
+	pte = walk(gs, gpa, false, &no_memory);
+	if (!pte || !(*pte & PTE_V))
+		return false;
+	if (old_hpa)
+		*old_hpa = (*pte >> PTE_PPN_SHIFT) << PAGE_SHIFT;
+	*pte = 0;
+	gs->leaves--;
+	return true;
+}
+
+bool gstage_protect(struct gstage *gs, uint64_t gpa, unsigned perms)
+{
+	bool no_memory = false;
+	uint64_t *pte;
+
+	if (!gpa_valid(gpa) || !(perms & PTE_PERMS) || (perms & ~PTE_PERMS) ||
+	    (perms & (PTE_R | PTE_W)) == PTE_W)
+		return false;
+	pte = walk(gs, gpa, false, &no_memory);
+	if (!pte || !(*pte & PTE_V))
+		return false;
+	*pte = (*pte & ~(uint64_t)PTE_PERMS) | perms;
+	return true;
+}
+
+static void for_each_in(const uint64_t *table, int level, uint64_t base,
+			void (*fn)(void *, uint64_t, uint64_t, unsigned), void *arg)
+{
+	unsigned entries = level == LEVELS - 1 ? GSTAGE_ROOT_ENTRIES : 512;
+
+	for (unsigned i = 0; i < entries; i++) {
+		uint64_t pte = table[i];
+		uint64_t gpa = base + ((uint64_t)i << (PAGE_SHIFT + 9 * level));
+		if (!(pte & PTE_V))
+			continue;
+		if (level == 0)
+			fn(arg, gpa, (pte >> PTE_PPN_SHIFT) << PAGE_SHIFT,
+			   (unsigned)(pte & PTE_PERMS));
+		else if (!is_leaf(pte))
+			for_each_in(pte_table(pte), level - 1, gpa, fn, arg);
+	}
+}
+
+void gstage_for_each(const struct gstage *gs,
+		     void (*fn)(void *arg, uint64_t gpa, uint64_t hpa, unsigned perms),
+		     void *arg)
+{
+	for_each_in(gs->root, LEVELS - 1, 0, fn, arg);
+}
+
+static void clear_table(struct gstage *gs, uint64_t *table, int level)
+{
+	unsigned entries = level == LEVELS - 1 ? GSTAGE_ROOT_ENTRIES : 512;
+
+	for (unsigned i = 0; i < entries; i++) {
+		uint64_t pte = table[i];
+		if (!(pte & PTE_V))
+			continue;
+		if (level > 0 && !is_leaf(pte)) {
+			clear_table(gs, pte_table(pte), level - 1);
+			gs->free_table(gs->ctx, (pte >> PTE_PPN_SHIFT) << PAGE_SHIFT);
+			gs->table_pages--;
+		} else {
+			gs->leaves--;
+		}
+		table[i] = 0;
+	}
+}
+
+void gstage_clear(struct gstage *gs)
+{
+	clear_table(gs, gs->root, LEVELS - 1);
+}
+
+uint64_t gstage_hgatp(const struct gstage *gs)
+{
+	return HGATP_MODE_SV39X4 | ((uint64_t)gs->vmid << HGATP_VMID_SHIFT) |
+	       (ptr_to_pa(gs->root) >> PAGE_SHIFT);
+}

@@ -1,0 +1,100 @@
+/*
+ * G-stage page tables: the guest-physical to host-physical layer.
+ *
+ * The hypervisor's lever: it can change where any guest page lives at any
+ * time without the guest knowing. This file (with gstage_fence.c) is the
+ * only code in discv that reads or writes G-stage entries.
+ *
+ * Format: Sv39x4 (priv spec 8.5.1). A guest-physical address has 41 bits;
+ * the root table is widened by 2 bits to 2048 entries (16 KiB, 16 KiB
+ * aligned) indexed by GPA[40:30]; the two lower levels are ordinary Sv39
+ * tables of 512 entries indexed by GPA[29:21] and GPA[20:12].
+ *
+ *   PTE: | 63..54 reserved | 53..10 PPN | 9..8 RSW | D A G U X W R V |
+ *
+ * Every guest access is checked as a U-mode access in G-stage
+ * translation (priv spec 8.5.1), so leaves carry U. Leaves are created
+ * with A and D set: QEMU sets them in hardware anyway, and a hypervisor
+ * that relies on A/D faults would take one per first access.
+ *
+ * Pure code: page-table pages are reached through pa_to_ptr(). Callers do
+ * the TLB maintenance (gstage_fence.c) after unmapping or write-protecting.
+ */
+#ifndef DISCV_GSTAGE_H
+#define DISCV_GSTAGE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define GSTAGE_ROOT_ENTRIES 2048
+#define GSTAGE_ROOT_BYTES (GSTAGE_ROOT_ENTRIES * 8)
+#define GSTAGE_GPA_BITS 41
+
+#define PTE_V (1UL << 0)
+#define PTE_R (1UL << 1)
+#define PTE_W (1UL << 2)
+#define PTE_X (1UL << 3)
+#define PTE_U (1UL << 4)
+#define PTE_G (1UL << 5)
+#define PTE_A (1UL << 6)
+#define PTE_D (1UL << 7)
+#define PTE_PPN_SHIFT 10
+
+/* Permissions of a guest page. */
+enum gstage_perm {
+	GSTAGE_READ = PTE_R,
+	GSTAGE_WRITE = PTE_W,
+	GSTAGE_EXEC = PTE_X,
+	GSTAGE_RWX = PTE_R | PTE_W | PTE_X,
+	GSTAGE_RX = PTE_R | PTE_X,
+};
+
+/* Where table pages come from: returns the PA of a zeroed page, or 0. */
+typedef uint64_t (*gstage_alloc_fn)(void *ctx);
+typedef void (*gstage_free_fn)(void *ctx, uint64_t pa);
+
+struct gstage {
+	uint64_t *root;		/* GSTAGE_ROOT_ENTRIES entries, 16 KiB aligned */
+	uint16_t vmid;
+	gstage_alloc_fn alloc_table;
+	gstage_free_fn free_table;
+	void *ctx;
+	uint64_t table_pages;	/* lower-level table pages in use */
+	uint64_t leaves;	/* leaf entries in use */
+};
+
+/* Starts an empty table; root must be zeroed, 16 KiB aligned storage. */
+void gstage_init(struct gstage *gs, uint64_t *root, uint16_t vmid,
+		 gstage_alloc_fn alloc_table, gstage_free_fn free_table, void *ctx);
+
+/* Maps the 4 KiB page at gpa to hpa with perms (GSTAGE_READ/WRITE/EXEC).
+ * Allocates intermediate tables as needed. Returns 0, -1 if gpa is out of
+ * the 41-bit space or misaligned, -2 if a table page could not be
+ * allocated, -3 if gpa is already mapped (unmap it first). */
+int gstage_map(struct gstage *gs, uint64_t gpa, uint64_t hpa, unsigned perms);
+
+/* Looks gpa up. Returns true with the page's hpa and perms if mapped. */
+bool gstage_lookup(const struct gstage *gs, uint64_t gpa, uint64_t *hpa, unsigned *perms);
+
+/* Removes the mapping of gpa. Returns true and the old hpa if one existed.
+ * The caller must fence the VMID on every hart that may cache it before
+ * reusing the old page. */
+bool gstage_unmap(struct gstage *gs, uint64_t gpa, uint64_t *old_hpa);
+
+/* Changes the perms of an existing mapping (write-protect: GSTAGE_RX).
+ * Returns false if gpa is not mapped. Same fencing rule as unmap. */
+bool gstage_protect(struct gstage *gs, uint64_t gpa, unsigned perms);
+
+/* Calls fn for every mapped page, in GPA order. */
+void gstage_for_each(const struct gstage *gs,
+		     void (*fn)(void *arg, uint64_t gpa, uint64_t hpa, unsigned perms),
+		     void *arg);
+
+/* Removes every mapping and frees every lower-level table page; the root
+ * stays, empty. Leaf pages are the caller's (walk them first). */
+void gstage_clear(struct gstage *gs);
+
+/* The hgatp value that selects this table (priv spec 8.2.10). */
+uint64_t gstage_hgatp(const struct gstage *gs);
+
+#endif

@@ -1,0 +1,77 @@
+#include <libfdt.h>
+#include <string.h>
+#include "config.h"
+#include "guest_boot.h"
+#include "guest_memory.h"
+#include "vm.h"
+
+#define DTB_MAX (64 * 1024)
+#define SZ_2M (2UL << 20)
+
+uint64_t linux_image_footprint(const void *image, uint64_t file_size, const char **why)
+{
+	const unsigned char *h = image;
+	uint32_t magic2;
+	uint64_t image_size;
+
+	if (file_size < LINUX_HDR_SIZE) {
+		*why = "kernel image shorter than the Linux boot header";
+		return 0;
+	}
+	memcpy(&magic2, h + LINUX_HDR_MAGIC2, sizeof(magic2));
+	memcpy(&image_size, h + LINUX_HDR_IMAGE_SIZE, sizeof(image_size));
+	if (magic2 != LINUX_HDR_MAGIC2_VALUE) {
+		*why = "kernel image has no RISC-V Linux boot header (magic2 \"RSC\\x05\")";
+		return 0;
+	}
+	return image_size > file_size ? image_size : file_size;
+}
+
+/* One buffer for building device trees: VMs are created one at a time. */
+static char dtb_buf[DTB_MAX] __attribute__((aligned(8)));
+
+/*
+ * Guest RAM layout (docs/guest-platform.md):
+ *   RAM base + 2 MiB        kernel image (and its bss)
+ *   below the DTB           initramfs, page aligned
+ *   RAM end - 2 MiB         device tree (2 MiB aligned, as QEMU places it)
+ */
+bool guest_boot_load(struct vm *vm, const struct hyp_config *cfg, uint64_t timebase_hz,
+		     const char **why)
+{
+	uint64_t kernel_gpa = vm->ram_base + GUEST_KERNEL_OFFSET;
+	uint64_t ram_end = vm->ram_base + vm->ram_size;
+	uint64_t dtb_gpa = ram_end - SZ_2M;
+	uint64_t footprint, initrd_gpa = dtb_gpa;
+
+	footprint = linux_image_footprint(pa_to_ptr(cfg->kernel_pa), cfg->kernel_size, why);
+	if (!footprint)
+		return false;
+	uint64_t kernel_end = kernel_gpa + footprint;
+	if (cfg->initrd_size) {
+		if (cfg->initrd_size > dtb_gpa - vm->ram_base) {
+			*why = "initramfs larger than guest RAM";
+			return false;
+		}
+		initrd_gpa = (dtb_gpa - cfg->initrd_size) & PAGE_MASK;
+	}
+	if (kernel_end > initrd_gpa) {
+		*why = "kernel and initramfs do not fit in guest RAM (raise GUEST_MEM)";
+		return false;
+	}
+	if (guest_fdt_build(dtb_buf, sizeof(dtb_buf), vm, cfg, timebase_hz, initrd_gpa,
+			    initrd_gpa + cfg->initrd_size) < 0) {
+		*why = "guest device tree does not fit in 64 KiB";
+		return false;
+	}
+	if (!guest_copy_to(vm, kernel_gpa, pa_to_ptr(cfg->kernel_pa), cfg->kernel_size) ||
+	    (cfg->initrd_size &&
+	     !guest_copy_to(vm, initrd_gpa, pa_to_ptr(cfg->initrd_pa), cfg->initrd_size)) ||
+	    !guest_copy_to(vm, dtb_gpa, dtb_buf, fdt_totalsize(dtb_buf))) {
+		*why = "host memory exhausted while loading the guest";
+		return false;
+	}
+	vcpu_reset(&vm->vcpu[0], kernel_gpa, dtb_gpa);
+	vm->vcpu[0].power = VCPU_RUNNING;
+	return true;
+}

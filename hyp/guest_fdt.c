@@ -1,0 +1,97 @@
+/*
+ * The guest's device tree, built with libfdt's sequential-write API. What
+ * the guest is told here is its whole platform: docs/guest-platform.md is
+ * the same contract in prose.
+ */
+#include <libfdt.h>
+#include <string.h>
+#include "config.h"
+#include "guest_boot.h"
+#include "lib/format.h"
+#include "vm.h"
+
+/*
+ * The ISA string: what QEMU's rv64 hart implements, minus H (the guest
+ * sees no hypervisor extension), plus Sstc, which needs henvcfg.STCE
+ * (set in vcpu_load). With sstc listed, Linux 6.1 programs stimecmp
+ * directly and its timer needs no SBI call and no exit.
+ */
+#define GUEST_ISA "rv64imafdc_sstc"
+
+#define FDT_TRY(x) do { int __e = (x); if (__e < 0) return __e; } while (0)
+
+static int add_cpus(void *fdt, const struct vm *vm, uint64_t timebase_hz)
+{
+	char name[32];
+
+	FDT_TRY(fdt_begin_node(fdt, "cpus"));
+	FDT_TRY(fdt_property_u32(fdt, "#address-cells", 1));
+	FDT_TRY(fdt_property_u32(fdt, "#size-cells", 0));
+	FDT_TRY(fdt_property_u32(fdt, "timebase-frequency", (uint32_t)timebase_hz));
+	for (unsigned i = 0; i < vm->nvcpus; i++) {
+		format(name, sizeof(name), "cpu@%u", i);
+		FDT_TRY(fdt_begin_node(fdt, name));
+		FDT_TRY(fdt_property_string(fdt, "device_type", "cpu"));
+		FDT_TRY(fdt_property_u32(fdt, "reg", i));
+		FDT_TRY(fdt_property_string(fdt, "status", "okay"));
+		FDT_TRY(fdt_property_string(fdt, "compatible", "riscv"));
+		FDT_TRY(fdt_property_string(fdt, "riscv,isa", GUEST_ISA));
+		/* Sv39: the fewest guest page-table levels to walk. */
+		FDT_TRY(fdt_property_string(fdt, "mmu-type", "riscv,sv39"));
+		FDT_TRY(fdt_begin_node(fdt, "interrupt-controller"));
+		FDT_TRY(fdt_property_u32(fdt, "#interrupt-cells", 1));
+		FDT_TRY(fdt_property(fdt, "interrupt-controller", NULL, 0));
+		FDT_TRY(fdt_property_string(fdt, "compatible", "riscv,cpu-intc"));
+		FDT_TRY(fdt_property_u32(fdt, "phandle", i + 1));
+		FDT_TRY(fdt_end_node(fdt));
+		FDT_TRY(fdt_end_node(fdt));
+	}
+	return fdt_end_node(fdt);
+}
+
+static int add_chosen(void *fdt, const struct vm *vm, const struct hyp_config *cfg,
+		      uint64_t initrd_start, uint64_t initrd_end)
+{
+	char bootargs[CONFIG_APPEND_MAX + 128];
+
+	/* panic=-1: a panicking kernel asks for a reboot at once (SRST), the
+	 * only way a dying Linux 6.1 tells the hypervisor anything. */
+	format(bootargs, sizeof(bootargs), "console=hvc0 earlycon=sbi panic=-1 quiet%s%s",
+	       cfg->append[0] ? " " : "", cfg->append);
+	FDT_TRY(fdt_begin_node(fdt, "chosen"));
+	FDT_TRY(fdt_property_string(fdt, "bootargs", bootargs));
+	if (initrd_end > initrd_start) {
+		FDT_TRY(fdt_property_u64(fdt, "linux,initrd-start", initrd_start));
+		FDT_TRY(fdt_property_u64(fdt, "linux,initrd-end", initrd_end));
+	}
+	/* discv's own properties, read by the guest's /init. */
+	FDT_TRY(fdt_property_string(fdt, "discv,name", vm->name));
+	if (cfg->batch)
+		FDT_TRY(fdt_property_string(fdt, "discv,cmd", cfg->cmd));
+	return fdt_end_node(fdt);
+}
+
+int guest_fdt_build(void *buf, size_t size, const struct vm *vm,
+		    const struct hyp_config *cfg, uint64_t timebase_hz,
+		    uint64_t initrd_start, uint64_t initrd_end)
+{
+	char name[32];
+	fdt64_t reg[2] = { cpu_to_fdt64(vm->ram_base), cpu_to_fdt64(vm->ram_size) };
+
+	FDT_TRY(fdt_create(buf, (int)size));
+	FDT_TRY(fdt_finish_reservemap(buf));
+	FDT_TRY(fdt_begin_node(buf, ""));
+	FDT_TRY(fdt_property_u32(buf, "#address-cells", 2));
+	FDT_TRY(fdt_property_u32(buf, "#size-cells", 2));
+	FDT_TRY(fdt_property_string(buf, "compatible", "discv,virt"));
+	FDT_TRY(fdt_property_string(buf, "model", "discv virtual machine"));
+	FDT_TRY(add_chosen(buf, vm, cfg, initrd_start, initrd_end));
+	FDT_TRY(add_cpus(buf, vm, timebase_hz));
+	format(name, sizeof(name), "memory@%lx", vm->ram_base);
+	FDT_TRY(fdt_begin_node(buf, name));
+	FDT_TRY(fdt_property_string(buf, "device_type", "memory"));
+	FDT_TRY(fdt_property(buf, "reg", reg, sizeof(reg)));
+	FDT_TRY(fdt_end_node(buf));
+	FDT_TRY(fdt_end_node(buf));
+	return fdt_finish(buf);
+}

@@ -1,0 +1,118 @@
+#include <string.h>
+#include "guest_memory.h"
+#include "vm.h"
+
+/* G-stage table pages are host pages owned by the VM, origin GSTAGE_TABLE. */
+static uint64_t alloc_table_page(void *ctx)
+{
+	struct vm *vm = ctx;
+
+	return host_page_alloc(vm->host, vm->home_node, PAGE_GSTAGE_TABLE, (uint16_t)vm->id, 0);
+}
+
+static void free_table_page(void *ctx, uint64_t pa)
+{
+	struct vm *vm = ctx;
+
+	host_page_free(vm->host, pa);
+}
+
+void guest_memory_init(struct vm *vm)
+{
+	memset(vm->gstage_root, 0, sizeof(vm->gstage_root));
+	/* VMID 0 is left unused, so a stale hgatp of 0 never matches a VM. */
+	gstage_init(&vm->gstage, vm->gstage_root, (uint16_t)(vm->id + 1),
+		    alloc_table_page, free_table_page, vm);
+	vm->pages_mapped = 0;
+}
+
+bool guest_memory_contains(const struct vm *vm, uint64_t gpa, uint64_t len)
+{
+	uint64_t end = vm->ram_base + vm->ram_size;
+
+	return gpa >= vm->ram_base && gpa <= end && len <= end - gpa;
+}
+
+enum touch_result guest_memory_touch(struct vm *vm, uint64_t gpa, uint64_t *hpa)
+{
+	uint64_t page_gpa = gpa & PAGE_MASK;
+	enum touch_result result = TOUCH_OK;
+
+	if (!guest_memory_contains(vm, page_gpa, PAGE_SIZE))
+		return TOUCH_NOT_RAM;
+	spin_lock(&vm->lock);
+	if (!gstage_lookup(&vm->gstage, page_gpa, hpa, NULL)) {
+		uint64_t page = host_page_alloc(vm->host, vm->home_node, PAGE_GUEST_PRIVATE,
+						(uint16_t)vm->id, page_gpa);
+		if (!page) {
+			result = TOUCH_NO_MEMORY;
+		} else if (gstage_map(&vm->gstage, page_gpa, page, GSTAGE_RWX) != 0) {
+			host_page_free(vm->host, page);
+			result = TOUCH_NO_MEMORY;	/* no page for a table */
+		} else {
+			host_page_of(vm->host, page)->mappings = 1;
+			vm->pages_mapped++;
+			*hpa = page;
+		}
+	}
+	spin_unlock(&vm->lock);
+	return result;
+}
+
+/* Copies len bytes between hypervisor memory and guest RAM at gpa, page
+ * by page; to_guest selects the direction. */
+static bool guest_copy(struct vm *vm, uint64_t gpa, void *buf, size_t len, bool to_guest)
+{
+	unsigned char *p = buf;
+
+	if (!guest_memory_contains(vm, gpa, len))
+		return false;
+	while (len) {
+		uint64_t hpa;
+		size_t offset = gpa & ~PAGE_MASK;
+		size_t chunk = PAGE_SIZE - offset;
+		if (chunk > len)
+			chunk = len;
+		if (guest_memory_touch(vm, gpa, &hpa) != TOUCH_OK)
+			return false;
+		if (to_guest)
+			memcpy((char *)pa_to_ptr(hpa) + offset, p, chunk);
+		else
+			memcpy(p, (char *)pa_to_ptr(hpa) + offset, chunk);
+		p += chunk;
+		gpa += chunk;
+		len -= chunk;
+	}
+	return true;
+}
+
+bool guest_copy_to(struct vm *vm, uint64_t gpa, const void *src, size_t len)
+{
+	return guest_copy(vm, gpa, (void *)src, len, true);
+}
+
+bool guest_copy_from(struct vm *vm, void *dst, uint64_t gpa, size_t len)
+{
+	return guest_copy(vm, gpa, dst, len, false);
+}
+
+static void release_page(void *arg, uint64_t gpa, uint64_t hpa, unsigned perms)
+{
+	struct vm *vm = arg;
+	struct host_page *p = host_page_of(vm->host, hpa);
+
+	(void)gpa;
+	(void)perms;
+	if (p && p->mappings)
+		p->mappings--;
+	host_page_free(vm->host, hpa);
+	vm->pages_mapped--;
+}
+
+void guest_memory_release(struct vm *vm)
+{
+	spin_lock(&vm->lock);
+	gstage_for_each(&vm->gstage, release_page, vm);
+	gstage_clear(&vm->gstage);
+	spin_unlock(&vm->lock);
+}

@@ -1,0 +1,47 @@
+/*
+ * Guest-physical memory of a VM: RAM allocated on first touch, and copies
+ * between the hypervisor and guest RAM that check every address.
+ *
+ * Guest RAM is not allocated up front. The G-stage starts empty; the first
+ * access to a page takes a guest-page fault and guest_memory_touch() maps
+ * a freshly zeroed host page from the VM's home NUMA node. Every page
+ * mapped for a guest goes through here, so the owner record is always
+ * right. Pure code (G-stage and host_pages only): unit-tested natively.
+ */
+#ifndef DISCV_GUEST_MEMORY_H
+#define DISCV_GUEST_MEMORY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct vm;
+
+/* Prepares the VM's (empty) G-stage and memory accounting. */
+void guest_memory_init(struct vm *vm);
+
+/* True if [gpa, gpa + len) lies inside the VM's RAM (len may be 0). */
+bool guest_memory_contains(const struct vm *vm, uint64_t gpa, uint64_t len);
+
+enum touch_result {
+	TOUCH_OK,		/* mapped (now or already); *hpa set */
+	TOUCH_NOT_RAM,		/* gpa is not guest RAM */
+	TOUCH_NO_MEMORY,	/* host memory exhausted */
+};
+
+/* Makes sure the page holding gpa is mapped, allocating a zeroed private
+ * page on first touch. On TOUCH_OK, *hpa is the host address of gpa's
+ * page (page-aligned). */
+enum touch_result guest_memory_touch(struct vm *vm, uint64_t gpa, uint64_t *hpa);
+
+/* Copy between hypervisor memory and guest RAM, touching pages as needed.
+ * Return false (having copied nothing) if the range is not all RAM, or
+ * false part-way if host memory runs out. */
+bool guest_copy_to(struct vm *vm, uint64_t gpa, const void *src, size_t len);
+bool guest_copy_from(struct vm *vm, void *dst, uint64_t gpa, size_t len);
+
+/* Unmaps and frees every page of the VM (G-stage tables included). The
+ * caller fences the VMID on every hart before the VM runs again. */
+void guest_memory_release(struct vm *vm);
+
+#endif

@@ -1,0 +1,117 @@
+/*
+ * Host page frames: one owner record per 4 KiB page of host RAM, and the
+ * allocator built on them.
+ *
+ * This is discv's single source of truth about host memory (ROADMAP: "one
+ * owner of host pages"). Every page is in exactly one state, its origin:
+ * reserved (firmware, the hypervisor image, the DTB, boot blobs, holes),
+ * free, or allocated for a purpose, and allocated pages say which VM owns
+ * them and where it maps them. Sharing, copy-on-write, the pager and the
+ * balloon (later capabilities) all change pages through these records.
+ *
+ * Free pages are kept on one list per NUMA node, linked through the records
+ * (not through the free pages themselves, so a stray write into a free page
+ * cannot corrupt the allocator). Every page is zeroed when allocated, so no
+ * data crosses from one guest to another.
+ *
+ * Pure code: no CSR access. Host physical addresses are used directly as
+ * pointers (the hypervisor runs with translation off), which also holds in
+ * the native unit tests, where "host RAM" is an ordinary buffer.
+ */
+#ifndef DISCV_HOST_PAGES_H
+#define DISCV_HOST_PAGES_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "riscv_defs.h"
+#include "spinlock.h"
+
+#define MAX_MEM_NODES 4
+#define HOST_PAGE_NO_VM 0xffff
+#define HOST_PAGE_NO_NODE 0xff
+
+enum page_origin {
+	PAGE_FREE = 0,
+	PAGE_RESERVED,		/* never allocated: firmware, images, holes */
+	PAGE_HYPERVISOR,	/* the hypervisor's own run-time data */
+	PAGE_GSTAGE_TABLE,	/* a page of some VM's G-stage page table */
+	PAGE_GUEST_PRIVATE,	/* guest RAM: one VM maps it at one GPA */
+	PAGE_ORIGIN_COUNT
+};
+
+struct host_page {
+	uint8_t origin;		/* enum page_origin */
+	uint8_t node;		/* NUMA node of the page, HOST_PAGE_NO_NODE in holes */
+	uint16_t vm;		/* owner VM id, HOST_PAGE_NO_VM if none */
+	uint32_t mappings;	/* G-stage mappings of the page */
+	union {
+		uint64_t gpa;		/* PAGE_GUEST_PRIVATE: where the owner maps it */
+		uint64_t next_free;	/* PAGE_FREE: frame index of the next free page */
+	};
+};
+
+struct mem_node {
+	uint64_t free_head;	/* frame index of the first free page, or FRAME_NONE */
+	uint64_t total_pages;	/* RAM pages of this node, reserved ones included */
+	uint64_t free_pages;
+};
+
+struct host_memory {
+	struct spinlock lock;
+	struct host_page *frames;
+	uint64_t base;		/* physical address of frame 0 */
+	uint64_t nframes;
+	struct mem_node node[MAX_MEM_NODES];
+	unsigned nnodes;
+	uint64_t used_by_origin[PAGE_ORIGIN_COUNT];
+};
+
+#define FRAME_NONE UINT64_MAX
+
+/* Bytes of frame table needed to describe [base, base + bytes). */
+uint64_t host_pages_table_bytes(uint64_t bytes);
+
+/* Starts describing [base, base + nframes pages) with `table` (nframes
+ * records, caller-provided). Every frame starts as a reserved hole. */
+void host_pages_init(struct host_memory *hm, struct host_page *table,
+		     uint64_t base, uint64_t nframes);
+
+/* Declares [start, end) as RAM of NUMA node `node`. Page-aligned inward. */
+void host_pages_add_ram(struct host_memory *hm, uint64_t start, uint64_t end, unsigned node);
+
+/* Marks [start, end) reserved; rounds outward to whole pages. Call after
+ * host_pages_add_ram and before host_pages_finish. */
+void host_pages_reserve(struct host_memory *hm, uint64_t start, uint64_t end);
+
+/* Puts every RAM page that is not reserved on its node's free list, lowest
+ * address first. */
+void host_pages_finish(struct host_memory *hm);
+
+/* Allocates one zeroed page, from `node` if it has one, else from the
+ * nearest other node (by number). Records origin, owner vm and gpa.
+ * Returns its physical address, or 0 when host memory is exhausted. */
+uint64_t host_page_alloc(struct host_memory *hm, unsigned node,
+			 enum page_origin origin, uint16_t vm, uint64_t gpa);
+
+/* Returns an allocated page to its node's free list. Panics (via the
+ * caller's check) are not its job: it returns false if pa is not an
+ * allocated page, and changes nothing. */
+bool host_page_free(struct host_memory *hm, uint64_t pa);
+
+/* The record of the page holding pa, or NULL if pa is outside the table. */
+struct host_page *host_page_of(struct host_memory *hm, uint64_t pa);
+
+uint64_t host_pages_free_count(const struct host_memory *hm);
+uint64_t host_pages_ram_count(const struct host_memory *hm);
+
+static inline void *pa_to_ptr(uint64_t pa)
+{
+	return (void *)(uintptr_t)pa;
+}
+
+static inline uint64_t ptr_to_pa(const void *p)
+{
+	return (uint64_t)(uintptr_t)p;
+}
+
+#endif

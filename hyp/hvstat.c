@@ -1,0 +1,78 @@
+#include "console.h"
+#include "host_pages.h"
+#include "hvstat.h"
+#include "lib/format.h"
+#include "vm.h"
+#include "vm_table.h"
+
+/* Appends to buf at *len, never past size. */
+#define APPEND(...) do { \
+	*len += (size_t)format(buf + (*len < size ? *len : size), \
+			       *len < size ? size - *len : 0, __VA_ARGS__); \
+} while (0)
+
+static void exits_json(char *buf, size_t size, size_t *len, const struct vm *vm)
+{
+	uint64_t total = 0, by[EXIT_REASON_COUNT] = { 0 };
+
+	for (unsigned i = 0; i < vm->nvcpus; i++) {
+		total += vm->vcpu[i].exits;
+		for (unsigned r = 0; r < EXIT_REASON_COUNT; r++)
+			by[r] += vm->vcpu[i].exits_by_cause[r];
+	}
+	APPEND("\"exits\":%lu,\"exits_by_cause\":{", total);
+	for (unsigned r = 0; r < EXIT_REASON_COUNT; r++)
+		APPEND("%s\"%s\":%lu", r ? "," : "", exit_reason_name[r], by[r]);
+	APPEND("}");
+}
+
+size_t hvstat_format_vm(char *buf, size_t size, const struct vm *vm)
+{
+	size_t n = 0, *len = &n;
+
+	APPEND("{\"vm\":%u,\"name\":\"%s\",\"state\":\"%s\",\"vcpus\":%u,"
+	       "\"mem_bytes\":%lu,\"pages_mapped\":%lu,",
+	       vm->id, vm->name, vm_state_name[vm->state], vm->nvcpus, vm->ram_size,
+	       vm->pages_mapped);
+	exits_json(buf, size, len, vm);
+	APPEND("}");
+	return n;
+}
+
+size_t hvstat_format_total(char *buf, size_t size, const struct host_memory *hm)
+{
+	size_t n = 0, *len = &n;
+	uint64_t total = host_pages_ram_count(hm), free = host_pages_free_count(hm);
+
+	APPEND("{\"vm\":\"total\",\"host_pages_total\":%lu,\"host_pages_used\":%lu,"
+	       "\"host_pages_free\":%lu}",
+	       total, total - free, free);
+	return n;
+}
+
+extern struct host_memory host_memory;
+
+#define PREFIX "hvstat: "
+
+/* Writes one whole line at once, so lines from other harts cannot cut in. */
+static void print_line(char *line, size_t size, size_t json_len)
+{
+	size_t n = sizeof(PREFIX) - 1 + json_len;
+
+	if (n > size - 2)
+		n = size - 2;
+	line[n++] = '\n';
+	console_write(line, n);
+}
+
+void hvstat_print(void)
+{
+	char line[2048] = PREFIX;
+	const size_t off = sizeof(PREFIX) - 1;
+
+	for (unsigned i = 0; i < vm_count; i++)
+		print_line(line, sizeof(line),
+			   hvstat_format_vm(line + off, sizeof(line) - off, &vms[i]));
+	print_line(line, sizeof(line),
+		   hvstat_format_total(line + off, sizeof(line) - off, &host_memory));
+}

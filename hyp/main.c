@@ -1,0 +1,134 @@
+/*
+ * The hypervisor's boot: from OpenSBI's jump into boot/entry.S to the
+ * first guest instruction, and the end of the run.
+ *
+ *  1. read the host device tree (harts, RAM, NUMA nodes, reservations)
+ *  2. parse the run's options from /chosen/bootargs
+ *  3. describe host RAM in page owner records, keeping out everything
+ *     already in use (firmware, this image, the DTB, the boot blobs)
+ *  4. create the guests and run them
+ *  5. print hvstat, end QEMU with 0 if every guest powered off cleanly
+ */
+#include <libfdt.h>
+#include "config.h"
+#include "console.h"
+#include "csr.h"
+#include "hart.h"
+#include "host_pages.h"
+#include "hvstat.h"
+#include "machine.h"
+#include "platform.h"
+#include "vm_table.h"
+
+extern char _start[], _end[];
+extern char hyp_trap_vector[];
+
+struct host_memory host_memory;
+static struct platform platform;
+static struct hyp_config config;
+
+/* Called from switch.S on any trap taken in HS-mode outside a guest. */
+void hyp_trap_unexpected(uint64_t scause, uint64_t sepc, uint64_t stval, uint64_t ra)
+{
+	hyp_panic("unexpected trap in the hypervisor: scause=%lx sepc=%lx stval=%lx ra=%lx",
+		  scause, sepc, stval, ra);
+}
+
+/* The hart's own state: trap vector, interrupt enables (taken only as
+ * exits from guests or as WFI wake-ups: sstatus.SIE stays 0 in HS-mode),
+ * FP usable by fp_save/fp_restore. */
+static void hart_init(struct hart *h)
+{
+	__asm__ volatile("mv tp, %0" :: "r"(h));
+	csr_write(CSR_STVEC, (uint64_t)hyp_trap_vector);
+	csr_clear(CSR_SSTATUS, SSTATUS_SIE);
+	csr_set(CSR_SSTATUS, SSTATUS_FS_INITIAL);
+	csr_write(CSR_SIE, SIP_SSIP | SIP_STIP);
+}
+
+/* Places the frame table at the top of the highest RAM range. */
+static void memory_init(const void *fdt)
+{
+	uint64_t lo = UINT64_MAX, hi = 0;
+
+	for (unsigned i = 0; i < platform.nmem; i++) {
+		if (platform.mem[i].base < lo)
+			lo = platform.mem[i].base;
+		if (platform.mem[i].base + platform.mem[i].size > hi)
+			hi = platform.mem[i].base + platform.mem[i].size;
+	}
+	uint64_t table_bytes = host_pages_table_bytes(hi - lo);
+	uint64_t table_pa = (hi - table_bytes) & PAGE_MASK;
+
+	host_pages_init(&host_memory, pa_to_ptr(table_pa), lo, (hi - lo) >> PAGE_SHIFT);
+	for (unsigned i = 0; i < platform.nmem; i++)
+		host_pages_add_ram(&host_memory, platform.mem[i].base,
+				   platform.mem[i].base + platform.mem[i].size,
+				   platform.mem[i].node);
+	for (unsigned i = 0; i < platform.nreserved; i++)
+		host_pages_reserve(&host_memory, platform.reserved[i].base,
+				   platform.reserved[i].base + platform.reserved[i].size);
+	host_pages_reserve(&host_memory, (uint64_t)_start, (uint64_t)_end);
+	host_pages_reserve(&host_memory, (uint64_t)fdt, (uint64_t)fdt + fdt_totalsize(fdt));
+	host_pages_reserve(&host_memory, config.kernel_pa, config.kernel_pa + config.kernel_size);
+	host_pages_reserve(&host_memory, config.initrd_pa, config.initrd_pa + config.initrd_size);
+	host_pages_reserve(&host_memory, table_pa, hi);
+	host_pages_finish(&host_memory);
+}
+
+static enum machine_exit_code exit_code(void)
+{
+	for (unsigned i = 0; i < vm_count; i++)
+		if (vms[i].state != VM_OFF)
+			return MACHINE_EXIT_GUEST_FAILED;
+	return MACHINE_EXIT_OK;
+}
+
+void hyp_main(unsigned long boot_hartid, const void *fdt)
+{
+	const char *why;
+	char err[128];
+
+	hart_init(&harts[0]);
+	if (!platform_from_fdt(&platform, fdt, &why))
+		hyp_panic("host device tree: %s", why);
+	machine_set_finisher(platform.finisher_pa);
+
+	/* harts[0] is the boot hart (whichever won OpenSBI's lottery), the
+	 * others follow in device-tree order. */
+	harts[0].hartid = boot_hartid;
+	nharts = 1;
+	for (unsigned i = 0; i < platform.nharts; i++) {
+		struct hart *h = platform.hartid[i] == boot_hartid ? &harts[0] : &harts[nharts++];
+		h->index = (unsigned)(h - harts);
+		h->hartid = platform.hartid[i];
+		h->node = platform.hart_node[i];
+	}
+
+	if (!config_parse(&config, platform.bootargs, err, sizeof(err))) {
+		log_info("configuration error: %s", err);
+		machine_exit(MACHINE_EXIT_BAD_CONFIG);
+	}
+	memory_init(fdt);
+	log_info("hypervisor on hart %lu (%u harts), %lu MiB host RAM in %u node(s), "
+		 "%lu MiB free", boot_hartid, nharts,
+		 (host_pages_ram_count(&host_memory) * PAGE_SIZE) >> 20, host_memory.nnodes,
+		 (host_pages_free_count(&host_memory) * PAGE_SIZE) >> 20);
+	log_info("%u guest(s), %u vCPU(s) and %lu MiB each%s", config.guests, config.vcpus,
+		 config.guest_mem >> 20, config.batch ? ", batch mode" : "");
+
+	vm_set_timebase(platform.timebase_hz);
+	if (!vms_create(&config, &host_memory)) {
+		hvstat_print();
+		machine_exit(MACHINE_EXIT_BAD_CONFIG);
+	}
+	hart_run();
+
+	enum machine_exit_code code = exit_code();
+	for (unsigned i = 0; i < vm_count; i++)
+		if (vms[i].state != VM_OFF)
+			log_info("%s did not finish: %s", vms[i].name, vm_state_name[vms[i].state]);
+	hvstat_print();
+	log_info("all guests stopped: exit status %d", code);
+	machine_exit(code);
+}

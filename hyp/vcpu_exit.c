@@ -1,0 +1,140 @@
+/*
+ * Exit handling: every trap from the guest that is not delegated to it
+ * lands here, is counted by cause (hvstat exits_by_cause) and is served:
+ * SBI calls, first touches of guest RAM, WFI, and the faults a real
+ * machine would raise, which are reflected back into the guest.
+ */
+#include "console.h"
+#include "csr.h"
+#include "firmware.h"
+#include "guest_memory.h"
+#include "hart.h"
+#include "sbi/sbi.h"
+#include "vcpu.h"
+#include "vcpu_exit.h"
+#include "vm.h"
+
+static enum exit_reason classify(uint64_t scause)
+{
+	if (scause & CAUSE_INTERRUPT) {
+		switch (scause & ~CAUSE_INTERRUPT) {
+		case IRQ_S_TIMER: return EXIT_TIMER_INTERRUPT;
+		case IRQ_S_SOFT: return EXIT_SOFTWARE_INTERRUPT;
+		case IRQ_S_EXT: return EXIT_EXTERNAL_INTERRUPT;
+		default: return EXIT_OTHER;
+		}
+	}
+	switch (scause) {
+	case EXC_ECALL_VS: return EXIT_ECALL;
+	case EXC_INSN_GUEST_PAGE_FAULT: return EXIT_FETCH_GUEST_PAGE_FAULT;
+	case EXC_LOAD_GUEST_PAGE_FAULT: return EXIT_LOAD_GUEST_PAGE_FAULT;
+	case EXC_STORE_GUEST_PAGE_FAULT: return EXIT_STORE_GUEST_PAGE_FAULT;
+	case EXC_VIRTUAL_INSN: return EXIT_VIRTUAL_INSTRUCTION;
+	case EXC_ILLEGAL_INSN: return EXIT_ILLEGAL_INSTRUCTION;
+	default: return EXIT_OTHER;
+	}
+}
+
+/* The access fault a machine without memory at that address raises. */
+static uint64_t access_fault_for(uint64_t guest_page_fault)
+{
+	switch (guest_page_fault) {
+	case EXC_INSN_GUEST_PAGE_FAULT: return EXC_INSN_ACCESS;
+	case EXC_LOAD_GUEST_PAGE_FAULT: return EXC_LOAD_ACCESS;
+	default: return EXC_STORE_ACCESS;
+	}
+}
+
+/*
+ * A guest-page fault: the G-stage has no (or no suitable) mapping. The
+ * faulting guest-physical address is htval << 2 | stval[1:0] (priv spec
+ * 8.6.3). Guest RAM is mapped on first touch; anything else is a hole in
+ * the guest's physical address space and faults as on real hardware.
+ */
+static void guest_page_fault(struct vcpu *v, const struct trap_info *t)
+{
+	uint64_t gpa = (t->htval << 2) | (t->stval & 3);
+	uint64_t hpa;
+
+	switch (guest_memory_touch(v->vm, gpa, &hpa)) {
+	case TOUCH_OK:
+		return;	/* retry the access */
+	case TOUCH_NO_MEMORY:
+		vm_stop(v->vm, VM_KILLED, "host memory exhausted");
+		return;
+	case TOUCH_NOT_RAM:
+		vcpu_inject_exception(v, access_fault_for(t->scause), t->stval);
+		return;
+	}
+}
+
+/*
+ * A virtual-instruction exception (priv spec 8.6.1): an instruction legal
+ * in HS-mode but not allowed to the guest. discv sets hstatus.VTW so WFI
+ * lands here; everything else (hypervisor CSRs, hfence, ...) is illegal
+ * for a guest that sees a machine without the H extension.
+ */
+static void virtual_instruction(struct vcpu *v, const struct trap_info *t)
+{
+	uint32_t insn = (uint32_t)t->stval;
+
+	if (insn == 0 && !vcpu_fetch_insn(v, &insn))
+		return;	/* the guest's mapping changed under us: let it retry */
+	if (insn == INSN_WFI) {
+		v->ctx.sepc += 4;
+		v->power = VCPU_WAITING;	/* the run loop decides if it sleeps */
+		return;
+	}
+	vcpu_inject_exception(v, EXC_ILLEGAL_INSN, insn);
+}
+
+/* An interrupt for the hypervisor arrived while the guest ran. */
+static void host_interrupt(struct vcpu *v, uint64_t irq)
+{
+	(void)v;
+	switch (irq) {
+	case IRQ_S_TIMER:
+		firmware_set_timer(UINT64_MAX);	/* clears sip.STIP */
+		this_hart()->timer_fired = true;
+		break;
+	case IRQ_S_SOFT:
+		csr_clear(CSR_SIP, SIP_SSIP);	/* a kick from another hart */
+		break;
+	default:
+		break;
+	}
+}
+
+void vcpu_handle_exit(struct vcpu *v, const struct trap_info *t)
+{
+	enum exit_reason reason = classify(t->scause);
+
+	v->exits++;
+	v->exits_by_cause[reason]++;
+	if (t->scause & CAUSE_INTERRUPT) {
+		host_interrupt(v, t->scause & ~CAUSE_INTERRUPT);
+		return;
+	}
+	switch (t->scause) {
+	case EXC_ECALL_VS:
+		v->ctx.sepc += 4;	/* before the call: hart_start etc. may redirect */
+		sbi_dispatch(v);
+		break;
+	case EXC_INSN_GUEST_PAGE_FAULT:
+	case EXC_LOAD_GUEST_PAGE_FAULT:
+	case EXC_STORE_GUEST_PAGE_FAULT:
+		guest_page_fault(v, t);
+		break;
+	case EXC_VIRTUAL_INSN:
+		virtual_instruction(v, t);
+		break;
+	case EXC_ILLEGAL_INSN:
+		vcpu_inject_exception(v, EXC_ILLEGAL_INSN, t->stval);
+		break;
+	default:
+		log_info("%s: vcpu %u: unexpected trap scause=%lx stval=%lx sepc=%lx",
+			 v->vm->name, v->id, t->scause, t->stval, v->ctx.sepc);
+		vm_stop(v->vm, VM_KILLED, "unexpected trap");
+		break;
+	}
+}

@@ -1,0 +1,27 @@
+/*
+ * Why a guest stopped running, and what the hypervisor does about it.
+ */
+#ifndef DISCV_VCPU_EXIT_H
+#define DISCV_VCPU_EXIT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct vcpu;
+
+/* The trap CSRs as they were when the guest exited. */
+struct trap_info {
+	uint64_t scause, stval, htval, htinst;
+};
+
+/* vcpu.c: load/save a vCPU on this hart, and run it until its next exit. */
+void vcpu_load(struct vcpu *v);
+void vcpu_put(struct vcpu *v);
+void vcpu_enter(struct vcpu *v, struct trap_info *t);
+void vcpu_inject_exception(struct vcpu *v, uint64_t cause, uint64_t tval);
+bool vcpu_fetch_insn(struct vcpu *v, uint32_t *insn);
+
+/* vcpu_exit.c: handles one exit of v (loaded on this hart). */
+void vcpu_handle_exit(struct vcpu *v, const struct trap_info *t);
+
+#endif

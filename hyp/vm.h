@@ -1,0 +1,76 @@
+/*
+ * A virtual machine: its guest-physical memory (G-stage table), its vCPUs,
+ * its console, its life-cycle state and its counters.
+ */
+#ifndef DISCV_VM_H
+#define DISCV_VM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "g-stage/gstage.h"
+#include "host_pages.h"
+#include "spinlock.h"
+#include "vcpu.h"
+
+#define MAX_VMS 64
+#define MAX_VCPUS_PER_VM 8
+#define VM_NAME_MAX 16
+#define GUEST_CONSOLE_LINE 256
+
+/* The guest-physical memory map (docs/guest-platform.md). */
+#define GUEST_RAM_BASE 0x80000000UL
+#define GUEST_KERNEL_OFFSET 0x200000UL	/* Linux RISC-V boot protocol: RAM + 2 MiB */
+
+enum vm_state {
+	VM_RUNNING,
+	VM_OFF,		/* the guest powered off (SRST shutdown, no failure) */
+	VM_FAILED,	/* the guest shut down reporting a system failure */
+	VM_CRASHED,	/* the guest asked to reboot in batch mode: it panicked */
+	VM_KILLED,	/* the hypervisor stopped it (a fault it cannot survive) */
+};
+
+extern const char *const vm_state_name[];
+
+struct guest_console {
+	char line[GUEST_CONSOLE_LINE];
+	unsigned len;
+	bool continued;		/* part of the current line was already printed */
+};
+
+struct vm {
+	/* Sv39x4 root table: 16 KiB, 16 KiB aligned (priv spec 8.5.1). */
+	uint64_t gstage_root[GSTAGE_ROOT_ENTRIES] __attribute__((aligned(16384)));
+	struct gstage gstage;
+	struct spinlock lock;		/* guards the G-stage and page records */
+	struct host_memory *host;
+
+	unsigned id;
+	char name[VM_NAME_MAX];
+	enum vm_state state;
+	bool reboot_pending;		/* the guest asked to reboot (interactive) */
+	unsigned home_node;		/* NUMA node its pages come from */
+
+	uint64_t ram_base, ram_size;	/* guest-physical RAM */
+
+	unsigned nvcpus;
+	struct vcpu vcpu[MAX_VCPUS_PER_VM];
+
+	struct guest_console console;
+
+	/* Counters (hvstat). */
+	uint64_t pages_mapped;		/* guest RAM pages backed by host pages */
+};
+
+static inline bool vm_is_running(const struct vm *vm)
+{
+	return vm->state == VM_RUNNING;
+}
+
+/* SBI SRST (or legacy shutdown) from the guest: power off or reboot. */
+void vm_system_reset(struct vm *vm, unsigned long type, unsigned long reason);
+
+/* Stops the VM with a final state; prints why. Idempotent: the first
+ * stop wins. */
+void vm_stop(struct vm *vm, enum vm_state state, const char *why);
+
+#endif

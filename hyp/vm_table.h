@@ -1,0 +1,28 @@
+/*
+ * All VMs of this run, and their creation from the boot configuration.
+ */
+#ifndef DISCV_VM_TABLE_H
+#define DISCV_VM_TABLE_H
+
+#include <stdbool.h>
+#include "vm.h"
+
+struct hyp_config;
+
+extern struct vm vms[MAX_VMS];
+extern unsigned vm_count;
+
+/* Creates and boots the configured VMs. Returns false (having printed
+ * why) if one could not be created. */
+bool vms_create(const struct hyp_config *cfg, struct host_memory *host);
+
+bool vm_any_running(void);
+
+/* The timebase guests are told about (host /cpus timebase-frequency). */
+void vm_set_timebase(uint64_t hz);
+
+/* Called on the hart that ran one of vm's vCPUs, after vcpu_put: carries
+ * out a reboot the guest requested while it ran. */
+void vm_after_run(struct vm *vm);
+
+#endif

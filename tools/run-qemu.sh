@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# Boots discv on QEMU's riscv64 `virt` machine with OpenSBI, the guest
+# images placed in host RAM by QEMU's generic loader, and the run's options
+# on the hypervisor's command line. Called by `make run`; usable directly:
+#
+#   GUESTS=1 GUEST_CMD='uname -a' tools/run-qemu.sh
+#
+# Environment (defaults in brackets): GUESTS [1], GUEST_VCPUS [1],
+# GUEST_MEM [128M], HARTS [4], NODES [2], HOST_MEM [2G], GUEST_KERNEL,
+# GUEST_INITRD ('none' for no initramfs), GUEST_CMD or GUEST_CMD_FILE
+# (batch command), GUEST_APPEND or GUEST_APPEND_FILE, DISCV_BIN,
+# QEMU_EXTRA (more QEMU arguments), QEMU_GDB=1 (wait for gdb on :1234).
+# Exit status: QEMU's, which the hypervisor sets to 0 only if every guest
+# powered off normally.
+set -euo pipefail
+
+die() { echo "run-qemu: $*" >&2; exit 2; }
+
+GUESTS=${GUESTS:-1}
+GUEST_VCPUS=${GUEST_VCPUS:-1}
+GUEST_MEM=${GUEST_MEM:-128M}
+HARTS=${HARTS:-4}
+NODES=${NODES:-2}
+HOST_MEM=${HOST_MEM:-2G}
+BUILD=${BUILD:-build}
+DISCV_BIN=${DISCV_BIN:-$BUILD/discv.bin}
+GUEST_KERNEL=${GUEST_KERNEL:-$BUILD/guest/Image}
+GUEST_INITRD=${GUEST_INITRD:-$BUILD/guest/initramfs.cpio.gz}
+OPENSBI=${OPENSBI:-/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.bin}
+
+is_uint() { [[ $1 =~ ^[0-9]+$ ]]; }
+
+# Sizes as QEMU writes them (512M, 2G) -> bytes.
+to_bytes() {
+	local v=$1
+	case $v in
+	*[kK]) echo $(( ${v%?} << 10 )) ;;
+	*[mM]) echo $(( ${v%?} << 20 )) ;;
+	*[gG]) echo $(( ${v%?} << 30 )) ;;
+	*) echo "$v" ;;
+	esac
+}
+valid_size() { [[ $1 =~ ^[0-9]+[kKmMgG]?$ ]]; }
+
+is_uint "$GUESTS" && (( GUESTS >= 1 && GUESTS <= 64 )) || die "GUESTS must be 1..64 (got '$GUESTS')"
+is_uint "$GUEST_VCPUS" && (( GUEST_VCPUS >= 1 && GUEST_VCPUS <= 8 )) ||
+	die "GUEST_VCPUS must be 1..8 (got '$GUEST_VCPUS')"
+is_uint "$HARTS" && (( HARTS >= 1 && HARTS <= 8 )) || die "HARTS must be 1..8 (got '$HARTS')"
+is_uint "$NODES" && (( NODES >= 1 && NODES <= 4 && NODES <= HARTS )) ||
+	die "NODES must be 1..4 and at most HARTS (got '$NODES')"
+valid_size "$GUEST_MEM" || die "GUEST_MEM must be a size like 128M (got '$GUEST_MEM')"
+valid_size "$HOST_MEM" || die "HOST_MEM must be a size like 2G (got '$HOST_MEM')"
+(( HARTS % NODES == 0 )) || die "HARTS ($HARTS) must be a multiple of NODES ($NODES)"
+host_bytes=$(to_bytes "$HOST_MEM")
+(( host_bytes >= 256 << 20 && host_bytes % (NODES << 20) == 0 )) ||
+	die "HOST_MEM must be at least 256M and split evenly over $NODES nodes"
+guest_bytes=$(to_bytes "$GUEST_MEM")
+(( guest_bytes % (2 << 20) == 0 && guest_bytes >= 16 << 20 )) ||
+	die "GUEST_MEM must be a multiple of 2M, at least 16M (got '$GUEST_MEM')"
+
+[ -f "$DISCV_BIN" ] || die "no hypervisor image $DISCV_BIN (run 'make')"
+[ -f "$OPENSBI" ] || die "no OpenSBI at $OPENSBI (apt-get install opensbi)"
+[ -f "$GUEST_KERNEL" ] || die "GUEST_KERNEL: no such file: $GUEST_KERNEL"
+[ "$GUEST_INITRD" = none ] || [ -f "$GUEST_INITRD" ] ||
+	die "GUEST_INITRD: no such file: $GUEST_INITRD (or 'none')"
+# The RISC-V Linux boot header has magic2 "RSC\x05" at offset 56.
+[ "$(od -An -tx1 -j56 -N4 "$GUEST_KERNEL" | tr -d ' \n')" = 52534305 ] ||
+	die "GUEST_KERNEL $GUEST_KERNEL has no RISC-V Linux boot header"
+
+hex() { od -An -tx1 -v | tr -d ' \n'; }
+
+# The batch command, verbatim, from GUEST_CMD_FILE (make) or GUEST_CMD.
+cmd_hex=
+if [ -n "${GUEST_CMD_FILE:-}" ] && [ -f "$GUEST_CMD_FILE" ]; then
+	cmd_hex=$(hex < "$GUEST_CMD_FILE")
+	[ -n "$cmd_hex" ] || cmd_hex=3a	# an empty command is ':' (do nothing)
+elif [ -n "${GUEST_CMD+set}" ]; then
+	cmd_hex=$(printf '%s' "$GUEST_CMD" | hex)
+	[ -n "$cmd_hex" ] || cmd_hex=3a
+fi
+(( ${#cmd_hex} <= 8190 )) || die "GUEST_CMD is longer than 4095 bytes"
+append=${GUEST_APPEND:-}
+if [ -n "${GUEST_APPEND_FILE:-}" ] && [ -f "$GUEST_APPEND_FILE" ]; then
+	append=$(cat "$GUEST_APPEND_FILE")
+fi
+
+# Host physical layout: OpenSBI at 0x80000000, discv at 0x80200000, the
+# host DTB at 0x82200000 (OpenSBI's copy), guest images from 0x84000000.
+kernel_addr=$((0x84000000))
+kernel_size=$(stat -c %s "$GUEST_KERNEL")
+align=$((1 << 20))
+initrd_addr=$(( (kernel_addr + kernel_size + align - 1) / align * align ))
+bootargs="discv.guests=$GUESTS discv.vcpus=$GUEST_VCPUS discv.mem=$guest_bytes"
+bootargs+=" discv.kernel=$(printf '0x%x' $kernel_addr),$kernel_size"
+loaders=(-device "loader,file=$GUEST_KERNEL,addr=$(printf '0x%x' $kernel_addr),force-raw=on")
+if [ "$GUEST_INITRD" != none ]; then
+	initrd_size=$(stat -c %s "$GUEST_INITRD")
+	bootargs+=" discv.initrd=$(printf '0x%x' $initrd_addr),$initrd_size"
+	loaders+=(-device "loader,file=$GUEST_INITRD,addr=$(printf '0x%x' $initrd_addr),force-raw=on")
+	end=$((initrd_addr + initrd_size))
+else
+	end=$((kernel_addr + kernel_size))
+fi
+(( end < 0x80000000 + host_bytes / NODES )) || die "guest images do not fit in node 0's RAM"
+[ -n "$cmd_hex" ] && bootargs+=" discv.cmd=$cmd_hex"
+[ -n "$append" ] && bootargs+=" discv.append=$(printf '%s' "$append" | hex)"
+
+# NUMA: one memory backend and one socket of HARTS/NODES harts per node,
+# remote distance 20 (QEMU virt makes one CLINT and PLIC per socket).
+numa=()
+if (( NODES > 1 )); then
+	per_node=$(( HARTS / NODES ))
+	for ((n = 0; n < NODES; n++)); do
+		numa+=(-object "memory-backend-ram,size=$((host_bytes / NODES)),id=mem$n")
+		numa+=(-numa "node,memdev=mem$n,cpus=$((n * per_node))-$(((n + 1) * per_node - 1)),nodeid=$n")
+	done
+	for ((a = 0; a < NODES; a++)); do
+		for ((b = a + 1; b < NODES; b++)); do
+			numa+=(-numa "dist,src=$a,dst=$b,val=20")
+		done
+	done
+fi
+
+gdb=()
+[ "${QEMU_GDB:-0}" = 1 ] && gdb=(-s -S)
+
+# shellcheck disable=SC2086
+exec qemu-system-riscv64 -M virt -cpu rv64 -smp "$HARTS" -m "$HOST_MEM" "${numa[@]}" \
+	-nographic -bios "$OPENSBI" -kernel "$DISCV_BIN" -append "$bootargs" \
+	"${loaders[@]}" "${gdb[@]}" ${QEMU_EXTRA:-}
