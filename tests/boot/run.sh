@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# Boot tests: discv on QEMU in batch mode. Each test boots the machine
+# with `make run ...`, under a timeout that kills QEMU's whole process
+# group, then checks the console log and the hvstat lines. Logs are kept
+# in $BUILD/test-logs/ (printed on failure). Prints one line per test and
+# ends with "boot: N passed, M failed".
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+BUILD=${BUILD:-build}
+LOGS=$BUILD/test-logs
+TIMEOUT=${BOOT_TEST_TIMEOUT:-120}
+source tests/lib/runner.sh
+HVSTAT=tests/lib/hvstat.py
+
+passed=0
+failed=0
+names=()
+
+# Settings every boot test shares; a test adds its own.
+MAKE_RUN=(make --no-print-directory run)
+
+# run_test NAME EXPECT_STATUS(0|nonzero) MAKE_ARGS... -- CHECKS...
+# A check is one of:  'line:TEXT' (a log line contains TEXT),
+#                     'noline:TEXT', 'hvstat:PYEXPR' (tests/lib/hvstat.py check)
+run_test() {
+	local name=$1 expect=$2
+	shift 2
+	local args=()
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do args+=("$1"); shift; done
+	[ $# -gt 0 ] && shift
+	local log=$LOGS/$name.log why=
+	local t0=$SECONDS
+	run_logged "$TIMEOUT" "$log" "${MAKE_RUN[@]}" "${args[@]}"
+	if [ "$status" = 124 ]; then
+		why="timed out after ${TIMEOUT}s"
+	elif [ "$expect" = 0 ] && [ "$status" != 0 ]; then
+		why="exit status $status, expected 0"
+	elif [ "$expect" = nonzero ] && [ "$status" = 0 ]; then
+		why="exit status 0, expected non-zero"
+	fi
+	local check
+	for check in "$@"; do
+		[ -n "$why" ] && break
+		case $check in
+		line:*) grep -qF -- "${check#line:}" "$log" || why="no line with '${check#line:}'" ;;
+		noline:*) ! grep -qF -- "${check#noline:}" "$log" || why="unexpected line '${check#noline:}'" ;;
+		hvstat:*) python3 "$HVSTAT" "$log" check "${check#hvstat:}" >>"$log" 2>&1 ||
+				why="hvstat check failed: ${check#hvstat:}" ;;
+		*) why="bad check '$check'" ;;
+		esac
+	done
+	if [ -z "$why" ]; then
+		passed=$((passed + 1))
+		echo "boot: PASS $name ($((SECONDS - t0))s)"
+	else
+		failed=$((failed + 1))
+		echo "boot: FAIL $name: $why (log: $log)"
+		tail -n 25 "$log" | sed 's/^/    | /'
+	fi
+}
+
+mkdir -p "$LOGS"
+# One hart, one node: the guests of capability 1 run on the boot hart.
+ONE=(HARTS=1 NODES=1)
+
+# Linux boots and runs a command; its output carries the guest's prefix.
+run_test linux-batch 0 "${ONE[@]}" 'GUEST_CMD=echo hello-$(uname -m); cat /proc/cpuinfo' -- \
+	'line:[guest0] hello-riscv64' \
+	'line:[guest0] isa		: rv64imafdc_sstc' \
+	'line:discv: guest0 off: powered off' \
+	'hvstat:vm[0]["state"] == "off" and vm[0]["vcpus"] == 1' \
+	'hvstat:vm[0]["mem_bytes"] == 128 << 20' \
+	'hvstat:vm[0]["exits_by_cause"]["ecall"] > 0' \
+	'hvstat:0 < vm[0]["pages_mapped"] < 128 * 256' \
+	'hvstat:vm[0]["exits"] == sum(vm[0]["exits_by_cause"].values())' \
+	'hvstat:total["host_pages_used"] + total["host_pages_free"] == total["host_pages_total"]'
+
+# The batch command reaches the guest byte for byte through make, the
+# run script, the hypervisor's command line and the guest device tree.
+run_test batch-quoting 0 "${ONE[@]}" \
+	"GUEST_CMD=printf '<%s>' \"a b\" 'c\"d' \$(echo e\\ f) | tr a-z A-Z; echo; x=\$((6*7)); echo \"x=\$x;\"" -- \
+	'line:[guest0] <A B><C"D><E><F>' \
+	'line:[guest0] x=42;'
+
+# A command that fails still lets the guest power off cleanly.
+run_test batch-status 0 "${ONE[@]}" 'GUEST_CMD=false' -- \
+	'line:[guest0] discv-init: command exited with status 1' \
+	'hvstat:vm[0]["state"] == "off"'
+
+# The SBI test guest: the calls Linux 6.1 never makes.
+run_test sbi-test-guest 0 "${ONE[@]}" GUEST_KERNEL=$BUILD/tests/guests/sbi-test.bin \
+	GUEST_INITRD=none -- \
+	'line:[guest0] sbi-test: ' \
+	'noline:FAIL' \
+	'hvstat:vm[0]["state"] == "off" and vm[0]["exits_by_cause"]["virtual_instruction"] >= 1'
+
+# A guest crashed on purpose: the run fails naming it, and the hypervisor
+# survives to print its final hvstat.
+run_test guest-crash nonzero "${ONE[@]}" 'GUEST_CMD=echo c > /proc/sysrq-trigger' -- \
+	'line:sysrq: Trigger a crash' \
+	'line:discv: guest0 crashed' \
+	'hvstat:vm[0]["state"] == "crashed"' \
+	'line:hvstat: {"vm":"total"'
+
+# Interactive console: input typed on the host reaches the guest's shell.
+run_interactive() {
+	local log=$LOGS/interactive-console.log t0=$SECONDS why=
+	mkdir -p "$LOGS"
+	printf '\n\necho inter""active-ok\npoweroff -f\n' |
+		timeout -s KILL "$TIMEOUT" make --no-print-directory run HARTS=1 NODES=1 >"$log" 2>&1
+	status=$?
+	if [ "$status" != 0 ]; then
+		why="exit status $status"
+	elif ! grep -q 'interactive-ok' "$log"; then
+		why="the shell's output is missing"
+	fi
+	if [ -z "$why" ]; then
+		passed=$((passed + 1)); echo "boot: PASS interactive-console ($((SECONDS - t0))s)"
+	else
+		failed=$((failed + 1)); echo "boot: FAIL interactive-console: $why (log: $log)"
+		tail -n 25 "$log" | sed 's/^/    | /'
+	fi
+}
+run_interactive
+
+# Bad input is refused with a clear message before anything boots.
+run_test bad-option nonzero GUESTS=zero -- 'line:GUESTS must be 1..64'
+run_test bad-kernel nonzero "${ONE[@]}" GUEST_KERNEL=Makefile -- \
+	'line:has no RISC-V Linux boot header'
+run_test bad-guest-mem nonzero "${ONE[@]}" GUEST_MEM=8M -- 'line:GUEST_MEM must be'
+
+echo "boot: $passed passed, $failed failed"
+[ "$failed" = 0 ]

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# `make test`: every test of discv, in order of cost. Installs the Debian
+# packages it needs (as root), builds what is missing, then runs
+#   1. host unit tests of the pure logic (ASan + UBSan)
+#   2. boot tests on QEMU (tests/boot/run.sh)
+#   3. the boot-overhead figure (a measurement, not a pass/fail test)
+# and ends with the line "N passed, M failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+start=$SECONDS
+passed=0
+failed=0
+
+step() { echo "test: $* ($((SECONDS - start))s)"; }
+
+# count_results PREFIX LOG: adds the "PREFIX: N passed, M failed"-style
+# result lines of a suite to the totals.
+tally() {
+	local p=$1 f=$2
+	passed=$((passed + p))
+	failed=$((failed + f))
+}
+
+step "installing packages if needed"
+ci/install-deps.sh || { echo "0 passed, 1 failed"; exit 1; }
+
+step "building hypervisor, guest kernel (cached), initramfs, test guest"
+if ! make --no-print-directory all BUILD="$BUILD"; then
+	echo "test: build failed"
+	echo "0 passed, 1 failed"
+	exit 1
+fi
+
+step "unit tests"
+unit_out=$(tests/unit/run.sh "$BUILD/unit" 2>&1)
+echo "$unit_out"
+u_bins=$(sed -n 's/^unit: \([0-9]*\) binaries, \([0-9]*\) failed$/\1/p' <<<"$unit_out")
+u_fail=$(sed -n 's/^unit: \([0-9]*\) binaries, \([0-9]*\) failed$/\2/p' <<<"$unit_out")
+if [ -z "$u_bins" ]; then
+	tally 0 1
+else
+	tally $((u_bins - u_fail)) "$u_fail"
+fi
+
+step "boot tests"
+boot_out=$(BUILD="$BUILD" tests/boot/run.sh 2>&1 | tee /dev/stderr)
+b_pass=$(sed -n 's/^boot: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p' <<<"$boot_out")
+b_fail=$(sed -n 's/^boot: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p' <<<"$boot_out")
+if [ -z "$b_pass" ]; then
+	tally 0 1
+else
+	tally "$b_pass" "$b_fail"
+fi
+
+step "benchmark: boot overhead (9 interleaved runs each; a figure, not a test)"
+python3 tests/bench/boot_overhead.py "$BUILD/guest/Image" "$BUILD/guest/initramfs.cpio.gz" \
+	"$BUILD/discv.bin" "$BUILD/bench/boot-overhead.json" 9 ||
+	echo "test: benchmark did not complete (not counted)"
+
+step "done"
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
