@@ -56,7 +56,7 @@ static int add_chosen(void *fdt, const struct vm *vm, const struct hyp_config *c
 
 	/* panic=-1: a panicking kernel asks for a reboot at once (SRST), the
 	 * only way a dying Linux 6.1 tells the hypervisor anything. */
-	format(bootargs, sizeof(bootargs), "console=hvc0 earlycon=sbi panic=-1 quiet%s%s",
+	format(bootargs, sizeof(bootargs), "quiet console=hvc0 earlycon=sbi panic=-1%s%s",
 	       cfg->append[0] ? " " : "", cfg->append);
 	FDT_TRY(fdt_begin_node(fdt, "chosen"));
 	FDT_TRY(fdt_property_string(fdt, "bootargs", bootargs));

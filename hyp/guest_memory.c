@@ -59,6 +59,20 @@ enum touch_result guest_memory_touch(struct vm *vm, uint64_t gpa, uint64_t *hpa)
 	return result;
 }
 
+enum touch_result guest_memory_fault_in(struct vm *vm, uint64_t gpa, uint64_t *hpa)
+{
+	enum touch_result result = guest_memory_touch(vm, gpa, hpa);
+	uint64_t block = gpa & ~(FAULT_AROUND_BYTES - 1), unused;
+
+	if (result != TOUCH_OK)
+		return result;
+	/* Best effort: a neighbour outside RAM or without memory stays unmapped. */
+	for (uint64_t g = block; g < block + FAULT_AROUND_BYTES; g += PAGE_SIZE)
+		if (g != (gpa & PAGE_MASK))
+			guest_memory_touch(vm, g, &unused);
+	return result;
+}
+
 /* Copies len bytes between hypervisor memory and guest RAM at gpa, page
  * by page; to_guest selects the direction. */
 static bool guest_copy(struct vm *vm, uint64_t gpa, void *buf, size_t len, bool to_guest)

@@ -48,7 +48,8 @@ static uint64_t access_fault_for(uint64_t guest_page_fault)
 /*
  * A guest-page fault: the G-stage has no (or no suitable) mapping. The
  * faulting guest-physical address is htval << 2 | stval[1:0] (priv spec
- * 8.6.3). Guest RAM is mapped on first touch; anything else is a hole in
+ * 8.6.3). Guest RAM is mapped on first touch (with its neighbours, see
+ * guest_memory_fault_in); anything else is a hole in
  * the guest's physical address space and faults as on real hardware.
  */
 static void guest_page_fault(struct vcpu *v, const struct trap_info *t)
@@ -56,7 +57,7 @@ static void guest_page_fault(struct vcpu *v, const struct trap_info *t)
 	uint64_t gpa = (t->htval << 2) | (t->stval & 3);
 	uint64_t hpa;
 
-	switch (guest_memory_touch(v->vm, gpa, &hpa)) {
+	switch (guest_memory_fault_in(v->vm, gpa, &hpa)) {
 	case TOUCH_OK:
 		return;	/* retry the access */
 	case TOUCH_NO_MEMORY:

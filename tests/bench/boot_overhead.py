@@ -60,7 +60,7 @@ def main(argv):
     runs = int(argv[5]) if len(argv) > 5 else 9
     native = ["qemu-system-riscv64", "-M", "virt", "-cpu", "rv64", "-smp", "1", "-m", "128M",
               "-nographic", "-bios", OPENSBI, "-kernel", kernel, "-initrd", initrd,
-              "-append", "console=hvc0 earlycon=sbi panic=-1 quiet"]
+              "-append", "quiet console=hvc0 earlycon=sbi panic=-1"]
     env = dict(os.environ, HARTS="1", NODES="1", HOST_MEM="1G", GUESTS="1",
                GUEST_MEM="128M", GUEST_KERNEL=kernel, GUEST_INITRD=initrd,
                DISCV_BIN=discv_bin, GUEST_CMD="true")
