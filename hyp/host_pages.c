@@ -115,8 +115,9 @@ uint64_t host_page_alloc(struct host_memory *hm, unsigned node,
 	spin_lock(&hm->lock);
 	if (node < hm->nnodes)
 		frame = pop_free(hm, node);
-	/* Home node exhausted: try the others in order of distance by number. */
-	for (unsigned d = 1; frame == FRAME_NONE && d < hm->nnodes; d++)
+	/* Home node exhausted: try the others in order of distance by number
+	 * (up to d == nnodes, so a node >= nnodes still reaches every node). */
+	for (unsigned d = 1; frame == FRAME_NONE && d <= hm->nnodes; d++)
 		frame = pop_free(hm, (node + d) % hm->nnodes);
 	if (frame == FRAME_NONE) {
 		spin_unlock(&hm->lock);

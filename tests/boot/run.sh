@@ -102,26 +102,62 @@ run_test guest-crash nonzero "${ONE[@]}" 'GUEST_CMD=echo c > /proc/sysrq-trigger
 	'hvstat:vm[0]["state"] == "crashed"' \
 	'line:hvstat: {"vm":"total"'
 
-# Interactive console: input typed on the host reaches the guest's shell.
+# Secondary vCPUs start through SBI HSM and take IPIs; two guests share
+# the hart. (Capability 2 spreads them over harts and NUMA nodes.)
+run_test smp-guest 0 "${ONE[@]}" GUEST_VCPUS=2 'GUEST_CMD=echo cpus=$(nproc)' -- \
+	'line:[guest0] cpus=2' \
+	'hvstat:vm[0]["vcpus"] == 2 and vm[0]["state"] == "off"'
+run_test two-guests 0 "${ONE[@]}" GUESTS=2 'GUEST_CMD=echo up-$(hostname)' -- \
+	'line:[guest0] up-guest0' \
+	'line:[guest1] up-guest1' \
+	'hvstat:len(vm) == 2 and all(v["state"] == "off" for v in vm)'
+
+# Interactive console: what is typed on the host reaches the guest's
+# shell. INPUT_FN writes the keystrokes to stdout; it may watch $log to
+# type only once the guest is ready. The log must contain each EXPECT.
+wait_for_line() {	# wait_for_line LOG TEXT [COUNT]: until TEXT is in LOG COUNT times
+	local n=0
+	while (( $(grep -cF -- "$2" "$1" 2>/dev/null) < ${3:-1} )) && (( n++ < TIMEOUT * 10 )); do
+		sleep 0.1
+	done
+}
 run_interactive() {
-	local log=$LOGS/interactive-console.log t0=$SECONDS why=
+	local name=$1 input_fn=$2
+	shift 2
+	local t0=$SECONDS why= expect
+	log=$LOGS/$name.log
 	mkdir -p "$LOGS"
-	printf '\n\necho inter""active-ok\npoweroff -f\n' |
+	: >"$log"
+	"$input_fn" |
 		timeout -s KILL "$TIMEOUT" make --no-print-directory run HARTS=1 NODES=1 >"$log" 2>&1
 	status=$?
-	if [ "$status" != 0 ]; then
-		why="exit status $status"
-	elif ! grep -q 'interactive-ok' "$log"; then
-		why="the shell's output is missing"
-	fi
+	[ "$status" = 0 ] || why="exit status $status"
+	for expect in "$@"; do
+		[ -n "$why" ] && break
+		grep -qF -- "$expect" "$log" || why="no line with '$expect'"
+	done
 	if [ -z "$why" ]; then
-		passed=$((passed + 1)); echo "boot: PASS interactive-console ($((SECONDS - t0))s)"
+		passed=$((passed + 1)); echo "boot: PASS $name ($((SECONDS - t0))s)"
 	else
-		failed=$((failed + 1)); echo "boot: FAIL interactive-console: $why (log: $log)"
+		failed=$((failed + 1)); echo "boot: FAIL $name: $why (log: $log)"
 		tail -n 25 "$log" | sed 's/^/    | /'
 	fi
 }
-run_interactive
+type_commands() {
+	wait_for_line "$log" 'discv-init: user space up'
+	printf 'echo inter""active-ok\npoweroff -f\n'
+}
+run_interactive interactive-console type_commands \
+	'interactive-ok' 'discv: guest0 off: powered off'
+# An interactive reboot boots the guest again on fresh pages.
+type_reboot() {
+	wait_for_line "$log" 'discv-init: user space up'
+	printf 'reboot -f\n'
+	wait_for_line "$log" 'discv-init: user space up' 2
+	printf 'echo second""-boot\npoweroff -f\n'
+}
+run_interactive interactive-reboot type_reboot \
+	'discv: guest0 rebooting' 'second-boot' 'discv: guest0 off: powered off'
 
 # Bad input is refused with a clear message before anything boots.
 run_test bad-option nonzero GUESTS=zero -- 'line:GUESTS must be 1..64'
