@@ -138,10 +138,14 @@ bool config_parse(struct hyp_config *cfg, const char *cmdline, char *err, size_t
 		const char *eq = memchr(start, '=', len);
 		if (!eq || !parse_option(cfg, start, (size_t)(eq - start), eq + 1,
 					 len - (size_t)(eq + 1 - start))) {
-			size_t n = len < errlen - 16 ? len : errlen - 16;
+			/* "bad option '<option>'", the option cut to what fits. */
 			size_t off = (size_t)format(err, errlen, "bad option '");
-			memcpy(err + off, start, n);
-			format(err + off + n, errlen - off - n, "'");
+			size_t room = errlen > off + 2 ? errlen - off - 2 : 0;
+			size_t n = len < room ? len : room;
+			if (off < errlen) {
+				memcpy(err + off, start, n);
+				format(err + off + n, errlen - off - n, "'");
+			}
 			return false;
 		}
 	}

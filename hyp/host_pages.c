@@ -115,7 +115,7 @@ uint64_t host_page_alloc(struct host_memory *hm, unsigned node,
 	spin_lock(&hm->lock);
 	if (node < hm->nnodes)
 		frame = pop_free(hm, node);
-	/* Home node exhausted: try the others in order of distance by number
+	/* Home node exhausted: try the next nodes in numbering order
 	 * (up to d == nnodes, so a node >= nnodes still reaches every node). */
 	for (unsigned d = 1; frame == FRAME_NONE && d <= hm->nnodes; d++)
 		frame = pop_free(hm, (node + d) % hm->nnodes);
@@ -140,10 +140,14 @@ bool host_page_free(struct host_memory *hm, uint64_t pa)
 {
 	struct host_page *p = host_page_of(hm, pa);
 
-	if (!p || (pa & ~PAGE_MASK) || p->origin == PAGE_FREE || p->origin == PAGE_RESERVED ||
-	    p->mappings != 0)
+	if (!p || (pa & ~PAGE_MASK))
 		return false;
 	spin_lock(&hm->lock);
+	/* Checked under the lock: two harts freeing one page must not both win. */
+	if (p->origin == PAGE_FREE || p->origin == PAGE_RESERVED || p->mappings != 0) {
+		spin_unlock(&hm->lock);
+		return false;
+	}
 	hm->used_by_origin[p->origin]--;
 	p->origin = PAGE_FREE;
 	p->vm = HOST_PAGE_NO_VM;

@@ -88,7 +88,8 @@ void host_pages_reserve(struct host_memory *hm, uint64_t start, uint64_t end);
 void host_pages_finish(struct host_memory *hm);
 
 /* Allocates one zeroed page, from `node` if it has one, else from the
- * nearest other node (by number). Records origin, owner vm and gpa.
+ * next node in numbering order that has one (wrapping; capability 2
+ * orders them by the distance map). Records origin, owner vm and gpa.
  * Returns its physical address, or 0 when host memory is exhausted. */
 uint64_t host_page_alloc(struct host_memory *hm, unsigned node,
 			 enum page_origin origin, uint16_t vm, uint64_t gpa);

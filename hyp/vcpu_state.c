@@ -85,10 +85,16 @@ bool vcpu_wake_if_pending(struct vcpu *v, uint64_t now)
 		return false;
 	if (v->suspended && v->resume_non_retentive) {
 		uint64_t vstimecmp = v->csrs.vstimecmp, vsie = v->csrs.vsie;
+		uint64_t hvip = v->csrs.hvip;
+		uint64_t inject = __atomic_load_n(&v->irq_inject, __ATOMIC_ACQUIRE);
 		vcpu_reset(v, v->resume_addr, v->resume_opaque);
-		/* A non-retentive suspend keeps pending interrupts and the timer. */
+		/* A non-retentive suspend keeps pending interrupts and the timer
+		 * (vcpu_reset cleared hvip and irq_inject: put them back, or the
+		 * interrupt that woke the vCPU, an IPI say, is lost). */
 		v->csrs.vstimecmp = vstimecmp;
 		v->csrs.vsie = vsie;
+		v->csrs.hvip = hvip;
+		__atomic_fetch_or(&v->irq_inject, inject, __ATOMIC_ACQ_REL);
 	}
 	v->suspended = false;
 	v->power = VCPU_RUNNING;

@@ -119,7 +119,16 @@ void vm_system_reset(struct vm *vm, unsigned long type, unsigned long reason)
 void vm_after_run(struct vm *vm)
 {
 	const char *why = NULL;
+	bool alive = false;
 
+	for (unsigned i = 0; i < vm->nvcpus; i++)
+		alive |= vm->vcpu[i].power != VCPU_STOPPED;
+	if (!alive && !vm->reboot_pending) {
+		/* Nothing can start a vCPU of this VM again (SBI HSM only lets a
+		 * running vCPU start another): the VM is dead. */
+		vm_stop(vm, VM_KILLED, "every vCPU stopped itself (SBI HSM hart_stop)");
+		return;
+	}
 	if (!vm->reboot_pending)
 		return;
 	vm->reboot_pending = false;

@@ -80,7 +80,7 @@ int gstage_map(struct gstage *gs, uint64_t gpa, uint64_t hpa, unsigned perms)
 {
 	bool no_memory = false;
 
-	if (!gpa_valid(gpa) || (hpa & ~PAGE_MASK) || !(perms & PTE_PERMS) ||
+	if (!gpa_valid(gpa) || (hpa & ~PAGE_MASK) || (hpa >> 56) || !(perms & PTE_PERMS) ||
 	    (perms & ~PTE_PERMS) || (perms & (PTE_R | PTE_W)) == PTE_W)
 		return -1;	/* W without R is reserved (priv spec 4.3.1) */
 	uint64_t *pte = walk(gs, gpa, true, &no_memory);

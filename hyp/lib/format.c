@@ -77,8 +77,13 @@ int format_v(char *buf, size_t size, const char *fmt, va_list ap)
 			s = lng ? va_arg(ap, long long) : va_arg(ap, int);
 			u = s < 0 ? -(uint64_t)s : (uint64_t)s;
 			p = digits(tmp + sizeof(tmp), u, 10, 0);
-			if (s < 0)
+			if (s < 0 && pad == '0') {
+				put(&o, '-');	/* the sign goes before the zeros */
+				if (width > 0)
+					width--;
+			} else if (s < 0) {
 				*--p = '-';
+			}
 			put_padded(&o, p, (size_t)(tmp + sizeof(tmp) - 1 - p), width, left, pad);
 			break;
 		case 'u':

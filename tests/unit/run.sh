@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Host unit tests of discv's pure logic (see tests/unit/README.md).
+#
+#   tests/unit/run.sh [OUTDIR]      (default build/unit; run from anywhere)
+#
+# Builds each test binary natively with ASan + UBSan into OUTDIR, runs it,
+# and prints one line per binary ("unit: test_x: N checks passed", or its
+# failures), then "unit: N binaries, M failed". Exits non-zero if any
+# binary failed to build or to pass.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+out=${1:-$here/../../build/unit}
+mkdir -p "$out" && out=$(cd "$out" && pwd) || exit 1	# relative to the caller
+cd "$here/../.." || exit 1
+
+CC=${HOSTCC:-gcc}
+CFLAGS=(-std=gnu11 "-fsanitize=address,undefined" -fno-sanitize-recover=all
+	-g -O1 -Wall -Wextra -Werror -Ihyp -Itests/unit)
+export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=0:detect_leaks=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
+
+# Each test binary and the sources it links (besides tests/unit/NAME.c).
+tests=(test_gstage test_host_pages test_guest_memory test_config test_format test_sbi)
+sources() {
+	case $1 in
+	test_gstage) echo hyp/g-stage/gstage.c ;;
+	test_host_pages) echo hyp/host_pages.c ;;
+	test_guest_memory) echo hyp/guest_memory.c hyp/host_pages.c hyp/g-stage/gstage.c ;;
+	test_config) echo hyp/config.c hyp/lib/format.c ;;
+	test_format) echo hyp/lib/format.c ;;
+	test_sbi) echo tests/unit/fakes.c hyp/sbi/*.c hyp/vcpu_state.c \
+		hyp/guest_memory.c hyp/host_pages.c hyp/g-stage/gstage.c ;;
+	esac
+}
+
+# Build all binaries in parallel; each keeps its compiler output.
+pids=()
+for t in "${tests[@]}"; do
+	# shellcheck disable=SC2046 # word splitting of the source list is intended
+	"$CC" "${CFLAGS[@]}" -o "$out/$t" "tests/unit/$t.c" $(sources "$t") \
+		>"$out/$t.build.log" 2>&1 &
+	pids+=($!)
+done
+built=()
+for i in "${!tests[@]}"; do
+	wait "${pids[$i]}"
+	built[i]=$?
+done
+
+failed=0
+for i in "${!tests[@]}"; do
+	t=${tests[$i]}
+	if [ "${built[$i]}" -ne 0 ]; then
+		echo "unit: $t: FAILED to build:"
+		sed 's/^/    /' "$out/$t.build.log" | head -n 60
+		failed=$((failed + 1))
+		continue
+	fi
+	"$out/$t" >"$out/$t.log" 2>&1
+	rc=$?
+	summary=$(grep "^unit: $t: " "$out/$t.log" | tail -n 1)
+	if [ "$rc" -eq 0 ] && [ -n "$summary" ]; then
+		echo "$summary"
+	else
+		failed=$((failed + 1))
+		# The failures (file:line lines), then the verdict.
+		grep -v "^unit: $t: " "$out/$t.log" | head -n 80 | sed 's/^/    /'
+		if [ -n "$summary" ]; then
+			echo "$summary"
+		else
+			echo "unit: $t: FAILED: exit status $rc before its summary (crash or sanitizer report above; full log $out/$t.log)"
+		fi
+	fi
+done
+
+echo "unit: ${#tests[@]} binaries, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,504 @@
+/*
+ * hyp/guest_memory.c: first-touch guest RAM over the G-stage and the host
+ * page allocator, and the checked copies between hypervisor and guest.
+ * Host RAM is a malloc'd buffer (host_ram.h); guest RAM is 8 MiB at
+ * 0x80000000.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include "guest_memory.h"
+#include "host_ram.h"
+#include "unit.h"
+#include "vm.h"
+
+#define RAM_BASE 0x80000000UL
+#define RAM_SIZE (8UL << 20)
+#define RAM_END (RAM_BASE + RAM_SIZE)
+
+static struct vm *vm_new(struct host_memory *hm, unsigned id, unsigned home_node)
+{
+	struct vm *vm = aligned_alloc(16384, sizeof(struct vm));
+
+	if (!vm)
+		abort();
+	memset(vm, 0, sizeof(*vm));
+	vm->host = hm;
+	vm->id = id;
+	vm->home_node = home_node;
+	vm->ram_base = RAM_BASE;
+	vm->ram_size = RAM_SIZE;
+	memset(vm->gstage_root, 0xff, sizeof(vm->gstage_root));	/* init must clear it */
+	vm->pages_mapped = 12345;
+	guest_memory_init(vm);
+	return vm;
+}
+
+static void vm_delete(struct vm *vm)
+{
+	free(vm);
+}
+
+static void test_init(void)
+{
+	struct test_ram r;
+	test_ram_init(&r, 64, 2);
+	struct vm *vm = vm_new(&r.hm, 3, 1);
+
+	CHECK_EQ(vm->pages_mapped, 0);
+	CHECK(vm->gstage.root == vm->gstage_root);
+	CHECK_EQ(vm->gstage.vmid, 4);	/* id + 1: VMID 0 is never used */
+	CHECK_EQ(vm->gstage.leaves, 0);
+	CHECK_EQ(vm->gstage.table_pages, 0);
+	CHECK(all_zero(vm->gstage_root, sizeof(vm->gstage_root)));
+	CHECK_EQ(ptr_to_pa(vm->gstage_root) & 0x3fff, 0);
+	CHECK_EQ((gstage_hgatp(&vm->gstage) >> 44) & 0x3fff, 4);
+	CHECK_EQ(host_pages_free_count(&r.hm), 64);	/* nothing allocated up front */
+	vm_delete(vm);
+	test_ram_destroy(&r);
+}
+
+static void test_contains(void)
+{
+	struct test_ram r;
+	test_ram_init(&r, 16, 1);
+	struct vm *vm = vm_new(&r.hm, 0, 0);
+
+	CHECK(guest_memory_contains(vm, RAM_BASE, 0));
+	CHECK(guest_memory_contains(vm, RAM_BASE, 1));
+	CHECK(guest_memory_contains(vm, RAM_BASE, RAM_SIZE));
+	CHECK(!guest_memory_contains(vm, RAM_BASE, RAM_SIZE + 1));
+	CHECK(guest_memory_contains(vm, RAM_END - 1, 1));
+	CHECK(!guest_memory_contains(vm, RAM_END - 1, 2));
+	CHECK(guest_memory_contains(vm, RAM_END, 0));	/* empty range at the end */
+	CHECK(!guest_memory_contains(vm, RAM_END, 1));
+	CHECK(!guest_memory_contains(vm, RAM_END + 1, 0));
+	CHECK(!guest_memory_contains(vm, RAM_BASE - 1, 0));
+	CHECK(!guest_memory_contains(vm, RAM_BASE - 1, 1));
+	CHECK(!guest_memory_contains(vm, RAM_BASE - 1, 2));
+	CHECK(!guest_memory_contains(vm, 0, 0));
+	CHECK(!guest_memory_contains(vm, 0, RAM_END));
+	/* Lengths that wrap around the address space. */
+	CHECK(!guest_memory_contains(vm, RAM_BASE, UINT64_MAX));
+	CHECK(!guest_memory_contains(vm, RAM_BASE + PAGE_SIZE, UINT64_MAX));
+	CHECK(!guest_memory_contains(vm, RAM_END - 1, UINT64_MAX));
+	CHECK(!guest_memory_contains(vm, RAM_BASE + 1, UINT64_MAX - RAM_BASE));
+	CHECK(!guest_memory_contains(vm, RAM_BASE, -RAM_BASE));	/* end wraps to exactly 0 */
+	CHECK(!guest_memory_contains(vm, UINT64_MAX, 1));
+	CHECK(!guest_memory_contains(vm, UINT64_MAX, 0));
+	CHECK(!guest_memory_contains(vm, UINT64_MAX - PAGE_SIZE + 1, PAGE_SIZE));
+	vm_delete(vm);
+	test_ram_destroy(&r);
+}
+
+static void test_touch(void)
+{
+	struct test_ram r;
+	test_ram_init(&r, 64, 2);
+	struct vm *vm = vm_new(&r.hm, 3, 1);
+	uint64_t hpa = 0, hpa2 = 0, got = 0;
+	unsigned perms = 0;
+
+	CHECK_EQ(guest_memory_touch(vm, RAM_BASE + 0x1234, &hpa), TOUCH_OK);
+	CHECK_EQ(hpa & (PAGE_SIZE - 1), 0);
+	struct host_page *p = host_page_of(&r.hm, hpa);
+	if (!CHECK(p != NULL))
+		goto out;
+	CHECK_EQ(p->origin, PAGE_GUEST_PRIVATE);
+	CHECK_EQ(p->vm, 3);
+	CHECK_EQ(p->gpa, RAM_BASE + 0x1000);
+	CHECK_EQ(p->mappings, 1);
+	CHECK_EQ(p->node, 1);	/* the VM's home node */
+	CHECK(all_zero(pa_to_ptr(hpa), PAGE_SIZE));	/* the buffer started as 0xa5 */
+	CHECK_EQ(vm->pages_mapped, 1);
+	CHECK(gstage_lookup(&vm->gstage, RAM_BASE + 0x1000, &got, &perms));
+	CHECK_EQ(got, hpa);
+	CHECK_EQ(perms, GSTAGE_RWX);
+	/* Its tables are host pages too, owned by the VM. */
+	CHECK_EQ(vm->gstage.table_pages, 2);
+	CHECK_EQ(r.hm.used_by_origin[PAGE_GSTAGE_TABLE], 2);
+	CHECK_EQ(r.hm.used_by_origin[PAGE_GUEST_PRIVATE], 1);
+	CHECK_EQ(host_pages_free_count(&r.hm), 61);
+	uint64_t l1 = (vm->gstage_root[RAM_BASE >> 30] >> PTE_PPN_SHIFT) << PAGE_SHIFT;
+	struct host_page *t = host_page_of(&r.hm, l1);
+	if (CHECK(t != NULL)) {
+		CHECK_EQ(t->origin, PAGE_GSTAGE_TABLE);
+		CHECK_EQ(t->vm, 3);
+	}
+
+	/* A second touch anywhere in the page: the same page, no allocation. */
+	CHECK_EQ(guest_memory_touch(vm, RAM_BASE + 0x1fff, &hpa2), TOUCH_OK);
+	CHECK_EQ(hpa2, hpa);
+	CHECK_EQ(guest_memory_touch(vm, RAM_BASE + 0x1000, &hpa2), TOUCH_OK);
+	CHECK_EQ(hpa2, hpa);
+	CHECK_EQ(vm->pages_mapped, 1);
+	CHECK_EQ(p->mappings, 1);
+	CHECK_EQ(host_pages_free_count(&r.hm), 61);
+
+	/* Data written through the hpa stays (touch does not re-zero). */
+	memset(pa_to_ptr(hpa), 0x3c, PAGE_SIZE);
+	CHECK_EQ(guest_memory_touch(vm, RAM_BASE + 0x1000, &hpa2), TOUCH_OK);
+	CHECK_EQ(*(unsigned char *)pa_to_ptr(hpa2 + 100), 0x3c);
+
+	/* The next page is another page. */
+	CHECK_EQ(guest_memory_touch(vm, RAM_BASE + 0x2000, &hpa2), TOUCH_OK);
+	CHECK(hpa2 != hpa);
+	CHECK_EQ(host_page_of(&r.hm, hpa2)->gpa, RAM_BASE + 0x2000);
+	CHECK_EQ(vm->pages_mapped, 2);
+
+	/* The first and last page of RAM; outside RAM. */
+	CHECK_EQ(guest_memory_touch(vm, RAM_BASE, &hpa2), TOUCH_OK);
+	CHECK_EQ(guest_memory_touch(vm, RAM_END - 1, &hpa2), TOUCH_OK);
+	CHECK_EQ(host_page_of(&r.hm, hpa2)->gpa, RAM_END - PAGE_SIZE);
+	CHECK_EQ(vm->pages_mapped, 4);
+	uint64_t free_before = host_pages_free_count(&r.hm);
+	CHECK_EQ(guest_memory_touch(vm, RAM_END, &hpa2), TOUCH_NOT_RAM);
+	CHECK_EQ(guest_memory_touch(vm, RAM_BASE - 1, &hpa2), TOUCH_NOT_RAM);
+	CHECK_EQ(guest_memory_touch(vm, 0, &hpa2), TOUCH_NOT_RAM);
+	CHECK_EQ(guest_memory_touch(vm, 1UL << 41, &hpa2), TOUCH_NOT_RAM);
+	CHECK_EQ(guest_memory_touch(vm, UINT64_MAX, &hpa2), TOUCH_NOT_RAM);
+	CHECK_EQ(vm->pages_mapped, 4);
+	CHECK_EQ(host_pages_free_count(&r.hm), free_before);
+	CHECK(!gstage_lookup(&vm->gstage, RAM_END, NULL, NULL));
+out:
+	guest_memory_release(vm);
+	vm_delete(vm);
+	test_ram_destroy(&r);
+}
+
+static void test_touch_no_memory(void)
+{
+	struct test_ram r;
+	/* 4 host pages: a guest page and its 2 tables, and one more page. */
+	test_ram_init(&r, 4, 1);
+	struct vm *vm = vm_new(&r.hm, 0, 0);
+	uint64_t hpa = 0;
+
+	CHECK_EQ(guest_memory_touch(vm, RAM_BASE, &hpa), TOUCH_OK);
+	CHECK_EQ(host_pages_free_count(&r.hm), 1);
+	/* The next 2 MiB needs a new leaf table besides the page: the page is
+	 * allocated, the table is not, and the page must go back. */
+	CHECK_EQ(guest_memory_touch(vm, RAM_BASE + (2UL << 20), &hpa), TOUCH_NO_MEMORY);
+	CHECK_EQ(host_pages_free_count(&r.hm), 1);
+	CHECK_EQ(r.hm.used_by_origin[PAGE_GUEST_PRIVATE], 1);
+	CHECK_EQ(vm->pages_mapped, 1);
+	CHECK(!gstage_lookup(&vm->gstage, RAM_BASE + (2UL << 20), NULL, NULL));
+	/* The same 2 MiB still has room for one page... */
+	CHECK_EQ(guest_memory_touch(vm, RAM_BASE + PAGE_SIZE, &hpa), TOUCH_OK);
+	CHECK_EQ(host_pages_free_count(&r.hm), 0);
+	CHECK_EQ(vm->pages_mapped, 2);
+	/* ...and then none. */
+	CHECK_EQ(guest_memory_touch(vm, RAM_BASE + 2 * PAGE_SIZE, &hpa), TOUCH_NO_MEMORY);
+	CHECK_EQ(vm->pages_mapped, 2);
+	CHECK(!gstage_lookup(&vm->gstage, RAM_BASE + 2 * PAGE_SIZE, NULL, NULL));
+	/* Pages already mapped are still fine without free memory. */
+	CHECK_EQ(guest_memory_touch(vm, RAM_BASE + 10, &hpa), TOUCH_OK);
+
+	/* Copies fail part-way: what fitted was copied. */
+	char buf[3 * 4096];
+	memset(buf, 0x77, sizeof(buf));
+	CHECK(!guest_copy_to(vm, RAM_BASE + PAGE_SIZE, buf, sizeof(buf)));
+	CHECK(guest_copy_from(vm, buf, RAM_BASE + PAGE_SIZE, 16));
+	CHECK_EQ((unsigned char)buf[0], 0x77);
+
+	guest_memory_release(vm);
+	CHECK_EQ(host_pages_free_count(&r.hm), 4);
+	CHECK_EQ(vm->pages_mapped, 0);
+	vm_delete(vm);
+	test_ram_destroy(&r);
+}
+
+static void fill_pattern(unsigned char *b, size_t n, unsigned seed)
+{
+	for (size_t i = 0; i < n; i++)
+		b[i] = (unsigned char)(i * 131 + seed + (i >> 8));
+}
+
+static void test_copies(void)
+{
+	struct test_ram r;
+	test_ram_init(&r, 64, 2);
+	struct vm *vm = vm_new(&r.hm, 1, 0);
+	static unsigned char src[3 * 4096], dst[3 * 4096];
+	uint64_t gpa = RAM_BASE + PAGE_SIZE - 10, hpa;
+	const size_t n = 2 * PAGE_SIZE + 100;	/* spans 4 pages */
+
+	fill_pattern(src, sizeof(src), 1);
+	CHECK(guest_copy_to(vm, gpa, src, n));
+	CHECK_EQ(vm->pages_mapped, 4);
+	memset(dst, 0, sizeof(dst));
+	CHECK(guest_copy_from(vm, dst, gpa, n));
+	CHECK_MEM(dst, src, n);
+	/* The bytes are where the G-stage says: check through each hpa. */
+	for (size_t off = 0; off < n; off += 997) {
+		CHECK_EQ(guest_memory_touch(vm, gpa + off, &hpa), TOUCH_OK);
+		CHECK_EQ(*(unsigned char *)pa_to_ptr(hpa + ((gpa + off) & (PAGE_SIZE - 1))), src[off]);
+	}
+	/* Around the copy, the pages are still zero. */
+	CHECK_EQ(guest_memory_touch(vm, RAM_BASE, &hpa), TOUCH_OK);
+	CHECK(all_zero(pa_to_ptr(hpa), PAGE_SIZE - 10));
+	/* A sub-range at an odd offset. */
+	memset(dst, 0, sizeof(dst));
+	CHECK(guest_copy_from(vm, dst, gpa + 4000, 300));
+	CHECK_MEM(dst, src + 4000, 300);
+
+	/* Across a 2 MiB boundary: into a new leaf table. */
+	uint64_t g2 = RAM_BASE + (2UL << 20) - 5;
+	CHECK(guest_copy_to(vm, g2, src, 10));
+	memset(dst, 0, sizeof(dst));
+	CHECK(guest_copy_from(vm, dst, g2, 10));
+	CHECK_MEM(dst, src, 10);
+	CHECK_EQ(vm->gstage.table_pages, 3);
+
+	/* Exactly up to the end of RAM; one byte more is refused, and nothing
+	 * is written or mapped. */
+	CHECK(guest_copy_to(vm, RAM_END - 100, src, 100));
+	uint64_t mapped = vm->pages_mapped, free_pages = host_pages_free_count(&r.hm);
+	unsigned char other[128];
+	fill_pattern(other, sizeof(other), 99);
+	CHECK(!guest_copy_to(vm, RAM_END - 100, other, 101));
+	CHECK(!guest_copy_to(vm, RAM_END, other, 1));
+	CHECK(!guest_copy_to(vm, RAM_BASE - 1, other, 2));
+	CHECK(!guest_copy_to(vm, RAM_BASE + 3 * (2UL << 20), other, SIZE_MAX));
+	CHECK(!guest_copy_to(vm, UINT64_MAX - 10, other, 20));
+	CHECK_EQ(vm->pages_mapped, mapped);
+	CHECK_EQ(host_pages_free_count(&r.hm), free_pages);
+	memset(dst, 0, sizeof(dst));
+	CHECK(guest_copy_from(vm, dst, RAM_END - 100, 100));
+	CHECK_MEM(dst, src, 100);	/* not partly overwritten by the refused copy */
+
+	/* A refused copy_from leaves the destination alone. */
+	memset(dst, 0xee, sizeof(dst));
+	CHECK(!guest_copy_from(vm, dst, RAM_END - 100, 101));
+	CHECK(!guest_copy_from(vm, dst, RAM_BASE - 4096, 8192));
+	CHECK(!guest_copy_from(vm, dst, 0, 16));
+	for (size_t i = 0; i < sizeof(dst); i++)
+		if (dst[i] != 0xee) {
+			CHECK_EQ(dst[i], 0xee);
+			break;
+		}
+	CHECK_EQ(vm->pages_mapped, mapped);
+
+	/* Zero-length copies: fine anywhere inside or at the end of RAM. */
+	CHECK(guest_copy_to(vm, RAM_END, src, 0));
+	CHECK(guest_copy_from(vm, dst, RAM_BASE + 12345, 0));
+	CHECK(!guest_copy_to(vm, RAM_END + 1, src, 0));
+	CHECK_EQ(vm->pages_mapped, mapped);
+
+	/* Reading RAM the guest never wrote gives zeros. */
+	memset(dst, 0xee, sizeof(dst));
+	CHECK(guest_copy_from(vm, dst, RAM_BASE + (5UL << 20), 64));
+	CHECK(all_zero(dst, 64));
+
+	guest_memory_release(vm);
+	vm_delete(vm);
+	test_ram_destroy(&r);
+}
+
+static void test_release(void)
+{
+	struct test_ram r;
+	/* All 8 MiB of the guest, its 5 table pages, and some spare. */
+	test_ram_init(&r, 2048 + 5 + 16, 2);
+	struct vm *vm = vm_new(&r.hm, 2, 0);
+	const uint64_t start_free = host_pages_free_count(&r.hm);
+	uint64_t hpa;
+	bool ok = true;
+
+	for (uint64_t g = RAM_BASE; g < RAM_END; g += PAGE_SIZE) {
+		ok = guest_memory_touch(vm, g, &hpa) == TOUCH_OK && ok;
+		*(uint64_t *)pa_to_ptr(hpa) = g;	/* dirty every page */
+	}
+	CHECK(ok);
+	CHECK_EQ(vm->pages_mapped, 2048);
+	CHECK_EQ(vm->gstage.leaves, 2048);
+	CHECK_EQ(vm->gstage.table_pages, 5);
+	CHECK_EQ(host_pages_free_count(&r.hm), 16);
+	CHECK_EQ(r.hm.used_by_origin[PAGE_GUEST_PRIVATE], 2048);
+	CHECK_EQ(r.hm.used_by_origin[PAGE_GSTAGE_TABLE], 5);
+	/* Once the home node is used up, the other node serves. */
+	CHECK(r.hm.node[1].free_pages < r.hm.node[1].total_pages);
+
+	guest_memory_release(vm);
+	CHECK_EQ(host_pages_free_count(&r.hm), start_free);
+	CHECK_EQ(vm->pages_mapped, 0);
+	CHECK_EQ(vm->gstage.leaves, 0);
+	CHECK_EQ(vm->gstage.table_pages, 0);
+	CHECK_EQ(r.hm.used_by_origin[PAGE_GUEST_PRIVATE], 0);
+	CHECK_EQ(r.hm.used_by_origin[PAGE_GSTAGE_TABLE], 0);
+	CHECK(all_zero(vm->gstage_root, sizeof(vm->gstage_root)));
+	unsigned not_free = 0;
+	for (uint64_t i = 0; i < r.pages; i++)
+		if (r.table[i].origin != PAGE_FREE || r.table[i].mappings)
+			not_free++;
+	CHECK_EQ(not_free, 0);
+
+	/* The VM can start over; its pages come back zeroed. */
+	CHECK_EQ(guest_memory_touch(vm, RAM_BASE + PAGE_SIZE, &hpa), TOUCH_OK);
+	CHECK(all_zero(pa_to_ptr(hpa), PAGE_SIZE));
+	CHECK_EQ(vm->pages_mapped, 1);
+	guest_memory_release(vm);
+	CHECK_EQ(host_pages_free_count(&r.hm), start_free);
+
+	/* Releasing an empty VM is harmless. */
+	guest_memory_release(vm);
+	CHECK_EQ(host_pages_free_count(&r.hm), start_free);
+	CHECK_EQ(vm->pages_mapped, 0);
+	vm_delete(vm);
+	test_ram_destroy(&r);
+}
+
+static void test_two_vms(void)
+{
+	struct test_ram r;
+	test_ram_init(&r, 64, 2);
+	struct vm *a = vm_new(&r.hm, 0, 0), *b = vm_new(&r.hm, 1, 1);
+	const uint64_t start_free = host_pages_free_count(&r.hm);
+	uint64_t ha, hb;
+	static const char msg_a[] = "guest a", msg_b[] = "guest b";
+	char buf[16];
+
+	CHECK(guest_copy_to(a, RAM_BASE, msg_a, sizeof(msg_a)));
+	CHECK(guest_copy_to(b, RAM_BASE, msg_b, sizeof(msg_b)));
+	CHECK_EQ(guest_memory_touch(a, RAM_BASE, &ha), TOUCH_OK);
+	CHECK_EQ(guest_memory_touch(b, RAM_BASE, &hb), TOUCH_OK);
+	CHECK(ha != hb);
+	CHECK_EQ(host_page_of(&r.hm, ha)->vm, 0);
+	CHECK_EQ(host_page_of(&r.hm, hb)->vm, 1);
+	CHECK_EQ(host_page_of(&r.hm, ha)->node, 0);
+	CHECK_EQ(host_page_of(&r.hm, hb)->node, 1);
+	CHECK(a->gstage.vmid != b->gstage.vmid);
+
+	/* Releasing one VM leaves the other's memory intact. */
+	guest_memory_release(a);
+	CHECK_EQ(a->pages_mapped, 0);
+	CHECK_EQ(b->pages_mapped, 1);
+	CHECK(guest_copy_from(b, buf, RAM_BASE, sizeof(msg_b)));
+	CHECK_STR(buf, msg_b);
+	CHECK_EQ(host_page_of(&r.hm, hb)->origin, PAGE_GUEST_PRIVATE);
+	CHECK_EQ(host_page_of(&r.hm, hb)->mappings, 1);
+	/* a touches its RAM again: fresh zeroed pages, nothing of before. */
+	memset(buf, 0x55, sizeof(buf));
+	CHECK(guest_copy_from(a, buf, RAM_BASE, sizeof(buf)));
+	CHECK(all_zero(buf, sizeof(buf)));
+	guest_memory_release(a);
+	guest_memory_release(b);
+	CHECK_EQ(host_pages_free_count(&r.hm), start_free);
+	vm_delete(a);
+	vm_delete(b);
+	test_ram_destroy(&r);
+}
+
+static unsigned mapped_in(struct vm *vm, uint64_t from, uint64_t to)
+{
+	unsigned n = 0;
+
+	for (uint64_t g = from; g < to; g += PAGE_SIZE)
+		if (gstage_lookup(&vm->gstage, g, NULL, NULL))
+			n++;
+	return n;
+}
+
+static void test_fault_in(void)
+{
+	struct test_ram r;
+	test_ram_init(&r, 128, 2);
+	struct vm *vm = vm_new(&r.hm, 1, 0);
+	const uint64_t block = RAM_BASE + 0x30000, pages = FAULT_AROUND_BYTES / PAGE_SIZE;
+	uint64_t hpa = 0, got = 0, neighbour = 0;
+
+	CHECK_EQ(FAULT_AROUND_BYTES, 64 * 1024);
+	/* A neighbour mapped before keeps its page. */
+	CHECK_EQ(guest_memory_touch(vm, block + 3 * PAGE_SIZE, &neighbour), TOUCH_OK);
+	memset(pa_to_ptr(neighbour), 0x42, PAGE_SIZE);
+
+	CHECK_EQ(guest_memory_fault_in(vm, block + 5 * PAGE_SIZE + 0x123, &hpa), TOUCH_OK);
+	CHECK(gstage_lookup(&vm->gstage, block + 5 * PAGE_SIZE, &got, NULL));
+	CHECK_EQ(hpa, got);			/* the result is gpa's own page */
+	CHECK_EQ(host_page_of(&r.hm, hpa)->gpa, block + 5 * PAGE_SIZE);
+	CHECK_EQ(mapped_in(vm, block, block + FAULT_AROUND_BYTES), pages);
+	CHECK_EQ(mapped_in(vm, block - PAGE_SIZE, block), 0);	/* only its block */
+	CHECK_EQ(mapped_in(vm, block + FAULT_AROUND_BYTES,
+			   block + FAULT_AROUND_BYTES + PAGE_SIZE), 0);
+	CHECK_EQ(vm->pages_mapped, pages);
+	CHECK(gstage_lookup(&vm->gstage, block + 3 * PAGE_SIZE, &got, NULL));
+	CHECK_EQ(got, neighbour);
+	CHECK_EQ(*(unsigned char *)pa_to_ptr(neighbour), 0x42);
+	/* Every neighbour has a proper owner record. */
+	unsigned good = 0;
+	for (uint64_t g = block; g < block + FAULT_AROUND_BYTES; g += PAGE_SIZE) {
+		struct host_page *p;
+		if (gstage_lookup(&vm->gstage, g, &got, NULL) && (p = host_page_of(&r.hm, got)) &&
+		    p->origin == PAGE_GUEST_PRIVATE && p->vm == 1 && p->gpa == g &&
+		    p->mappings == 1 && all_zero(pa_to_ptr(got), g == block + 3 * PAGE_SIZE ?
+						 0 : PAGE_SIZE))
+			good++;
+	}
+	CHECK_EQ(good, pages);
+
+	/* Again in the same block: nothing new. */
+	CHECK_EQ(guest_memory_fault_in(vm, block, &hpa), TOUCH_OK);
+	CHECK_EQ(vm->pages_mapped, pages);
+
+	/* The last block of RAM; outside RAM nothing is mapped. */
+	CHECK_EQ(guest_memory_fault_in(vm, RAM_END - 1, &hpa), TOUCH_OK);
+	CHECK_EQ(mapped_in(vm, RAM_END - FAULT_AROUND_BYTES, RAM_END), pages);
+	CHECK_EQ(vm->pages_mapped, 2 * pages);
+	CHECK_EQ(guest_memory_fault_in(vm, RAM_END, &hpa), TOUCH_NOT_RAM);
+	CHECK_EQ(guest_memory_fault_in(vm, RAM_BASE - 1, &hpa), TOUCH_NOT_RAM);
+	CHECK_EQ(vm->pages_mapped, 2 * pages);
+
+	guest_memory_release(vm);
+	CHECK_EQ(host_pages_free_count(&r.hm), 128);
+	vm_delete(vm);
+	test_ram_destroy(&r);
+}
+
+static void test_fault_in_edges(void)
+{
+	struct test_ram r;
+	/* RAM that ends 2 pages into a 64 KiB block. */
+	test_ram_init(&r, 64, 1);
+	struct vm *vm = vm_new(&r.hm, 0, 0);
+	uint64_t hpa = 0;
+
+	vm->ram_size = (2UL << 20) + 2 * PAGE_SIZE;
+	uint64_t end = RAM_BASE + vm->ram_size;
+	CHECK_EQ(guest_memory_fault_in(vm, end - PAGE_SIZE, &hpa), TOUCH_OK);
+	CHECK_EQ(mapped_in(vm, end - 2 * PAGE_SIZE, end), 2);
+	CHECK_EQ(vm->pages_mapped, 2);
+	CHECK(!gstage_lookup(&vm->gstage, end, NULL, NULL));
+	guest_memory_release(vm);
+	vm_delete(vm);
+	test_ram_destroy(&r);
+
+	/* Host memory runs out inside the block: gpa's own page first, then
+	 * as many neighbours as fit; the fault still succeeds. */
+	test_ram_init(&r, 8, 1);	/* 2 table pages + 6 guest pages */
+	vm = vm_new(&r.hm, 0, 0);
+	CHECK_EQ(guest_memory_fault_in(vm, RAM_BASE + 0xf000, &hpa), TOUCH_OK);
+	CHECK(gstage_lookup(&vm->gstage, RAM_BASE + 0xf000, NULL, NULL));
+	CHECK_EQ(vm->pages_mapped, 6);
+	CHECK_EQ(mapped_in(vm, RAM_BASE, RAM_BASE + FAULT_AROUND_BYTES), 6);
+	CHECK_EQ(host_pages_free_count(&r.hm), 0);
+	/* No page for gpa itself: the error, and nothing else happens. */
+	CHECK_EQ(guest_memory_fault_in(vm, RAM_BASE + 0x1e000, &hpa), TOUCH_NO_MEMORY);
+	CHECK_EQ(vm->pages_mapped, 6);
+	guest_memory_release(vm);
+	CHECK_EQ(host_pages_free_count(&r.hm), 8);
+	vm_delete(vm);
+	test_ram_destroy(&r);
+}
+
+int main(void)
+{
+	RUN(test_init);
+	RUN(test_contains);
+	RUN(test_touch);
+	RUN(test_touch_no_memory);
+	RUN(test_copies);
+	RUN(test_release);
+	RUN(test_two_vms);
+	RUN(test_fault_in);
+	RUN(test_fault_in_edges);
+	return unit_report("test_guest_memory");
+}

@@ -1,0 +1,434 @@
+/*
+ * hyp/host_pages.c: page owner records and the per-NUMA-node allocator,
+ * over a malloc'd, page-aligned buffer standing in for host RAM (its
+ * address is its physical address).
+ *
+ * The standard layout (80 frames):
+ *   pages  0..31  node 0 RAM; 0..2 reserved (a range rounded outward)
+ *   pages 32..39  a hole (never declared RAM)
+ *   pages 40..79  node 1 RAM; 50 reserved
+ * so node 0 has 29 free pages, node 1 39.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include "host_pages.h"
+#include "host_ram.h"
+#include "unit.h"
+
+#define NFRAMES 80
+#define P(n) ((uint64_t)(n) * PAGE_SIZE)
+
+struct layout {
+	unsigned char *mem;
+	uint64_t base;
+	struct host_page table[NFRAMES];
+	struct host_memory hm;
+};
+
+static struct layout *layout_new(void)
+{
+	struct layout *l = calloc(1, sizeof(*l));
+
+	if (!l)
+		abort();
+	l->mem = aligned_alloc(PAGE_SIZE, NFRAMES * PAGE_SIZE);
+	if (!l->mem)
+		abort();
+	memset(l->mem, 0xa5, NFRAMES * PAGE_SIZE);
+	l->base = ptr_to_pa(l->mem);
+	host_pages_init(&l->hm, l->table, l->base, NFRAMES);
+	host_pages_add_ram(&l->hm, l->base, l->base + P(32), 0);
+	/* Rounded inward: starts at page 40; ends past the table: clamped. */
+	host_pages_add_ram(&l->hm, l->base + P(39) + 1, l->base + P(90) + 0x123, 1);
+	/* Rounded outward: pages 0, 1 and 2. */
+	host_pages_reserve(&l->hm, l->base + 0x10, l->base + P(2) + 1);
+	host_pages_reserve(&l->hm, l->base + P(50) + 8, l->base + P(50) + 9);
+	host_pages_reserve(&l->hm, l->base + P(33), l->base + P(35));	/* in the hole */
+	host_pages_finish(&l->hm);
+	return l;
+}
+
+static void layout_delete(struct layout *l)
+{
+	free(l->mem);
+	free(l);
+}
+
+static uint64_t used_total(const struct host_memory *hm)
+{
+	uint64_t n = 0;
+
+	for (unsigned o = 0; o < PAGE_ORIGIN_COUNT; o++)
+		n += hm->used_by_origin[o];
+	return n;
+}
+
+static void test_table_bytes(void)
+{
+	CHECK_EQ(sizeof(struct host_page), 16);
+	CHECK_EQ(host_pages_table_bytes(1UL << 20), 256 * sizeof(struct host_page));
+	CHECK_EQ(host_pages_table_bytes(2UL << 30), (2UL << 30) / PAGE_SIZE * 16);
+	CHECK_EQ(host_pages_table_bytes(PAGE_SIZE - 1), 0);
+}
+
+static void test_init_all_reserved(void)
+{
+	struct host_page table[4];
+	struct host_memory hm;
+
+	memset(table, 0x77, sizeof(table));
+	host_pages_init(&hm, table, 0x80000123, 4);
+	CHECK_EQ(hm.base, 0x80000000);	/* page-aligned */
+	CHECK_EQ(hm.nframes, 4);
+	CHECK_EQ(hm.nnodes, 0);
+	for (unsigned i = 0; i < 4; i++) {
+		CHECK_EQ(table[i].origin, PAGE_RESERVED);
+		CHECK_EQ(table[i].node, HOST_PAGE_NO_NODE);
+		CHECK_EQ(table[i].vm, HOST_PAGE_NO_VM);
+		CHECK_EQ(table[i].mappings, 0);
+	}
+	for (unsigned n = 0; n < MAX_MEM_NODES; n++)
+		CHECK_EQ(hm.node[n].free_head, FRAME_NONE);
+	CHECK_EQ(host_pages_free_count(&hm), 0);
+	CHECK_EQ(host_pages_ram_count(&hm), 0);
+	/* Nothing to allocate yet. */
+	CHECK_EQ(host_page_alloc(&hm, 0, PAGE_HYPERVISOR, HOST_PAGE_NO_VM, 0), 0);
+	host_pages_finish(&hm);
+	CHECK_EQ(host_page_alloc(&hm, 0, PAGE_HYPERVISOR, HOST_PAGE_NO_VM, 0), 0);
+	/* A node number beyond MAX_MEM_NODES is ignored. */
+	host_pages_add_ram(&hm, 0x80000000, 0x80004000, MAX_MEM_NODES);
+	CHECK_EQ(hm.nnodes, 0);
+	CHECK_EQ(table[0].origin, PAGE_RESERVED);
+}
+
+static void test_layout(void)
+{
+	struct layout *l = layout_new();
+	struct host_memory *hm = &l->hm;
+
+	CHECK_EQ(hm->nnodes, 2);
+	CHECK_EQ(hm->node[0].total_pages, 32);
+	CHECK_EQ(hm->node[1].total_pages, 40);
+	CHECK_EQ(hm->node[0].free_pages, 29);
+	CHECK_EQ(hm->node[1].free_pages, 39);
+	CHECK_EQ(host_pages_ram_count(hm), 72);
+	CHECK_EQ(host_pages_free_count(hm), 68);
+	CHECK_EQ(used_total(hm), 0);
+	for (unsigned i = 0; i < NFRAMES; i++) {
+		struct host_page *p = host_page_of(hm, l->base + P(i));
+		bool hole = i >= 32 && i < 40;
+		bool reserved = i <= 2 || i == 50 || hole;
+		CHECK(p == &l->table[i]);
+		CHECK_EQ(p->origin, reserved ? PAGE_RESERVED : PAGE_FREE);
+		CHECK_EQ(p->node, hole ? HOST_PAGE_NO_NODE : i < 32 ? 0 : 1);
+		CHECK_EQ(p->mappings, 0);
+	}
+	/* host_page_of: any byte of a page, and outside the table. */
+	CHECK(host_page_of(hm, l->base + P(5) + 0xfff) == &l->table[5]);
+	CHECK(host_page_of(hm, l->base + P(NFRAMES) - 1) == &l->table[NFRAMES - 1]);
+	CHECK(host_page_of(hm, l->base + P(NFRAMES)) == NULL);
+	CHECK(host_page_of(hm, l->base - 1) == NULL);
+	CHECK(host_page_of(hm, 0) == NULL);
+	CHECK(host_page_of(hm, UINT64_MAX) == NULL);
+	layout_delete(l);
+}
+
+static void test_alloc_order_and_records(void)
+{
+	struct layout *l = layout_new();
+	struct host_memory *hm = &l->hm;
+	uint64_t pa;
+
+	/* Lowest free address of the requested node first. */
+	pa = host_page_alloc(hm, 0, PAGE_GUEST_PRIVATE, 7, 0x80001000);
+	if (!CHECK_EQ(pa, l->base + P(3))) {
+		layout_delete(l);
+		return;
+	}
+	struct host_page *p = host_page_of(hm, pa);
+	CHECK_EQ(p->origin, PAGE_GUEST_PRIVATE);
+	CHECK_EQ(p->vm, 7);
+	CHECK_EQ(p->gpa, 0x80001000);
+	CHECK_EQ(p->mappings, 0);
+	CHECK_EQ(p->node, 0);
+	CHECK(all_zero(pa_to_ptr(pa), PAGE_SIZE));
+	CHECK_EQ(hm->node[0].free_pages, 28);
+	CHECK_EQ(hm->used_by_origin[PAGE_GUEST_PRIVATE], 1);
+
+	CHECK_EQ(host_page_alloc(hm, 0, PAGE_HYPERVISOR, HOST_PAGE_NO_VM, 0), l->base + P(4));
+	CHECK_EQ(host_page_alloc(hm, 1, PAGE_GSTAGE_TABLE, 2, 0), l->base + P(40));
+	CHECK_EQ(host_page_alloc(hm, 1, PAGE_GSTAGE_TABLE, 2, 0), l->base + P(41));
+	CHECK_EQ(host_page_of(hm, l->base + P(41))->node, 1);
+	CHECK_EQ(host_page_of(hm, l->base + P(41))->vm, 2);
+	CHECK_EQ(hm->used_by_origin[PAGE_HYPERVISOR], 1);
+	CHECK_EQ(hm->used_by_origin[PAGE_GSTAGE_TABLE], 2);
+	CHECK_EQ(hm->used_by_origin[PAGE_FREE], 0);
+	CHECK_EQ(hm->used_by_origin[PAGE_RESERVED], 0);
+	CHECK_EQ(host_pages_free_count(hm), 64);
+	CHECK_EQ(host_pages_ram_count(hm), 72);	/* allocation changes no totals */
+
+	/* Node 1 skips its reserved page 50. */
+	static const unsigned next[] = { 42, 43, 44, 45, 46, 47, 48, 49, 51, 52 };
+	for (unsigned i = 0; i < sizeof(next) / sizeof(next[0]); i++)
+		CHECK_EQ(host_page_alloc(hm, 1, PAGE_HYPERVISOR, HOST_PAGE_NO_VM, 0),
+			 l->base + P(next[i]));
+
+	/* Invalid origins allocate nothing. */
+	uint64_t before = host_pages_free_count(hm);
+	CHECK_EQ(host_page_alloc(hm, 0, PAGE_FREE, 1, 0), 0);
+	CHECK_EQ(host_page_alloc(hm, 0, PAGE_RESERVED, 1, 0), 0);
+	CHECK_EQ(host_page_alloc(hm, 0, PAGE_ORIGIN_COUNT, 1, 0), 0);
+	CHECK_EQ(host_page_alloc(hm, 0, (enum page_origin)200, 1, 0), 0);
+	CHECK_EQ(host_pages_free_count(hm), before);
+	layout_delete(l);
+}
+
+static void test_fallback_to_other_node(void)
+{
+	struct layout *l = layout_new();
+	struct host_memory *hm = &l->hm;
+	uint64_t pa;
+
+	for (unsigned i = 3; i < 32; i++)
+		CHECK_EQ(host_page_alloc(hm, 0, PAGE_HYPERVISOR, HOST_PAGE_NO_VM, 0), l->base + P(i));
+	CHECK_EQ(hm->node[0].free_pages, 0);
+	/* Node 0 is exhausted: its next page comes from node 1, lowest first. */
+	pa = host_page_alloc(hm, 0, PAGE_GUEST_PRIVATE, 1, 0x1000);
+	CHECK_EQ(pa, l->base + P(40));
+	CHECK_EQ(host_page_of(hm, pa)->node, 1);
+	CHECK_EQ(hm->node[1].free_pages, 38);
+	/* Node 1 itself still gets node 1 pages. */
+	CHECK_EQ(host_page_alloc(hm, 1, PAGE_HYPERVISOR, HOST_PAGE_NO_VM, 0), l->base + P(41));
+
+	/* A page freed to node 0 is preferred over node 1 again. */
+	CHECK(host_page_free(hm, l->base + P(17)));
+	CHECK_EQ(hm->node[0].free_pages, 1);
+	CHECK_EQ(host_page_alloc(hm, 0, PAGE_HYPERVISOR, HOST_PAGE_NO_VM, 0), l->base + P(17));
+	/* A node-1 page freed after falling back goes back to node 1. */
+	CHECK(host_page_free(hm, pa));
+	CHECK_EQ(hm->node[1].free_pages, 38);
+	CHECK_EQ(hm->node[0].free_pages, 0);
+
+	/* A node number >= nnodes still reaches every node: here node 0 is
+	 * empty and the page must come from node 1. */
+	pa = host_page_alloc(hm, 3, PAGE_HYPERVISOR, HOST_PAGE_NO_VM, 0);
+	if (CHECK(pa != 0))
+		CHECK_EQ(host_page_of(hm, pa)->node, 1);
+	pa = host_page_alloc(hm, 2, PAGE_HYPERVISOR, HOST_PAGE_NO_VM, 0);
+	if (CHECK(pa != 0))
+		CHECK_EQ(host_page_of(hm, pa)->node, 1);
+	layout_delete(l);
+}
+
+static void test_exhaustion_and_zeroing(void)
+{
+	struct layout *l = layout_new();
+	struct host_memory *hm = &l->hm;
+	static uint64_t got[NFRAMES];
+	unsigned n = 0;
+	uint64_t pa;
+
+	/* Scribble over all free pages: the free lists live in the records,
+	 * so the allocator must not care. */
+	memset(l->mem, 0xee, NFRAMES * PAGE_SIZE);
+	while ((pa = host_page_alloc(hm, n % 2, PAGE_GUEST_PRIVATE, 1, P(n))) != 0) {
+		CHECK(n < NFRAMES);
+		if (n >= NFRAMES)
+			break;
+		CHECK_EQ(pa & (PAGE_SIZE - 1), 0);
+		CHECK(pa >= l->base && pa < l->base + P(NFRAMES));
+		CHECK(all_zero(pa_to_ptr(pa), PAGE_SIZE));
+		for (unsigned i = 0; i < n; i++)
+			if (got[i] == pa)
+				CHECK(!"page handed out twice");
+		unsigned frame = (unsigned)((pa - l->base) / PAGE_SIZE);
+		CHECK(frame > 2 && frame != 50 && (frame < 32 || frame >= 40));
+		memset(pa_to_ptr(pa), 0x5a, PAGE_SIZE);	/* dirty it */
+		got[n++] = pa;
+	}
+	CHECK_EQ(n, 68);
+	CHECK_EQ(host_pages_free_count(hm), 0);
+	CHECK_EQ(hm->used_by_origin[PAGE_GUEST_PRIVATE], 68);
+	CHECK_EQ(host_page_alloc(hm, 0, PAGE_HYPERVISOR, HOST_PAGE_NO_VM, 0), 0);
+	CHECK_EQ(host_page_alloc(hm, 1, PAGE_HYPERVISOR, HOST_PAGE_NO_VM, 0), 0);
+	CHECK_EQ(hm->used_by_origin[PAGE_HYPERVISOR], 0);
+
+	/* Free everything (dirty), allocate everything again: all zero. */
+	for (unsigned i = 0; i < n; i++)
+		CHECK(host_page_free(hm, got[i]));
+	CHECK_EQ(host_pages_free_count(hm), 68);
+	CHECK_EQ(hm->node[0].free_pages, 29);
+	CHECK_EQ(hm->node[1].free_pages, 39);
+	CHECK_EQ(used_total(hm), 0);
+	unsigned again = 0;
+	while ((pa = host_page_alloc(hm, 1, PAGE_HYPERVISOR, HOST_PAGE_NO_VM, 0)) != 0) {
+		CHECK(all_zero(pa_to_ptr(pa), PAGE_SIZE));
+		if (++again > NFRAMES)
+			break;
+	}
+	CHECK_EQ(again, 68);
+	layout_delete(l);
+}
+
+static void test_freed_page_comes_back_zeroed(void)
+{
+	struct layout *l = layout_new();
+	struct host_memory *hm = &l->hm;
+	uint64_t pa = host_page_alloc(hm, 1, PAGE_GUEST_PRIVATE, 4, 0x2000);
+
+	memset(pa_to_ptr(pa), 0xc3, PAGE_SIZE);
+	CHECK(host_page_free(hm, pa));
+	/* Allocate until that page comes back; it must be zero. */
+	bool seen = false;
+	for (unsigned i = 0; i < NFRAMES && !seen; i++) {
+		uint64_t q = host_page_alloc(hm, 1, PAGE_GUEST_PRIVATE, 5, 0x3000);
+		if (!q)
+			break;
+		if (q == pa) {
+			seen = true;
+			CHECK(all_zero(pa_to_ptr(q), PAGE_SIZE));
+			CHECK_EQ(host_page_of(hm, q)->vm, 5);
+			CHECK_EQ(host_page_of(hm, q)->gpa, 0x3000);
+		}
+	}
+	CHECK(seen);
+	layout_delete(l);
+}
+
+static void test_free_rejects(void)
+{
+	struct layout *l = layout_new();
+	struct host_memory *hm = &l->hm;
+	uint64_t pa = host_page_alloc(hm, 0, PAGE_GUEST_PRIVATE, 9, 0x80000000);
+	struct host_page *p = host_page_of(hm, pa);
+
+	if (!CHECK(p != NULL)) {
+		layout_delete(l);
+		return;
+	}
+	struct host_page saved_table[NFRAMES];
+	struct mem_node saved_node[MAX_MEM_NODES];
+	uint64_t saved_used[PAGE_ORIGIN_COUNT];
+
+#define SAVE() do { \
+		memcpy(saved_table, l->table, sizeof(saved_table)); \
+		memcpy(saved_node, hm->node, sizeof(saved_node)); \
+		memcpy(saved_used, hm->used_by_origin, sizeof(saved_used)); \
+	} while (0)
+#define UNCHANGED() do { \
+		CHECK_MEM(l->table, saved_table, sizeof(saved_table)); \
+		CHECK_MEM(hm->node, saved_node, sizeof(saved_node)); \
+		CHECK_MEM(hm->used_by_origin, saved_used, sizeof(saved_used)); \
+	} while (0)
+	SAVE();
+
+	CHECK(!host_page_free(hm, l->base));			/* reserved */
+	CHECK(!host_page_free(hm, l->base + P(50)));		/* reserved */
+	CHECK(!host_page_free(hm, l->base + P(35)));		/* hole */
+	CHECK(!host_page_free(hm, l->base + P(20)));		/* free */
+	CHECK(!host_page_free(hm, pa + 8));			/* unaligned */
+	CHECK(!host_page_free(hm, pa + PAGE_SIZE - 1));
+	CHECK(!host_page_free(hm, l->base + P(NFRAMES)));	/* out of range */
+	CHECK(!host_page_free(hm, l->base - PAGE_SIZE));
+	CHECK(!host_page_free(hm, 0));
+	UNCHANGED();
+	p->mappings = 1;					/* still mapped */
+	saved_table[p - l->table].mappings = 1;
+	CHECK(!host_page_free(hm, pa));
+	UNCHANGED();
+	p->mappings = 0;
+
+	CHECK(host_page_free(hm, pa));
+	CHECK_EQ(p->origin, PAGE_FREE);
+	CHECK_EQ(p->vm, HOST_PAGE_NO_VM);
+	CHECK_EQ(hm->used_by_origin[PAGE_GUEST_PRIVATE], 0);
+	CHECK_EQ(host_pages_free_count(hm), 68);
+	SAVE();
+	CHECK(!host_page_free(hm, pa));				/* double free */
+	UNCHANGED();
+#undef SAVE
+#undef UNCHANGED
+	layout_delete(l);
+}
+
+static void test_used_by_origin(void)
+{
+	struct layout *l = layout_new();
+	struct host_memory *hm = &l->hm;
+	uint64_t a[3], b[2], c;
+
+	for (unsigned i = 0; i < 3; i++)
+		a[i] = host_page_alloc(hm, 0, PAGE_GUEST_PRIVATE, 1, P(i));
+	for (unsigned i = 0; i < 2; i++)
+		b[i] = host_page_alloc(hm, 1, PAGE_GSTAGE_TABLE, 1, 0);
+	c = host_page_alloc(hm, 0, PAGE_HYPERVISOR, HOST_PAGE_NO_VM, 0);
+	CHECK_EQ(hm->used_by_origin[PAGE_GUEST_PRIVATE], 3);
+	CHECK_EQ(hm->used_by_origin[PAGE_GSTAGE_TABLE], 2);
+	CHECK_EQ(hm->used_by_origin[PAGE_HYPERVISOR], 1);
+	CHECK_EQ(used_total(hm) + host_pages_free_count(hm), 68);
+	CHECK(host_page_free(hm, a[1]));
+	CHECK(host_page_free(hm, b[0]));
+	CHECK_EQ(hm->used_by_origin[PAGE_GUEST_PRIVATE], 2);
+	CHECK_EQ(hm->used_by_origin[PAGE_GSTAGE_TABLE], 1);
+	CHECK_EQ(hm->used_by_origin[PAGE_HYPERVISOR], 1);
+	CHECK(host_page_free(hm, a[0]));
+	CHECK(host_page_free(hm, a[2]));
+	CHECK(host_page_free(hm, b[1]));
+	CHECK(host_page_free(hm, c));
+	CHECK_EQ(used_total(hm), 0);
+	CHECK_EQ(host_pages_free_count(hm), 68);
+	layout_delete(l);
+}
+
+static void test_single_page_ram_and_bounds(void)
+{
+	/* A table wider than its RAM; RAM declared with unaligned ends. */
+	struct test_ram r;
+	struct host_page table[16];
+	struct host_memory hm;
+	uint64_t base;
+
+	test_ram_init(&r, 16, 1);	/* only for its buffer */
+	base = ptr_to_pa(r.mem);
+	host_pages_init(&hm, table, base, 16);
+	/* [base + 0x10, base + 8 pages - 1) rounds inward to pages 1..6. */
+	host_pages_add_ram(&hm, base + 0x10, base + P(8) - 1, 0);
+	/* A range smaller than a page, inside one page: nothing. */
+	host_pages_add_ram(&hm, base + P(10) + 1, base + P(11) - 1, 0);
+	/* A range entirely below the table: nothing. */
+	host_pages_add_ram(&hm, base - P(4), base, 0);
+	host_pages_finish(&hm);
+	CHECK_EQ(host_pages_ram_count(&hm), 6);
+	CHECK_EQ(host_pages_free_count(&hm), 6);
+	CHECK_EQ(table[0].origin, PAGE_RESERVED);
+	CHECK_EQ(table[7].origin, PAGE_RESERVED);
+	CHECK_EQ(table[10].origin, PAGE_RESERVED);
+	for (unsigned i = 1; i <= 6; i++) {
+		CHECK_EQ(host_page_alloc(&hm, 0, PAGE_HYPERVISOR, HOST_PAGE_NO_VM, 0),
+			 base + P(i));
+	}
+	CHECK_EQ(host_page_alloc(&hm, 0, PAGE_HYPERVISOR, HOST_PAGE_NO_VM, 0), 0);
+	test_ram_destroy(&r);
+
+	/* test_ram_init itself: two nodes, all free. */
+	test_ram_init(&r, 10, 2);
+	CHECK_EQ(host_pages_ram_count(&r.hm), 10);
+	CHECK_EQ(r.hm.node[0].free_pages, 5);
+	CHECK_EQ(r.hm.node[1].free_pages, 5);
+	test_ram_destroy(&r);
+}
+
+int main(void)
+{
+	RUN(test_table_bytes);
+	RUN(test_init_all_reserved);
+	RUN(test_layout);
+	RUN(test_alloc_order_and_records);
+	RUN(test_fallback_to_other_node);
+	RUN(test_exhaustion_and_zeroing);
+	RUN(test_freed_page_comes_back_zeroed);
+	RUN(test_free_rejects);
+	RUN(test_used_by_origin);
+	RUN(test_single_page_ram_and_bounds);
+	return unit_report("test_host_pages");
+}
