@@ -22,7 +22,7 @@ LINUX_SOURCE_TARBALL ?= /usr/src/linux-source-6.1.tar.xz
 
 .DEFAULT_GOAL := all
 .PHONY: all help deps hypervisor guest-kernel guest-initramfs test-guests run debug \
-	test unit-test boot-test bench-boot clean
+	test unit-test boot-test bench-overhead clean
 
 all: hypervisor guest-kernel guest-initramfs test-guests
 
@@ -33,7 +33,7 @@ help:
 	@echo "  make test         install packages if needed, build, run unit and boot tests"
 	@echo "  make unit-test    host unit tests only (ASan + UBSan)"
 	@echo "  make boot-test    QEMU boot tests only"
-	@echo "  make bench-boot   boot-time benchmark: discv vs the same guest on bare QEMU"
+	@echo "  make bench-overhead  boot to user space: discv vs the same guest on bare QEMU"
 	@echo "  make debug        boot under QEMU halted, with gdb-multiarch attached"
 	@echo "  make deps         install the Debian packages discv needs (as root)"
 	@echo "  make all          build hypervisor, guest kernel, initramfs, test guest"
@@ -161,8 +161,9 @@ boot-test: all
 test: | $(BUILD)/.deps-ok
 	@BUILD='$(BUILD)' tests/run-all.sh
 
-bench-boot: all
-	@BUILD='$(BUILD)' tests/bench/boot.sh
+bench-overhead: all
+	@python3 tests/bench/boot_overhead.py $(BUILD)/guest/Image $(BUILD)/guest/initramfs.cpio.gz \
+		$(BUILD)/discv.bin $(BUILD)/bench/boot-overhead.json 9
 
 clean:
 	rm -rf $(BUILD)
