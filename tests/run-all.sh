@@ -14,8 +14,7 @@ failed=0
 
 step() { echo "test: $* ($((SECONDS - start))s)"; }
 
-# count_results PREFIX LOG: adds the "PREFIX: N passed, M failed"-style
-# result lines of a suite to the totals.
+# tally PASSED FAILED: adds a suite's counts to the totals.
 tally() {
 	local p=$1 f=$2
 	passed=$((passed + p))
@@ -44,7 +43,9 @@ else
 fi
 
 step "boot tests"
-boot_out=$(BUILD="$BUILD" tests/boot/run.sh 2>&1 | tee /dev/stderr)
+mkdir -p "$BUILD/test-logs"
+BUILD="$BUILD" tests/boot/run.sh 2>&1 | tee "$BUILD/test-logs/boot-summary.txt"
+boot_out=$(cat "$BUILD/test-logs/boot-summary.txt")
 b_pass=$(sed -n 's/^boot: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p' <<<"$boot_out")
 b_fail=$(sed -n 's/^boot: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p' <<<"$boot_out")
 if [ -z "$b_pass" ]; then
