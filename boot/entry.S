@@ -3,7 +3,7 @@
  * HS-mode, at the link address 0x80200000, on the boot hart, with
  * a0 = hart id and a1 = physical address of the device tree, translation
  * off and interrupts off. Other harts stay parked in OpenSBI until the
- * hypervisor starts them with SBI HSM.
+ * hypervisor starts them with SBI HSM, at secondary_entry.
  */
 #define STACK_SIZE 16384
 #define MAX_HARTS 8
@@ -31,6 +31,23 @@ _start:
 	call hyp_main
 park:
 	wfi
+	j park
+
+/*
+ * A secondary hart, started by hart_start (SBI HSM) from the boot hart:
+ * a0 = hart id, a1 = its struct hart (the opaque argument).
+ */
+	.global secondary_entry
+secondary_entry:
+	li t0, MAX_HARTS
+	bgeu a0, t0, park
+	la sp, hart_stacks
+	li t0, STACK_SIZE
+	addi t1, a0, 1
+	mul t0, t0, t1
+	add sp, sp, t0
+	mv a0, a1
+	call secondary_main
 	j park
 
 	.section .bss.stacks, "aw", @nobits

@@ -72,6 +72,6 @@ bool guest_boot_load(struct vm *vm, const struct hyp_config *cfg, uint64_t timeb
 		return false;
 	}
 	vcpu_reset(&vm->vcpu[0], kernel_gpa, dtb_gpa);
-	vm->vcpu[0].power = VCPU_RUNNING;
+	vcpu_set_power(&vm->vcpu[0], VCPU_RUNNING);
 	return true;
 }

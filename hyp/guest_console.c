@@ -1,6 +1,8 @@
 #include "console.h"
 #include "guest_console.h"
+#include "hart.h"
 #include "lib/format.h"
+#include "monitor.h"
 #include "vm.h"
 
 /* Emits the buffered text. A line that was partly flushed before (a
@@ -22,7 +24,8 @@ static void emit(struct vm *vm, int newline)
 	con->len = 0;
 }
 
-void guest_console_putc(struct vm *vm, char c)
+/* Adds one byte to the line; the caller holds the console lock. */
+static void put_locked(struct vm *vm, char c)
 {
 	struct guest_console *con = &vm->console;
 
@@ -38,23 +41,51 @@ void guest_console_putc(struct vm *vm, char c)
 		emit(vm, 0);
 }
 
+void guest_console_putc(struct vm *vm, char c)
+{
+	spin_lock(&vm->console.lock);
+	put_locked(vm, c);
+	spin_unlock(&vm->console.lock);
+}
+
 void guest_console_write(struct vm *vm, const char *s, size_t n)
 {
+	spin_lock(&vm->console.lock);
 	for (size_t i = 0; i < n; i++)
-		guest_console_putc(vm, s[i]);
+		put_locked(vm, s[i]);
+	spin_unlock(&vm->console.lock);
 }
 
 void guest_console_flush(struct vm *vm)
 {
+	spin_lock(&vm->console.lock);
 	if (vm->console.len)
 		emit(vm, 0);
+	spin_unlock(&vm->console.lock);
+}
+
+void guest_console_push_input(struct vm *vm, char c)
+{
+	struct guest_console *con = &vm->console;
+
+	spin_lock(&con->lock);
+	if (con->input_tail - con->input_head < GUEST_INPUT_BUF)	/* else dropped */
+		con->input[con->input_tail++ % GUEST_INPUT_BUF] = c;
+	spin_unlock(&con->lock);
 }
 
 int guest_console_getc(struct vm *vm)
 {
+	struct guest_console *con = &vm->console;
+	int c = -1;
+
 	/* The guest is polling for input: show it its unfinished line. */
 	guest_console_flush(vm);
-	if (vm->id != 0)
-		return -1;	/* one keyboard: it belongs to the first guest */
-	return console_getchar();
+	if (this_hart()->index == 0)
+		monitor_poll_console();	/* the boot hart reads the keyboard */
+	spin_lock(&con->lock);
+	if (con->input_head != con->input_tail)
+		c = (unsigned char)con->input[con->input_head++ % GUEST_INPUT_BUF];
+	spin_unlock(&con->lock);
+	return c;
 }

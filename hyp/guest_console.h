@@ -20,4 +20,7 @@ void guest_console_flush(struct vm *vm);
 /* The next byte of keyboard input for this guest, or -1. */
 int guest_console_getc(struct vm *vm);
 
+/* Queues a byte typed for this guest (monitor.c routes the keyboard). */
+void guest_console_push_input(struct vm *vm, char c);
+
 #endif

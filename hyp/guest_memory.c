@@ -24,6 +24,8 @@ void guest_memory_init(struct vm *vm)
 	gstage_init(&vm->gstage, vm->gstage_root, (uint16_t)(vm->id + 1),
 		    alloc_table_page, free_table_page, vm);
 	vm->pages_mapped = 0;
+	vm->pages_local = 0;
+	vm->pages_remote = 0;
 }
 
 bool guest_memory_contains(const struct vm *vm, uint64_t gpa, uint64_t len)
@@ -50,8 +52,13 @@ enum touch_result guest_memory_touch(struct vm *vm, uint64_t gpa, uint64_t *hpa)
 			host_page_free(vm->host, page);
 			result = TOUCH_NO_MEMORY;	/* no page for a table */
 		} else {
-			host_page_of(vm->host, page)->mappings = 1;
+			struct host_page *rec = host_page_of(vm->host, page);
+			rec->mappings = 1;
 			vm->pages_mapped++;
+			if (rec->node == vm->home_node)
+				vm->pages_local++;
+			else
+				vm->pages_remote++;	/* home node full */
 			*hpa = page;
 		}
 	}
@@ -119,6 +126,10 @@ static void release_page(void *arg, uint64_t gpa, uint64_t hpa, unsigned perms)
 	(void)perms;
 	if (p && p->mappings)
 		p->mappings--;
+	if (p && p->node == vm->home_node)
+		vm->pages_local--;
+	else
+		vm->pages_remote--;
 	host_page_free(vm->host, hpa);
 	vm->pages_mapped--;
 }

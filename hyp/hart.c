@@ -1,106 +1,148 @@
 /*
- * The run loop of a hart: pick a runnable vCPU, run it until it waits,
- * stops or uses up its slice, and sleep in WFI when nothing is runnable,
- * with the hart's timer armed for the earliest guest timer deadline (with
- * Sstc a waiting guest's timer exists only in its saved vstimecmp: nothing
- * else would wake it).
+ * The run loop of a hart: pick the next runnable vCPU of the hart's run
+ * queue, run it until it waits, stops or its slice ends, and sleep in WFI
+ * when nothing is runnable, with the hart's timer armed for the earliest
+ * guest timer deadline of its queue (with Sstc a waiting guest's timer
+ * exists only in its saved vstimecmp: nothing else would wake it).
  *
- * Today every vCPU is placed on the boot hart (capability 1); the per-hart
- * run queues and NUMA placement of capability 2 replace pick_next().
+ * The slice timer is always armed while a guest runs: it shares the hart
+ * between vCPUs, wakes waiting vCPUs on time, and lets the hypervisor see
+ * a vCPU that never exits on its own (a hard lockup, checked at each exit).
  */
 #include <stddef.h>
+#include "console.h"
 #include "csr.h"
 #include "firmware.h"
 #include "hart.h"
+#include "monitor.h"
 #include "vcpu.h"
 #include "vcpu_exit.h"
 #include "vm.h"
 #include "vm_table.h"
 
-#define SLICE_TICKS 50000	/* 5 ms at QEMU virt's 10 MHz timebase */
+#define SLICE_TICKS (timebase_hz / 200)	/* 5 ms */
+#define CONSOLE_POLL_TICKS (timebase_hz / 50)	/* the boot hart polls input: 20 ms */
+#define LOCKUP_TICKS (10 * timebase_hz)	/* 10 s of run time with the timer masked */
 
 struct hart harts[MAX_HARTS];
 unsigned nharts;
+uint64_t timebase_hz = 10000000;	/* QEMU virt's; main.c sets the real one */
 
-/* Round-robin over the vCPUs placed on this hart, starting after the one
- * that ran last; wakes waiting vCPUs whose interrupt has arrived. */
-static struct vcpu *pick_next(struct hart *h, unsigned *cursor, unsigned *runnable)
+void hart_kick(unsigned index)
 {
-	struct vcpu *chosen = NULL;
-	unsigned total = vm_count * MAX_VCPUS_PER_VM;
-	uint64_t now = read_time();
-
-	*runnable = 0;
-	for (unsigned step = 1; step <= total; step++) {
-		unsigned slot = (*cursor + step) % total;
-		struct vm *vm = &vms[slot / MAX_VCPUS_PER_VM];
-		unsigned idx = slot % MAX_VCPUS_PER_VM;
-		if (idx >= vm->nvcpus || !vm_is_running(vm))
-			continue;
-		struct vcpu *v = &vm->vcpu[idx];
-		if (v->hart != (int)h->index || !vcpu_wake_if_pending(v, now))
-			continue;
-		(*runnable)++;
-		if (!chosen) {
-			chosen = v;
-			*cursor = slot;
-		}
-	}
-	return chosen;
+	if (index != this_hart()->index)
+		firmware_send_ipi(1, harts[index].hartid);
 }
 
-/* Nothing to run: sleep until the earliest guest deadline or a kick. */
+void secondary_entry(void);	/* boot/entry.S */
+void hart_init(struct hart *h);	/* main.c */
+
+void harts_start_secondaries(void)
+{
+	for (unsigned i = 1; i < nharts; i++) {
+		long err = firmware_hart_start(harts[i].hartid, (unsigned long)secondary_entry,
+					       (unsigned long)&harts[i]);
+		if (err)
+			log_info("hart %lu did not start (SBI error %ld): its vCPUs cannot run",
+				 harts[i].hartid, err);
+	}
+}
+
+/* Entered from boot/entry.S on a secondary hart, a0 = its struct hart. */
+void secondary_main(struct hart *h)
+{
+	hart_init(h);
+	hart_run();
+	for (;;)
+		wait_for_interrupt();
+}
+
+/*
+ * The hard-lockup watchdog. Linux keeps interrupts masked only briefly;
+ * a vCPU whose timer interrupt has been pending while masked (sie.STIE
+ * off, or sstatus.SIE off in its kernel) for 10 s of its own run time is
+ * stuck for good. Only that VM is stopped.
+ */
+static void check_lockup(struct vcpu *v, uint64_t ran, uint64_t now)
+{
+	uint64_t vsstatus = csr_read(CSR_VSSTATUS), vsie = csr_read(CSR_VSIE);
+	bool in_kernel = v->ctx.sstatus & SSTATUS_SPP;
+	bool pending = now >= csr_read(CSR_VSTIMECMP);
+	bool masked = !(vsie & SIP_STIP) || (in_kernel && !(vsstatus & SSTATUS_SIE));
+
+	if (!pending || !masked) {
+		v->masked_ticks = 0;
+		return;
+	}
+	v->masked_ticks += ran;
+	if (v->masked_ticks >= LOCKUP_TICKS)
+		vm_stop(v->vm, VM_HUNG, "hard lockup: a vCPU kept its pending timer "
+			"interrupt masked for 10 s of its run time");
+}
+
+/* Sleeps until a waiting vCPU's deadline, a kick, or (boot hart) the
+ * next console poll. */
 static void idle(struct hart *h)
 {
-	uint64_t deadline = UINT64_MAX;
+	uint64_t start = read_time();
+	uint64_t deadline = runqueue_next_deadline(&h->runqueue);
 
-	for (unsigned i = 0; i < vm_count; i++) {
-		struct vm *vm = &vms[i];
-		for (unsigned j = 0; vm_is_running(vm) && j < vm->nvcpus; j++) {
-			struct vcpu *v = &vm->vcpu[j];
-			if (v->hart == (int)h->index && v->power == VCPU_WAITING &&
-			    v->csrs.vstimecmp < deadline)
-				deadline = v->csrs.vstimecmp;
-		}
-	}
+	if (h->index == 0 && deadline > start + CONSOLE_POLL_TICKS)
+		deadline = start + CONSOLE_POLL_TICKS;
 	firmware_set_timer(deadline);
 	/* sstatus.SIE is 0: the pending interrupt ends WFI without a trap. */
 	while (!(csr_read(CSR_SIP) & (SIP_STIP | SIP_SSIP)) && read_time() < deadline)
 		wait_for_interrupt();
 	csr_clear(CSR_SIP, SIP_SSIP);
 	firmware_set_timer(UINT64_MAX);
+	h->idle_ticks += read_time() - start;
 }
 
-/* Runs v until it stops being runnable, or its slice ends when others
- * wait for this hart. */
-static void run_slice(struct hart *h, struct vcpu *v, bool others_waiting)
+/* Runs v until it stops being runnable, its slice ends, or a kick asks
+ * the hart to look at its queue again. */
+static void run_slice(struct hart *h, struct vcpu *v)
 {
 	struct trap_info t;
 
+	__atomic_store_n(&v->loaded, true, __ATOMIC_SEQ_CST);
+	/* Pairs with vm_request_reboot: stopped after we looked? Do not run. */
+	if (vcpu_power(v) != VCPU_RUNNING || !vm_is_running(v->vm)) {
+		__atomic_store_n(&v->loaded, false, __ATOMIC_SEQ_CST);
+		vm_after_run(v->vm);
+		return;
+	}
 	vcpu_load(v);
 	h->timer_fired = false;
-	if (others_waiting)
-		firmware_set_timer(read_time() + SLICE_TICKS);
-	while (vm_is_running(v->vm) && v->power == VCPU_RUNNING && !h->timer_fired) {
+	h->resched = false;
+	uint64_t deadline = read_time() + SLICE_TICKS;
+	uint64_t wake = runqueue_next_deadline(&h->runqueue);
+	firmware_set_timer(wake < deadline ? wake : deadline);
+	while (vm_is_running(v->vm) && vcpu_power(v) == VCPU_RUNNING &&
+	       !h->timer_fired && !h->resched) {
+		uint64_t entered = read_time();
 		vcpu_enter(v, &t);
+		uint64_t now = read_time();
+		v->run_ticks += now - entered;
 		vcpu_handle_exit(v, &t);
+		check_lockup(v, now - entered, now);
 	}
-	if (others_waiting && !h->timer_fired)
-		firmware_set_timer(UINT64_MAX);
+	firmware_set_timer(UINT64_MAX);
 	vcpu_put(v);
+	__atomic_store_n(&v->loaded, false, __ATOMIC_SEQ_CST);
 	vm_after_run(v->vm);
 }
 
 void hart_run(void)
 {
 	struct hart *h = this_hart();
-	unsigned cursor = 0;
 
 	while (vm_any_running()) {
 		unsigned runnable;
-		struct vcpu *v = pick_next(h, &cursor, &runnable);
+		if (h->index == 0)
+			monitor_poll_console();
+		struct vcpu *v = runqueue_pick(&h->runqueue, read_time(), &runnable);
 		if (v)
-			run_slice(h, v, runnable > 1);
+			run_slice(h, v);
 		else
 			idle(h);
 	}

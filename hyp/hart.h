@@ -8,21 +8,26 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include "runqueue.h"
 
 #define MAX_HARTS 8
 
 struct vcpu;
 
 struct hart {
-	unsigned index;		/* 0..nharts-1, dense */
+	unsigned index;		/* 0..nharts-1, dense; 0 is the boot hart */
 	unsigned long hartid;	/* the platform's hart id */
 	unsigned node;		/* NUMA node */
+	struct runqueue runqueue;	/* the vCPUs placed on this hart */
 	struct vcpu *current;	/* loaded vCPU, or NULL */
-	bool timer_fired;	/* the slice or wake-up timer expired */
+	bool timer_fired;	/* the slice timer expired */
+	bool resched;		/* another hart kicked this one */
+	uint64_t idle_ticks;	/* time spent asleep in the idle loop */
 };
 
 extern struct hart harts[MAX_HARTS];
 extern unsigned nharts;
+extern uint64_t timebase_hz;	/* ticks of `time` per second */
 
 static inline struct hart *this_hart(void)
 {
@@ -31,6 +36,13 @@ static inline struct hart *this_hart(void)
 	__asm__("mv %0, tp" : "=r"(h));
 	return h;
 }
+
+/* Makes hart `index` leave its guest (or its sleep) and look at its run
+ * queue: a supervisor software interrupt through SBI IPI. */
+void hart_kick(unsigned index);
+
+/* Starts the secondary harts (parked in OpenSBI) in the hypervisor. */
+void harts_start_secondaries(void);
 
 /* Runs vCPUs on this hart until no VM is running any more. */
 void hart_run(void);

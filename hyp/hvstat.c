@@ -31,9 +31,10 @@ size_t hvstat_format_vm(char *buf, size_t size, const struct vm *vm)
 	size_t n = 0, *len = &n;
 
 	APPEND("{\"vm\":%u,\"name\":\"%s\",\"state\":\"%s\",\"vcpus\":%u,"
-	       "\"mem_bytes\":%lu,\"pages_mapped\":%lu,",
-	       vm->id, vm->name, vm_state_name[vm->state], vm->nvcpus, vm->ram_size,
-	       vm->pages_mapped);
+	       "\"mem_bytes\":%lu,\"pages_mapped\":%lu,\"node\":%u,"
+	       "\"pages_local\":%lu,\"pages_remote\":%lu,",
+	       vm->id, vm->name, vm_state_name[vm_get_state(vm)], vm->nvcpus, vm->ram_size,
+	       vm->pages_mapped, vm->home_node, vm->pages_local, vm->pages_remote);
 	exits_json(buf, size, len, vm);
 	APPEND("}");
 	return n;
@@ -45,8 +46,11 @@ size_t hvstat_format_total(char *buf, size_t size, const struct host_memory *hm)
 	uint64_t total = host_pages_ram_count(hm), free = host_pages_free_count(hm);
 
 	APPEND("{\"vm\":\"total\",\"host_pages_total\":%lu,\"host_pages_used\":%lu,"
-	       "\"host_pages_free\":%lu}",
+	       "\"host_pages_free\":%lu,\"node_free_pages\":[",
 	       total, total - free, free);
+	for (unsigned n = 0; n < hm->nnodes; n++)
+		APPEND("%s%lu", n ? "," : "", hm->node[n].free_pages);
+	APPEND("]}");
 	return n;
 }
 

@@ -37,7 +37,7 @@ void hyp_trap_unexpected(uint64_t scause, uint64_t sepc, uint64_t stval, uint64_
 /* The hart's own state: trap vector, interrupt enables (taken only as
  * exits from guests or as WFI wake-ups: sstatus.SIE stays 0 in HS-mode),
  * FP usable by fp_save/fp_restore. */
-static void hart_init(struct hart *h)
+void hart_init(struct hart *h)
 {
 	__asm__ volatile("mv tp, %0" :: "r"(h));
 	csr_write(CSR_STVEC, (uint64_t)hyp_trap_vector);
@@ -117,11 +117,13 @@ void hyp_main(unsigned long boot_hartid, const void *fdt)
 	log_info("%u guest(s), %u vCPU(s) and %lu MiB each%s", config.guests, config.vcpus,
 		 config.guest_mem >> 20, config.batch ? ", batch mode" : "");
 
+	timebase_hz = platform.timebase_hz;
 	vm_set_timebase(platform.timebase_hz);
 	if (!vms_create(&config, &host_memory)) {
 		hvstat_print();
 		machine_exit(MACHINE_EXIT_BAD_CONFIG);
 	}
+	harts_start_secondaries();
 	hart_run();
 
 	enum machine_exit_code code = exit_code();

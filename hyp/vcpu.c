@@ -138,10 +138,19 @@ void vcpu_set_timer(struct vcpu *v, uint64_t deadline)
 
 void vcpu_raise_ipi(struct vcpu *target)
 {
-	if (this_hart()->current == target)
+	struct hart *h = this_hart();
+
+	if (h->current == target) {
 		csr_set(CSR_HVIP, HVIP_VSSIP);	/* loaded here: raise it now */
+		return;
+	}
+	/* Raised at its next entry; its hart looks again if it sleeps or
+	 * runs another vCPU. */
+	__atomic_fetch_or(&target->irq_inject, HVIP_VSSIP, __ATOMIC_SEQ_CST);
+	if (target->hart == (int)h->index)
+		h->resched = true;
 	else
-		__atomic_fetch_or(&target->irq_inject, HVIP_VSSIP, __ATOMIC_ACQ_REL);
+		hart_kick((unsigned)target->hart);
 }
 
 void vcpu_clear_ipi(struct vcpu *v)
@@ -150,9 +159,14 @@ void vcpu_clear_ipi(struct vcpu *v)
 	csr_clear(CSR_HVIP, HVIP_VSSIP);
 }
 
+/* Posts work for target's next entry. If it may be running on another
+ * hart right now, that hart is kicked out of the guest to do it (an empty
+ * request is just the kick: the VM's state changed). */
 void vcpu_request(struct vcpu *target, unsigned requests)
 {
-	__atomic_fetch_or(&target->requests, requests, __ATOMIC_ACQ_REL);
+	__atomic_fetch_or(&target->requests, requests, __ATOMIC_SEQ_CST);
+	if (target->hart >= 0 && target->hart != (int)this_hart()->index)
+		hart_kick((unsigned)target->hart);
 }
 
 bool vcpu_read_guest_u64(struct vcpu *v, uint64_t gva, uint64_t *value)

@@ -53,12 +53,25 @@ enum exit_reason {
 
 extern const char *const exit_reason_name[EXIT_REASON_COUNT];
 
+/* The hvstat cause of a trap, from its scause. */
+enum exit_reason exit_reason_of(uint64_t scause);
+
 /* Work a vCPU must do on its own hart before it next enters the guest. */
 enum vcpu_request {
 	VCPU_REQ_FENCE_I = 1 << 0,		/* guest's remote fence.i */
 	VCPU_REQ_FLUSH_VS_TLB = 1 << 1,		/* guest's remote sfence.vma */
 	VCPU_REQ_FLUSH_GSTAGE = 1 << 2,		/* hypervisor changed the G-stage */
 };
+
+/* One entry of a vCPU's exit trace (the monitor's `trace`). */
+struct exit_record {
+	uint64_t time;		/* host time of the exit */
+	uint64_t scause;
+	uint64_t sepc;		/* guest pc */
+	uint64_t tval;		/* stval, or the guest-physical address of a G-stage fault */
+};
+
+#define VCPU_TRACE_LEN 16
 
 struct vcpu {
 	struct vcpu_context ctx;	/* first: the world switch's base pointer */
@@ -70,7 +83,8 @@ struct vcpu {
 
 	struct vm *vm;
 	unsigned id;			/* the guest's hart id */
-	enum vcpu_power power;
+	enum vcpu_power power;		/* written by other harts: use vcpu_power() */
+	bool loaded;			/* on its hart between vcpu_load and vcpu_put */
 	unsigned requests;		/* enum vcpu_request bits, atomic */
 	uint64_t irq_inject;		/* hvip bits to raise at next entry, atomic */
 
@@ -82,7 +96,21 @@ struct vcpu {
 
 	uint64_t exits;
 	uint64_t exits_by_cause[EXIT_REASON_COUNT];
+	uint64_t run_ticks;		/* time spent in the guest */
+	uint64_t masked_ticks;		/* run time with its timer pending but masked */
+	struct exit_record trace[VCPU_TRACE_LEN];
+	unsigned trace_next;		/* total exits recorded; slot = next % LEN */
 };
+
+static inline enum vcpu_power vcpu_power(const struct vcpu *v)
+{
+	return __atomic_load_n(&v->power, __ATOMIC_ACQUIRE);
+}
+
+static inline void vcpu_set_power(struct vcpu *v, enum vcpu_power p)
+{
+	__atomic_store_n(&v->power, p, __ATOMIC_RELEASE);
+}
 
 /* Puts the vCPU in the state of a hart entering S-mode at pc with
  * a0 = its hart id and a1 = a1 (Linux boot protocol, SBI hart_start). */

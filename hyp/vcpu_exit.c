@@ -14,27 +14,6 @@
 #include "vcpu_exit.h"
 #include "vm.h"
 
-static enum exit_reason classify(uint64_t scause)
-{
-	if (scause & CAUSE_INTERRUPT) {
-		switch (scause & ~CAUSE_INTERRUPT) {
-		case IRQ_S_TIMER: return EXIT_TIMER_INTERRUPT;
-		case IRQ_S_SOFT: return EXIT_SOFTWARE_INTERRUPT;
-		case IRQ_S_EXT: return EXIT_EXTERNAL_INTERRUPT;
-		default: return EXIT_OTHER;
-		}
-	}
-	switch (scause) {
-	case EXC_ECALL_VS: return EXIT_ECALL;
-	case EXC_INSN_GUEST_PAGE_FAULT: return EXIT_FETCH_GUEST_PAGE_FAULT;
-	case EXC_LOAD_GUEST_PAGE_FAULT: return EXIT_LOAD_GUEST_PAGE_FAULT;
-	case EXC_STORE_GUEST_PAGE_FAULT: return EXIT_STORE_GUEST_PAGE_FAULT;
-	case EXC_VIRTUAL_INSN: return EXIT_VIRTUAL_INSTRUCTION;
-	case EXC_ILLEGAL_INSN: return EXIT_ILLEGAL_INSTRUCTION;
-	default: return EXIT_OTHER;
-	}
-}
-
 /* The access fault a machine without memory at that address raises. */
 static uint64_t access_fault_for(uint64_t guest_page_fault)
 {
@@ -83,7 +62,7 @@ static void virtual_instruction(struct vcpu *v, const struct trap_info *t)
 		return;	/* the guest's mapping changed under us: let it retry */
 	if (insn == INSN_WFI) {
 		v->ctx.sepc += 4;
-		v->power = VCPU_WAITING;	/* the run loop decides if it sleeps */
+		vcpu_set_power(v, VCPU_WAITING);	/* the run loop decides if it sleeps */
 		return;
 	}
 	vcpu_inject_exception(v, EXC_ILLEGAL_INSN, insn);
@@ -99,7 +78,8 @@ static void host_interrupt(struct vcpu *v, uint64_t irq)
 		this_hart()->timer_fired = true;
 		break;
 	case IRQ_S_SOFT:
-		csr_clear(CSR_SIP, SIP_SSIP);	/* a kick from another hart */
+		csr_clear(CSR_SIP, SIP_SSIP);	/* a kick from another hart: */
+		this_hart()->resched = true;	/* look at the run queue again */
 		break;
 	default:
 		break;
@@ -108,10 +88,15 @@ static void host_interrupt(struct vcpu *v, uint64_t irq)
 
 void vcpu_handle_exit(struct vcpu *v, const struct trap_info *t)
 {
-	enum exit_reason reason = classify(t->scause);
+	enum exit_reason reason = exit_reason_of(t->scause);
+
+	struct exit_record *r = &v->trace[v->trace_next++ % VCPU_TRACE_LEN];
 
 	v->exits++;
 	v->exits_by_cause[reason]++;
+	*r = (struct exit_record){ read_time(), t->scause, v->ctx.sepc, t->stval };
+	if (reason >= EXIT_FETCH_GUEST_PAGE_FAULT && reason <= EXIT_STORE_GUEST_PAGE_FAULT)
+		r->tval = (t->htval << 2) | (t->stval & 3);
 	if (t->scause & CAUSE_INTERRUPT) {
 		host_interrupt(v, t->scause & ~CAUSE_INTERRUPT);
 		return;

@@ -20,6 +20,27 @@ const char *const exit_reason_name[EXIT_REASON_COUNT] = {
 	[EXIT_OTHER] = "other",
 };
 
+enum exit_reason exit_reason_of(uint64_t scause)
+{
+	if (scause & CAUSE_INTERRUPT) {
+		switch (scause & ~CAUSE_INTERRUPT) {
+		case IRQ_S_TIMER: return EXIT_TIMER_INTERRUPT;
+		case IRQ_S_SOFT: return EXIT_SOFTWARE_INTERRUPT;
+		case IRQ_S_EXT: return EXIT_EXTERNAL_INTERRUPT;
+		default: return EXIT_OTHER;
+		}
+	}
+	switch (scause) {
+	case EXC_ECALL_VS: return EXIT_ECALL;
+	case EXC_INSN_GUEST_PAGE_FAULT: return EXIT_FETCH_GUEST_PAGE_FAULT;
+	case EXC_LOAD_GUEST_PAGE_FAULT: return EXIT_LOAD_GUEST_PAGE_FAULT;
+	case EXC_STORE_GUEST_PAGE_FAULT: return EXIT_STORE_GUEST_PAGE_FAULT;
+	case EXC_VIRTUAL_INSN: return EXIT_VIRTUAL_INSTRUCTION;
+	case EXC_ILLEGAL_INSN: return EXIT_ILLEGAL_INSTRUCTION;
+	default: return EXIT_OTHER;
+	}
+}
+
 /*
  * The state a hart has when it starts in S-mode (SBI 2.0 9.2, hart_start):
  * translation off (vsatp = 0), interrupts off, a0 = hart id, a1 = opaque.
@@ -51,12 +72,12 @@ void vcpu_reset(struct vcpu *v, uint64_t pc, uint64_t a1)
 void vcpu_hsm_start(struct vcpu *target, uint64_t addr, uint64_t opaque)
 {
 	vcpu_reset(target, addr, opaque);
-	target->power = VCPU_RUNNING;
+	vcpu_set_power(target, VCPU_RUNNING);	/* after the state: its hart may look */
 }
 
 void vcpu_hsm_suspend(struct vcpu *v, bool non_retentive, uint64_t addr, uint64_t opaque)
 {
-	v->power = VCPU_WAITING;
+	vcpu_set_power(v, VCPU_WAITING);
 	v->suspended = true;
 	v->resume_non_retentive = non_retentive;
 	v->resume_addr = addr;
@@ -78,8 +99,10 @@ bool vcpu_wake_if_pending(struct vcpu *v, uint64_t now)
 {
 	struct vcpu_csrs c = v->csrs;
 
-	if (v->power != VCPU_WAITING)
-		return v->power == VCPU_RUNNING;
+	enum vcpu_power power = vcpu_power(v);
+
+	if (power != VCPU_WAITING)
+		return power == VCPU_RUNNING;
 	c.hvip |= __atomic_load_n(&v->irq_inject, __ATOMIC_ACQUIRE);
 	if (!vcpu_csrs_interrupt_pending(&c, now))
 		return false;
@@ -97,6 +120,8 @@ bool vcpu_wake_if_pending(struct vcpu *v, uint64_t now)
 		__atomic_fetch_or(&v->irq_inject, inject, __ATOMIC_ACQ_REL);
 	}
 	v->suspended = false;
-	v->power = VCPU_RUNNING;
-	return true;
+	/* Only if nobody stopped it meanwhile (a reboot, say). */
+	enum vcpu_power waiting = VCPU_WAITING;
+	return __atomic_compare_exchange_n(&v->power, &waiting, VCPU_RUNNING, false,
+					   __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
 }

@@ -1,6 +1,6 @@
 /*
- * The VMs of a run: creation, the end of a VM's life (power-off, failure,
- * crash, reboot) and the table the scheduler walks.
+ * The VMs of a run: creation and placement, the end of a VM's life
+ * (power-off, failure, crash, hang, reboot) and the table the harts walk.
  */
 #include <string.h>
 #include "config.h"
@@ -9,7 +9,9 @@
 #include "guest_boot.h"
 #include "guest_console.h"
 #include "guest_memory.h"
+#include "hart.h"
 #include "lib/format.h"
+#include "placement.h"
 #include "sbi/sbi_defs.h"
 #include "vm.h"
 #include "vm_table.h"
@@ -26,6 +28,8 @@ const char *const vm_state_name[] = {
 	[VM_FAILED] = "failed",
 	[VM_CRASHED] = "crashed",
 	[VM_KILLED] = "killed",
+	[VM_HUNG] = "hung",
+	[VM_STOPPED] = "stopped",
 };
 
 /* Puts a VM's vCPUs in their power-on state and loads its images. */
@@ -34,30 +38,44 @@ static bool vm_boot(struct vm *vm, const char **why)
 	for (unsigned i = 0; i < vm->nvcpus; i++) {
 		struct vcpu *v = &vm->vcpu[i];
 		vcpu_reset(v, 0, 0);
-		v->power = VCPU_STOPPED;	/* secondaries wait for HSM hart_start */
+		v->masked_ticks = 0;
+		vcpu_set_power(v, VCPU_STOPPED);	/* secondaries wait for hart_start */
 	}
 	return guest_boot_load(vm, boot_config, boot_timebase_hz, why);
 }
 
 bool vms_create(const struct hyp_config *cfg, struct host_memory *host)
 {
+	struct placement placement;
+	unsigned hart_node[MAX_HARTS];
+
 	boot_config = cfg;
+	for (unsigned h = 0; h < nharts; h++)
+		hart_node[h] = harts[h].node;
+	placement_init(&placement, nharts, hart_node, host->nnodes);
+
 	for (unsigned i = 0; i < cfg->guests; i++) {
 		struct vm *vm = &vms[i];
+		unsigned hart_of[MAX_VCPUS_PER_VM];
 		const char *why = NULL;
 
 		vm->id = i;
 		format(vm->name, sizeof(vm->name), "guest%u", i);
 		vm->host = host;
-		vm->home_node = host->nnodes ? i % host->nnodes : 0;
 		vm->ram_base = GUEST_RAM_BASE;
 		vm->ram_size = cfg->guest_mem;
 		vm->nvcpus = cfg->vcpus;
+		vm->home_node = placement_place_vm(&placement, vm->nvcpus, hart_of);
 		for (unsigned j = 0; j < vm->nvcpus; j++) {
-			vm->vcpu[j].vm = vm;
-			vm->vcpu[j].id = j;
-			vm->vcpu[j].hart = 0;	/* capability 1: all on the boot hart */
-			vm->vcpu[j].last_hart = -1;
+			struct vcpu *v = &vm->vcpu[j];
+			v->vm = vm;
+			v->id = j;
+			v->hart = (int)hart_of[j];
+			v->last_hart = -1;
+			if (!runqueue_add(&harts[hart_of[j]].runqueue, v)) {
+				log_info("%s: too many vCPUs on hart %u", vm->name, hart_of[j]);
+				return false;
+			}
 		}
 		guest_memory_init(vm);
 		vm_count = i + 1;
@@ -65,7 +83,7 @@ bool vms_create(const struct hyp_config *cfg, struct host_memory *host)
 			log_info("%s: cannot boot: %s", vm->name, why);
 			return false;
 		}
-		vm->state = VM_RUNNING;
+		__atomic_store_n(&vm->state, VM_RUNNING, __ATOMIC_RELEASE);
 	}
 	return true;
 }
@@ -83,13 +101,24 @@ bool vm_any_running(void)
 	return false;
 }
 
+/* Makes every hart that runs one of vm's vCPUs leave the guest soon. */
+static void kick_vcpus(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->nvcpus; i++)
+		vcpu_request(&vm->vcpu[i], 0);
+}
+
 void vm_stop(struct vm *vm, enum vm_state state, const char *why)
 {
-	if (vm->state != VM_RUNNING)
+	enum vm_state running = VM_RUNNING;
+
+	/* The first stop wins, whichever hart it comes from. */
+	if (!__atomic_compare_exchange_n(&vm->state, &running, state, false,
+					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
 		return;
 	guest_console_flush(vm);
-	vm->state = state;
 	log_info("%s %s: %s", vm->name, vm_state_name[state], why);
+	kick_vcpus(vm);
 }
 
 void vm_system_reset(struct vm *vm, unsigned long type, unsigned long reason)
@@ -104,40 +133,80 @@ void vm_system_reset(struct vm *vm, unsigned long type, unsigned long reason)
 		vm_stop(vm, VM_CRASHED,
 			"asked to reboot before its batch command finished (a kernel panic)");
 	} else {
-		vm->reboot_pending = true;
-		for (unsigned i = 0; i < vm->nvcpus; i++)
-			vm->vcpu[i].power = VCPU_STOPPED;
+		vm_request_reboot(vm);
 	}
+}
+
+static bool any_vcpu_loaded(const struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->nvcpus; i++)
+		if (__atomic_load_n(&vm->vcpu[i].loaded, __ATOMIC_ACQUIRE))
+			return true;
+	return false;
 }
 
 /*
  * A reboot: every page of the VM goes back to the allocator and the VM
- * boots again from its images on freshly zeroed pages. Runs after the
- * requesting vCPU was put; with all vCPUs on this hart (capability 1) none
- * of the VM's vCPUs is loaded anywhere, so the local fence suffices.
+ * boots again from its images on freshly zeroed pages. It happens on the
+ * hart that puts the VM's last loaded vCPU, so no hart is running the VM
+ * when its pages are freed; each vCPU flushes the VM's VMID when next
+ * loaded (last_hart = -1), so no stale G-stage translation survives.
  */
-void vm_after_run(struct vm *vm)
+static void reboot(struct vm *vm)
 {
 	const char *why = NULL;
-	bool alive = false;
 
-	for (unsigned i = 0; i < vm->nvcpus; i++)
-		alive |= vm->vcpu[i].power != VCPU_STOPPED;
-	if (!alive && !vm->reboot_pending) {
-		/* Nothing can start a vCPU of this VM again (SBI HSM only lets a
-		 * running vCPU start another): the VM is dead. */
-		vm_stop(vm, VM_KILLED, "every vCPU stopped itself (SBI HSM hart_stop)");
-		return;
-	}
-	if (!vm->reboot_pending)
-		return;
-	vm->reboot_pending = false;
 	guest_console_flush(vm);
 	guest_memory_release(vm);
 	gstage_fence_vmid(vm->gstage.vmid);
+	for (unsigned i = 0; i < vm->nvcpus; i++)
+		vm->vcpu[i].last_hart = -1;
 	log_info("%s rebooting", vm->name);
 	if (!vm_boot(vm, &why))
 		vm_stop(vm, VM_KILLED, why);
+	kick_vcpus(vm);
+}
+
+/*
+ * Stops every vCPU, then reboots at once if none is loaded; otherwise the
+ * hart that puts the last loaded one reboots (vm_after_run). A hart about
+ * to run a vCPU marks it loaded, then re-checks that it is still running
+ * (hart.c); here the vCPUs are stopped, then `loaded` is read: with a full
+ * fence on both sides, at least one of the two sees the other.
+ */
+void vm_request_reboot(struct vm *vm)
+{
+	spin_lock(&vm->life_lock);
+	vm->reboot_pending = true;
 	for (unsigned i = 0; i < vm->nvcpus; i++)
-		vm->vcpu[i].last_hart = -1;
+		vcpu_set_power(&vm->vcpu[i], VCPU_STOPPED);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (!any_vcpu_loaded(vm)) {
+		vm->reboot_pending = false;
+		reboot(vm);
+	}
+	spin_unlock(&vm->life_lock);
+	kick_vcpus(vm);
+}
+
+void vm_after_run(struct vm *vm)
+{
+	bool alive = false;
+
+	spin_lock(&vm->life_lock);
+	if (vm->reboot_pending) {
+		if (!any_vcpu_loaded(vm)) {
+			vm->reboot_pending = false;
+			reboot(vm);
+		}
+		spin_unlock(&vm->life_lock);
+		return;
+	}
+	for (unsigned i = 0; i < vm->nvcpus; i++)
+		alive |= vcpu_power(&vm->vcpu[i]) != VCPU_STOPPED;
+	spin_unlock(&vm->life_lock);
+	/* Nothing can start a vCPU of this VM again (SBI HSM only lets a
+	 * running vCPU start another): the VM is dead. */
+	if (!alive)
+		vm_stop(vm, VM_KILLED, "every vCPU stopped itself (SBI HSM hart_stop)");
 }

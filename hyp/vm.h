@@ -27,20 +27,29 @@ enum vm_state {
 	VM_FAILED,	/* the guest shut down reporting a system failure */
 	VM_CRASHED,	/* the guest asked to reboot in batch mode: it panicked */
 	VM_KILLED,	/* the hypervisor stopped it (a fault it cannot survive) */
+	VM_HUNG,	/* a vCPU kept its timer interrupt masked for 10 s: a hard lockup */
+	VM_STOPPED,	/* stopped from the monitor */
 };
 
 extern const char *const vm_state_name[];
 
+#define GUEST_INPUT_BUF 256
+
 struct guest_console {
+	struct spinlock lock;	/* the VM's vCPUs may print from several harts */
 	char line[GUEST_CONSOLE_LINE];
 	unsigned len;
 	bool continued;		/* part of the current line was already printed */
+	/* Keyboard input for this guest (when it has the console focus). */
+	char input[GUEST_INPUT_BUF];
+	unsigned input_head, input_tail;
 };
 
 struct vm {
 	/* Sv39x4 root table: 16 KiB, 16 KiB aligned (priv spec 8.5.1). */
 	uint64_t gstage_root[GSTAGE_ROOT_ENTRIES] __attribute__((aligned(16384)));
 	struct gstage gstage;
+	struct spinlock life_lock;	/* stop, reboot: taken before `lock` */
 	struct spinlock lock;		/* guards the G-stage and page records */
 	struct host_memory *host;
 
@@ -59,11 +68,18 @@ struct vm {
 
 	/* Counters (hvstat). */
 	uint64_t pages_mapped;		/* guest RAM pages backed by host pages */
+	uint64_t pages_local;		/* ... from its home node */
+	uint64_t pages_remote;		/* ... from another node (home node full) */
 };
+
+static inline enum vm_state vm_get_state(const struct vm *vm)
+{
+	return __atomic_load_n(&vm->state, __ATOMIC_ACQUIRE);
+}
 
 static inline bool vm_is_running(const struct vm *vm)
 {
-	return vm->state == VM_RUNNING;
+	return vm_get_state(vm) == VM_RUNNING;
 }
 
 /* SBI SRST (or legacy shutdown) from the guest: power off or reboot. */

@@ -21,6 +21,9 @@ bool vm_any_running(void);
 /* The timebase guests are told about (host /cpus timebase-frequency). */
 void vm_set_timebase(uint64_t hz);
 
+/* Stops every vCPU of vm and reboots it once none is loaded on any hart. */
+void vm_request_reboot(struct vm *vm);
+
 /* Called on the hart that ran one of vm's vCPUs, after vcpu_put: carries
  * out a reboot the guest requested while it ran. */
 void vm_after_run(struct vm *vm);

@@ -31,15 +31,20 @@ static void hsm_handle(struct vcpu *v, unsigned long eid, unsigned long fid,
 			break;
 		}
 		target = &vm->vcpu[args[0]];
-		if (target->power != VCPU_STOPPED)
+		/* A vCPU that stopped itself is still loaded until its hart
+		 * has saved it: until then it is not available to start. */
+		if (vcpu_power(target) != VCPU_STOPPED ||
+		    __atomic_load_n(&target->loaded, __ATOMIC_ACQUIRE)) {
 			ret->error = SBI_ERR_ALREADY_AVAILABLE;
-		else if (!guest_memory_contains(vm, args[1], 4))
+		} else if (!guest_memory_contains(vm, args[1], 4)) {
 			ret->error = SBI_ERR_INVALID_ADDRESS;
-		else
+		} else {
 			vcpu_hsm_start(target, args[1], args[2]);
+			vcpu_request(target, 0);	/* wake its hart */
+		}
 		break;
 	case SBI_HSM_HART_STOP:
-		v->power = VCPU_STOPPED;	/* the run loop takes it off its hart */
+		vcpu_set_power(v, VCPU_STOPPED);	/* the run loop takes it off its hart */
 		break;
 	case SBI_HSM_HART_GET_STATUS:
 		if (args[0] >= vm->nvcpus) {
@@ -47,9 +52,9 @@ static void hsm_handle(struct vcpu *v, unsigned long eid, unsigned long fid,
 			break;
 		}
 		target = &vm->vcpu[args[0]];
-		if (target->power == VCPU_STOPPED)
+		if (vcpu_power(target) == VCPU_STOPPED)
 			ret->value = SBI_HSM_STATE_STOPPED;
-		else if (target->power == VCPU_WAITING && target->suspended)
+		else if (vcpu_power(target) == VCPU_WAITING && target->suspended)
 			ret->value = SBI_HSM_STATE_SUSPENDED;
 		else
 			ret->value = SBI_HSM_STATE_STARTED;	/* WFI is still "started" */

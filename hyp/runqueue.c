@@ -1,0 +1,44 @@
+#include <stddef.h>
+#include "runqueue.h"
+#include "vcpu.h"
+#include "vm.h"
+
+bool runqueue_add(struct runqueue *rq, struct vcpu *v)
+{
+	if (rq->n == RUNQUEUE_MAX)
+		return false;
+	rq->vcpu[rq->n++] = v;
+	return true;
+}
+
+struct vcpu *runqueue_pick(struct runqueue *rq, uint64_t now, unsigned *runnable)
+{
+	struct vcpu *chosen = NULL;
+
+	*runnable = 0;
+	for (unsigned step = 1; step <= rq->n; step++) {
+		unsigned i = (rq->cursor + step) % rq->n;
+		struct vcpu *v = rq->vcpu[i];
+		if (!vm_is_running(v->vm) || !vcpu_wake_if_pending(v, now))
+			continue;
+		(*runnable)++;
+		if (!chosen) {
+			chosen = v;
+			rq->cursor = i;
+		}
+	}
+	return chosen;
+}
+
+uint64_t runqueue_next_deadline(const struct runqueue *rq)
+{
+	uint64_t deadline = UINT64_MAX;
+
+	for (unsigned i = 0; i < rq->n; i++) {
+		const struct vcpu *v = rq->vcpu[i];
+		if (vm_is_running(v->vm) && vcpu_power(v) == VCPU_WAITING &&
+		    v->csrs.vstimecmp < deadline)
+			deadline = v->csrs.vstimecmp;
+	}
+	return deadline;
+}
