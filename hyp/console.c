@@ -6,13 +6,20 @@
 #include "spinlock.h"
 
 static struct spinlock console_lock;
+static unsigned long writes;
 
 void console_write(const char *s, size_t n)
 {
 	spin_lock(&console_lock);
 	for (size_t i = 0; i < n; i++)
 		firmware_putchar(s[i]);
+	writes++;
 	spin_unlock(&console_lock);
+}
+
+unsigned long console_write_count(void)
+{
+	return __atomic_load_n(&writes, __ATOMIC_RELAXED);
 }
 
 int console_getchar(void)

@@ -12,6 +12,10 @@
  * console_write calls. */
 void console_write(const char *s, size_t n);
 
+/* How many writes the console has had: tells a guest line that was cut
+ * by someone else's output that it needs its prefix again. */
+unsigned long console_write_count(void);
+
 /* Returns the next byte typed on the host console, or -1. */
 int console_getchar(void);
 

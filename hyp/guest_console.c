@@ -13,13 +13,16 @@ static void emit(struct vm *vm, int newline)
 	char out[GUEST_CONSOLE_LINE + VM_NAME_MAX + 8];
 	size_t n = 0;
 
-	if (!con->continued)
+	/* A continued line goes on without a prefix, unless other output came
+	 * in between: then the rest is no longer next to its beginning. */
+	if (!con->continued || console_write_count() != con->writes_seen)
 		n = (size_t)format(out, sizeof(out), "[%s] ", vm->name);
 	for (unsigned i = 0; i < con->len; i++)
 		out[n++] = con->line[i];
 	if (newline)
 		out[n++] = '\n';
 	console_write(out, n);
+	con->writes_seen = console_write_count();
 	con->continued = !newline;
 	con->len = 0;
 }

@@ -16,6 +16,7 @@
 #include "hart.h"
 #include "host_pages.h"
 #include "hvstat.h"
+#include "lib/format.h"
 #include "machine.h"
 #include "platform.h"
 #include "vm_table.h"
@@ -76,6 +77,34 @@ static void memory_init(const void *fdt)
 	host_pages_finish(&host_memory);
 }
 
+/* One line per NUMA node: its harts, RAM and interrupt controllers. */
+static void print_topology(void)
+{
+	for (unsigned n = 0; n < host_memory.nnodes; n++) {
+		char line[160];
+		size_t len = (size_t)format(line, sizeof(line), "node %u: harts", n);
+		for (unsigned h = 0; h < nharts; h++)
+			if (harts[h].node == n)
+				len += (size_t)format(line + len, sizeof(line) - len, " %lu",
+						      harts[h].hartid);
+		len += (size_t)format(line + len, sizeof(line) - len, ", %lu MiB",
+				      (host_memory.node[n].total_pages * PAGE_SIZE) >> 20);
+		for (unsigned i = 0; i < platform.nplic; i++)
+			if (platform.plic[i].node == n)
+				len += (size_t)format(line + len, sizeof(line) - len, ", PLIC %lx",
+						      platform.plic[i].base);
+		for (unsigned i = 0; i < platform.naplic; i++)
+			if (platform.aplic[i].node == n && platform.aplic[i].harts)
+				len += (size_t)format(line + len, sizeof(line) - len, ", APLIC %lx",
+						      platform.aplic[i].base);
+		for (unsigned i = 0; i < platform.nclint; i++)
+			if (platform.clint[i].node == n)
+				format(line + len, sizeof(line) - len, ", CLINT %lx",
+				       platform.clint[i].base);
+		log_info("%s", line);
+	}
+}
+
 static enum machine_exit_code exit_code(void)
 {
 	for (unsigned i = 0; i < vm_count; i++)
@@ -114,6 +143,7 @@ void hyp_main(unsigned long boot_hartid, const void *fdt)
 		 "%lu MiB free", boot_hartid, nharts,
 		 (host_pages_ram_count(&host_memory) * PAGE_SIZE) >> 20, host_memory.nnodes,
 		 (host_pages_free_count(&host_memory) * PAGE_SIZE) >> 20);
+	print_topology();
 	log_info("%u guest(s), %u vCPU(s) and %lu MiB each%s", config.guests, config.vcpus,
 		 config.guest_mem >> 20, config.batch ? ", batch mode" : "");
 

@@ -49,7 +49,7 @@ static void cmd_vms(void)
 		size_t n = 0;
 		for (unsigned j = 0; j < vm->nvcpus && n + 4 < sizeof(hartlist); j++) {
 			hartlist[n++] = j ? ',' : ' ';
-			hartlist[n++] = (char)('0' + vm->vcpu[j].hart);
+			hartlist[n++] = (char)('0' + harts[vm->vcpu[j].hart].hartid);
 			hartlist[n] = '\0';
 		}
 		console_printf("  %2u %-8s %-8s %5u %-8s %4u %8lu %7lu %6lu %7lu%s\n", vm->id,
@@ -67,11 +67,12 @@ static void cmd_trace(struct vm *vm)
 		struct vcpu *v = &vm->vcpu[j];
 		unsigned total = v->trace_next;
 		unsigned count = total < VCPU_TRACE_LEN ? total : VCPU_TRACE_LEN;
-		console_printf("  %s vcpu %u: %lu exits, last %u (newest last):\n", vm->name, j,
-			       v->exits, count);
+		console_printf("  %s vcpu %u: %lu exits, the last %u (newest last; the last column is\n"
+			       "  the SBI extension of an ecall, the guest-physical address of a\n"
+			       "  G-stage fault, else stval):\n", vm->name, j, v->exits, count);
 		for (unsigned k = total - count; k != total; k++) {
 			const struct exit_record *r = &v->trace[k % VCPU_TRACE_LEN];
-			console_printf("    -%6lu us  %-24s pc %lx  tval %lx\n",
+			console_printf("    %8lu us ago  %-24s pc %lx  %lx\n",
 				       (now - r->time) / (timebase_hz / 1000000),
 				       exit_reason_name[exit_reason_of(r->scause)], r->sepc, r->tval);
 		}

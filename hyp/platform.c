@@ -58,6 +58,8 @@ static bool read_cpus(struct platform *p, const void *fdt, const char **why)
 			break;
 		p->hartid[p->nharts] = fdt32_to_cpu(*reg);
 		p->hart_node[p->nharts] = node_id(fdt, node);
+		int intc = fdt_subnode_offset(fdt, node, "interrupt-controller");
+		p->hart_intc_phandle[p->nharts] = intc >= 0 ? fdt_get_phandle(fdt, intc) : 0;
 		p->nharts++;
 	}
 	if (!p->nharts) {
@@ -65,6 +67,64 @@ static bool read_cpus(struct platform *p, const void *fdt, const char **why)
 		return false;
 	}
 	return true;
+}
+
+/* Platform hart index of the hart whose cpu-intc has this phandle, or -1. */
+static int hart_of_intc(const struct platform *p, uint32_t phandle)
+{
+	for (unsigned i = 0; i < p->nharts; i++)
+		if (p->hart_intc_phandle[i] == phandle)
+			return (int)i;
+	return -1;
+}
+
+/*
+ * Reads every controller compatible with `compat`: its registers, node,
+ * and from interrupts-extended (pairs of <cpu-intc phandle, irq>, one pair
+ * per context, priv spec irq numbers: 9 = S external, 11 = M external)
+ * which harts it serves and which context is each hart's S-mode one.
+ */
+static unsigned read_controllers(struct platform *p, const void *fdt, const char *compat,
+				 struct irq_controller *out, unsigned max)
+{
+	unsigned n = 0;
+	int node = -1;
+
+	while ((node = fdt_node_offset_by_compatible(fdt, node, compat)) >= 0 && n < max) {
+		struct irq_controller *c = &out[n];
+		struct mem_range r[1];
+		unsigned nr = 0;
+		int len;
+		const fdt32_t *ext = fdt_getprop(fdt, node, "interrupts-extended", &len);
+
+		memset(c, 0, sizeof(*c));
+		for (unsigned h = 0; h < MAX_HARTS; h++)
+			c->s_context[h] = -1;
+		read_reg(fdt, node, fdt_parent_offset(fdt, node), r, &nr, 1, 0);
+		c->base = nr ? r[0].base : 0;
+		c->size = nr ? r[0].size : 0;
+		c->phandle = fdt_get_phandle(fdt, node);
+		c->node = node_id(fdt, node);
+		for (int i = 0; ext && (i + 2) * 4 <= len; i += 2) {
+			int hart = hart_of_intc(p, fdt32_to_cpu(ext[i]));
+			if (hart < 0)
+				continue;
+			c->harts |= 1U << hart;
+			if (fdt32_to_cpu(ext[i + 1]) == 9)
+				c->s_context[hart] = i / 2;
+		}
+		n++;
+	}
+	return n;
+}
+
+const struct irq_controller *platform_plic_by_phandle(const struct platform *p,
+							uint32_t phandle)
+{
+	for (unsigned i = 0; i < p->nplic; i++)
+		if (p->plic[i].phandle == phandle)
+			return &p->plic[i];
+	return NULL;
 }
 
 bool platform_from_fdt(struct platform *p, const void *fdt, const char **why)
@@ -105,6 +165,10 @@ bool platform_from_fdt(struct platform *p, const void *fdt, const char **why)
 			p->nreserved++;
 		}
 	}
+
+	p->nplic = read_controllers(p, fdt, "riscv,plic0", p->plic, MAX_SOCKETS);
+	p->nclint = read_controllers(p, fdt, "riscv,clint0", p->clint, MAX_SOCKETS);
+	p->naplic = read_controllers(p, fdt, "riscv,aplic", p->aplic, 2 * MAX_SOCKETS);
 
 	/* QEMU's test device ends the emulation with an exit status. */
 	node = fdt_node_offset_by_compatible(fdt, -1, "sifive,test0");

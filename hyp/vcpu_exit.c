@@ -97,6 +97,8 @@ void vcpu_handle_exit(struct vcpu *v, const struct trap_info *t)
 	*r = (struct exit_record){ read_time(), t->scause, v->ctx.sepc, t->stval };
 	if (reason >= EXIT_FETCH_GUEST_PAGE_FAULT && reason <= EXIT_STORE_GUEST_PAGE_FAULT)
 		r->tval = (t->htval << 2) | (t->stval & 3);
+	else if (reason == EXIT_ECALL)
+		r->tval = v->ctx.x[REG_A7];	/* the SBI extension called */
 	if (t->scause & CAUSE_INTERRUPT) {
 		host_interrupt(v, t->scause & ~CAUSE_INTERRUPT);
 		return;

@@ -40,6 +40,7 @@ struct guest_console {
 	char line[GUEST_CONSOLE_LINE];
 	unsigned len;
 	bool continued;		/* part of the current line was already printed */
+	unsigned long writes_seen;	/* console_write_count() after our last write */
 	/* Keyboard input for this guest (when it has the console focus). */
 	char input[GUEST_INPUT_BUF];
 	unsigned input_head, input_tail;

@@ -121,10 +121,16 @@ if (( NODES > 1 )); then
 	done
 fi
 
+# QEMU 7.2 wires the PLICs of a third or fourth socket out of range
+# ("sifive.plic.unnamed-gpio-out[4] not found", fixed in QEMU 8.0), so
+# machines of 3-4 nodes get the AIA's APLIC as their interrupt controller.
+machine=virt
+(( NODES > 2 )) && machine=virt,aia=aplic
+
 gdb=()
 [ "${QEMU_GDB:-0}" = 1 ] && gdb=(-s -S)
 
 # shellcheck disable=SC2086
-exec qemu-system-riscv64 -M virt -cpu rv64 -smp "$HARTS" -m "$HOST_MEM" "${numa[@]}" \
+exec qemu-system-riscv64 -M "$machine" -cpu rv64 -smp "$HARTS" -m "$HOST_MEM" "${numa[@]}" \
 	-nographic -bios "$OPENSBI" -kernel "$DISCV_BIN" -append "$bootargs" \
 	"${loaders[@]}" "${gdb[@]}" ${QEMU_EXTRA:-}

@@ -103,14 +103,51 @@ run_test guest-crash nonzero "${ONE[@]}" 'GUEST_CMD=echo c > /proc/sysrq-trigger
 	'line:hvstat: {"vm":"total"'
 
 # Secondary vCPUs start through SBI HSM and take IPIs; two guests share
-# the hart. (Capability 2 spreads them over harts and NUMA nodes.)
-run_test smp-guest 0 "${ONE[@]}" GUEST_VCPUS=2 'GUEST_CMD=echo cpus=$(nproc)' -- \
+# one hart, time-sliced.
+run_test smp-guest-one-hart 0 "${ONE[@]}" GUEST_VCPUS=2 'GUEST_CMD=echo cpus=$(nproc)' -- \
 	'line:[guest0] cpus=2' \
 	'hvstat:vm[0]["vcpus"] == 2 and vm[0]["state"] == "off"'
-run_test two-guests 0 "${ONE[@]}" GUESTS=2 'GUEST_CMD=echo up-$(hostname)' -- \
+run_test two-guests-one-hart 0 "${ONE[@]}" GUESTS=2 'GUEST_CMD=echo up-$(hostname)' -- \
 	'line:[guest0] up-guest0' \
 	'line:[guest1] up-guest1' \
 	'hvstat:len(vm) == 2 and all(v["state"] == "off" for v in vm)'
+
+# Capability 2: many guests and SMP guests on the default machine
+# (4 harts, 2 NUMA nodes), VMs balanced over the nodes, pages local.
+run_test smp-8x2 0 GUESTS=8 GUEST_VCPUS=2 'GUEST_CMD=echo cpus=$(nproc)' -- \
+	'line:[guest0] cpus=2' 'line:[guest1] cpus=2' 'line:[guest2] cpus=2' \
+	'line:[guest3] cpus=2' 'line:[guest4] cpus=2' 'line:[guest5] cpus=2' \
+	'line:[guest6] cpus=2' 'line:[guest7] cpus=2' \
+	'hvstat:len(vm) == 8 and all(v["state"] == "off" and v["vcpus"] == 2 for v in vm)' \
+	'hvstat:sorted(v["node"] for v in vm) == [0, 0, 0, 0, 1, 1, 1, 1]' \
+	'hvstat:len(total["node_free_pages"]) == 2'
+run_test numa-local 0 GUESTS=4 'GUEST_CMD=cat /bin/busybox > /dev/null; echo read' -- \
+	'hvstat:all(v["pages_local"] >= 0.95 * v["pages_mapped"] > 0 for v in vm)' \
+	'hvstat:all(v["pages_local"] + v["pages_remote"] == v["pages_mapped"] for v in vm)'
+run_test harts8-nodes4 0 HARTS=8 NODES=4 GUESTS=8 'GUEST_CMD=echo up' -- \
+	'line:discv: node 3: harts 6 7' \
+	'hvstat:len(vm) == 8 and all(v["state"] == "off" for v in vm)' \
+	'hvstat:sorted(set(v["node"] for v in vm)) == [0, 1, 2, 3]' \
+	'hvstat:len(total["node_free_pages"]) == 4' \
+	'hvstat:all(v["pages_local"] >= 0.95 * v["pages_mapped"] for v in vm)'
+run_test sixteen-guests 0 GUESTS=16 'GUEST_CMD=echo up' -- \
+	'line:[guest15] up' \
+	'hvstat:len(vm) == 16 and all(v["state"] == "off" for v in vm)'
+
+# Isolation: among healthy guests, one panics and one locks up hard with
+# interrupts off (LKDTM HARDLOCKUP); both are stopped and named, the
+# others finish. The hard lockup takes 10 s of that vCPU's run time.
+ISOLATION_CMD='case $(hostname) in
+guest1) echo c > /proc/sysrq-trigger ;;
+guest2) mount -t debugfs none /sys/kernel/debug && echo HARDLOCKUP > /sys/kernel/debug/provoke-crash/DIRECT ;;
+*) echo healthy-$(hostname) ;;
+esac'
+run_test isolation nonzero GUESTS=4 "GUEST_CMD=$ISOLATION_CMD" -- \
+	'line:discv: guest1 crashed' \
+	'line:discv: guest2 hung: hard lockup' \
+	'line:[guest0] healthy-guest0' \
+	'line:[guest3] healthy-guest3' \
+	'hvstat:[v["state"] for v in vm] == ["off", "crashed", "hung", "off"]'
 
 # Interactive console: what is typed on the host reaches the guest's
 # shell. INPUT_FN writes the keystrokes to stdout; it may watch $log to
@@ -121,17 +158,24 @@ wait_for_line() {	# wait_for_line LOG TEXT [COUNT]: until TEXT is in LOG COUNT t
 		sleep 0.1
 	done
 }
-run_interactive() {
-	local name=$1 input_fn=$2
-	shift 2
+run_interactive() {	# NAME INPUT_FN EXPECT_STATUS(0|nonzero) MAKE_VAR... -- EXPECT...
+	local name=$1 input_fn=$2 want=$3
+	shift 3
+	local vars=()
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do vars+=("$1"); shift; done
+	[ $# -gt 0 ] && shift
 	local t0=$SECONDS why= expect
 	log=$LOGS/$name.log
 	mkdir -p "$LOGS"
 	: >"$log"
 	"$input_fn" |
-		timeout -s KILL "$TIMEOUT" make --no-print-directory run HARTS=1 NODES=1 >"$log" 2>&1
+		timeout -s KILL "$TIMEOUT" make --no-print-directory run "${vars[@]}" >"$log" 2>&1
 	status=$?
-	[ "$status" = 0 ] || why="exit status $status"
+	if [ "$want" = 0 ] && [ "$status" != 0 ]; then
+		why="exit status $status"
+	elif [ "$want" = nonzero ] && { [ "$status" = 0 ] || [ "$status" = 137 ]; }; then
+		why="exit status $status, expected a failure status"
+	fi
 	for expect in "$@"; do
 		[ -n "$why" ] && break
 		grep -qF -- "$expect" "$log" || why="no line with '$expect'"
@@ -147,7 +191,7 @@ type_commands() {
 	wait_for_line "$log" 'discv-init: user space up'
 	printf 'echo inter""active-ok\npoweroff -f\n'
 }
-run_interactive interactive-console type_commands \
+run_interactive interactive-console type_commands 0 "${ONE[@]}" -- \
 	'interactive-ok' 'discv: guest0 off: powered off'
 # An interactive reboot boots the guest again on fresh pages.
 type_reboot() {
@@ -156,8 +200,27 @@ type_reboot() {
 	wait_for_line "$log" 'discv-init: user space up' 2
 	printf 'echo second""-boot\npoweroff -f\n'
 }
-run_interactive interactive-reboot type_reboot \
+run_interactive interactive-reboot type_reboot 0 "${ONE[@]}" -- \
 	'discv: guest0 rebooting' 'second-boot' 'discv: guest0 off: powered off'
+
+# The monitor: Ctrl-] opens it; `console 1` sends the keyboard to guest1;
+# vms, trace, stats, stop; an empty line returns to the guest.
+type_monitor() {
+	wait_for_line "$log" 'discv-init: user space up' 2
+	printf '\035console 1\n'
+	sleep 0.5
+	printf 'echo typed-""into-1\n'
+	wait_for_line "$log" 'typed-into-1'
+	printf '\035vms\ntrace 1\nstats\nstop 0\n\n'
+	wait_for_line "$log" 'guest0 stopped'
+	printf 'poweroff -f\n'
+}
+run_interactive monitor type_monitor nonzero GUESTS=2 -- \
+	'discv monitor' '[guest1] typed-into-1' \
+	'  id name     state    vcpus harts' \
+	'guest1 vcpu 0:' \
+	'discv: guest0 stopped: stopped from the monitor' \
+	'discv: guest1 off: powered off'
 
 # Bad input is refused with a clear message before anything boots.
 run_test bad-option nonzero GUESTS=zero -- 'line:GUESTS must be 1..64'
