@@ -22,7 +22,7 @@ LINUX_SOURCE_TARBALL ?= /usr/src/linux-source-6.1.tar.xz
 
 .DEFAULT_GOAL := all
 .PHONY: all help deps hypervisor guest-kernel guest-initramfs test-guests run debug \
-	test unit-test boot-test bench-overhead clean
+	test unit-test boot-test bench-overhead bench-boot clean
 
 all: hypervisor guest-kernel guest-initramfs test-guests
 
@@ -33,6 +33,7 @@ help:
 	@echo "  make test         install packages if needed, build, run unit and boot tests"
 	@echo "  make unit-test    host unit tests only (ASan + UBSan)"
 	@echo "  make boot-test    QEMU boot tests only"
+	@echo "  make bench-boot   time until 1, 2, 4, 8, 16 guests are all in user space"
 	@echo "  make bench-overhead  boot to user space: discv vs the same guest on bare QEMU"
 	@echo "  make debug        boot under QEMU halted, with gdb-multiarch attached"
 	@echo "  make deps         install the Debian packages discv needs (as root)"
@@ -160,6 +161,10 @@ boot-test: all
 
 test: | $(BUILD)/.deps-ok
 	@BUILD='$(BUILD)' tests/run-all.sh
+
+bench-boot: all
+	@python3 tests/bench/boot_scaling.py $(BUILD)/guest/Image $(BUILD)/guest/initramfs.cpio.gz \
+		$(BUILD)/discv.bin $(BUILD)/bench/boot-scaling.json 3
 
 bench-overhead: all
 	@python3 tests/bench/boot_overhead.py $(BUILD)/guest/Image $(BUILD)/guest/initramfs.cpio.gz \
