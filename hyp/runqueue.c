@@ -14,10 +14,11 @@ bool runqueue_add(struct runqueue *rq, struct vcpu *v)
 struct vcpu *runqueue_pick(struct runqueue *rq, uint64_t now, unsigned *runnable)
 {
 	struct vcpu *chosen = NULL;
+	unsigned last = rq->cursor;	/* rq->cursor moves when one is chosen */
 
 	*runnable = 0;
 	for (unsigned step = 1; step <= rq->n; step++) {
-		unsigned i = (rq->cursor + step) % rq->n;
+		unsigned i = (last + step) % rq->n;
 		struct vcpu *v = rq->vcpu[i];
 		if (!vm_is_running(v->vm) || !vcpu_wake_if_pending(v, now))
 			continue;

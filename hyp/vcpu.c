@@ -159,14 +159,32 @@ void vcpu_clear_ipi(struct vcpu *v)
 	csr_clear(CSR_HVIP, HVIP_VSSIP);
 }
 
-/* Posts work for target's next entry. If it may be running on another
+/*
+ * Posts work for target's next entry. If it may be running on another
  * hart right now, that hart is kicked out of the guest to do it (an empty
- * request is just the kick: the VM's state changed). */
+ * request is just the kick: the VM's state changed).
+ *
+ * Fences are synchronous, as SBI RFENCE and the G-stage protocol require:
+ * when this returns, target either has done them or is not loaded (and
+ * does them before it next runs guest code). While waiting, this hart
+ * does its own vCPU's requests: two vCPUs fencing each other from two
+ * harts would otherwise wait for each other forever.
+ */
 void vcpu_request(struct vcpu *target, unsigned requests)
 {
+	struct hart *h = this_hart();
+
 	__atomic_fetch_or(&target->requests, requests, __ATOMIC_SEQ_CST);
-	if (target->hart >= 0 && target->hart != (int)this_hart()->index)
-		hart_kick((unsigned)target->hart);
+	if (target->hart < 0 || target->hart == (int)h->index)
+		return;	/* a vCPU of this hart is not running now */
+	hart_kick((unsigned)target->hart);
+	if (!requests)
+		return;
+	while ((__atomic_load_n(&target->requests, __ATOMIC_ACQUIRE) & requests) &&
+	       __atomic_load_n(&target->loaded, __ATOMIC_ACQUIRE)) {
+		if (h->current)
+			do_requests(h->current);
+	}
 }
 
 bool vcpu_read_guest_u64(struct vcpu *v, uint64_t gva, uint64_t *value)

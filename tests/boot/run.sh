@@ -121,6 +121,12 @@ run_test smp-8x2 0 GUESTS=8 GUEST_VCPUS=2 'GUEST_CMD=echo cpus=$(nproc)' -- \
 	'hvstat:len(vm) == 8 and all(v["state"] == "off" and v["vcpus"] == 2 for v in vm)' \
 	'hvstat:sorted(v["node"] for v in vm) == [0, 0, 0, 0, 1, 1, 1, 1]' \
 	'hvstat:len(total["node_free_pages"]) == 2'
+# 4-vCPU guests spread over both nodes' harts, with a fork storm: cross-hart
+# IPIs and synchronous remote fences (TLB shootdowns) under load.
+run_test smp-4vcpu-forks 0 GUESTS=2 GUEST_VCPUS=4 \
+	'GUEST_CMD=for i in $(seq 1 100); do ls / > /dev/null & done; wait; echo done-$(nproc)' -- \
+	'line:[guest0] done-4' 'line:[guest1] done-4' \
+	'hvstat:all(v["state"] == "off" and v["exits_by_cause"]["software_interrupt"] > 0 for v in vm)'
 run_test numa-local 0 GUESTS=4 'GUEST_CMD=cat /bin/busybox > /dev/null; echo read' -- \
 	'hvstat:all(v["pages_local"] >= 0.95 * v["pages_mapped"] > 0 for v in vm)' \
 	'hvstat:all(v["pages_local"] + v["pages_remote"] == v["pages_mapped"] for v in vm)'
