@@ -5,8 +5,12 @@
 void placement_init(struct placement *p, unsigned nharts, const unsigned *hart_node,
 		    unsigned nnodes)
 {
+	if (nharts > PLACEMENT_MAX_HARTS)
+		nharts = PLACEMENT_MAX_HARTS;
+	if (nnodes > PLACEMENT_MAX_NODES)
+		nnodes = PLACEMENT_MAX_NODES;
 	*p = (struct placement){ .nharts = nharts, .nnodes = nnodes ? nnodes : 1 };
-	for (unsigned h = 0; h < nharts && h < PLACEMENT_MAX_HARTS; h++)
+	for (unsigned h = 0; h < nharts; h++)
 		p->hart_node[h] = hart_node[h] < p->nnodes ? hart_node[h] : 0;
 }
 

@@ -20,7 +20,8 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=0:detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
 
 # Each test binary and the sources it links (besides tests/unit/NAME.c).
-tests=(test_gstage test_host_pages test_guest_memory test_config test_format test_sbi)
+tests=(test_gstage test_host_pages test_guest_memory test_config test_format test_sbi
+	test_placement test_runqueue)
 sources() {
 	case $1 in
 	test_gstage) echo hyp/g-stage/gstage.c ;;
@@ -30,6 +31,8 @@ sources() {
 	test_format) echo hyp/lib/format.c ;;
 	test_sbi) echo tests/unit/fakes.c hyp/sbi/*.c hyp/vcpu_state.c \
 		hyp/guest_memory.c hyp/host_pages.c hyp/g-stage/gstage.c ;;
+	test_placement) echo hyp/placement.c ;;
+	test_runqueue) echo hyp/runqueue.c hyp/vcpu_state.c ;;
 	esac
 }
 

@@ -489,6 +489,80 @@ static void test_fault_in_edges(void)
 	test_ram_destroy(&r);
 }
 
+/*
+ * pages_local / pages_remote: 4 nodes of 16 pages; the VM's home node 1
+ * has only 5 free pages (the rest taken by the hypervisor), so after its
+ * 2 table pages 3 guest pages are local and the rest come from node 2
+ * (the next node in numbering order).
+ */
+static void test_local_remote(void)
+{
+	struct test_ram r;
+	test_ram_init(&r, 64, 4);
+	uint64_t taken[11], hpa;
+
+	for (unsigned i = 0; i < 11; i++) {
+		taken[i] = host_page_alloc(&r.hm, 1, PAGE_HYPERVISOR, HOST_PAGE_NO_VM, 0);
+		CHECK_EQ(host_page_of(&r.hm, taken[i])->node, 1);
+	}
+	CHECK_EQ(r.hm.node[1].free_pages, 5);
+	struct vm *vm = vm_new(&r.hm, 5, 1);
+	CHECK_EQ(vm->pages_local, 0);
+	CHECK_EQ(vm->pages_remote, 0);
+
+	unsigned on_node[4] = { 0 };
+	bool ok = true;
+	for (unsigned i = 0; i < 10; i++) {
+		ok = guest_memory_touch(vm, RAM_BASE + i * PAGE_SIZE, &hpa) == TOUCH_OK && ok;
+		on_node[host_page_of(&r.hm, hpa)->node]++;
+		ok = vm->pages_local + vm->pages_remote == vm->pages_mapped && ok;
+	}
+	CHECK(ok);
+	CHECK_EQ(vm->gstage.table_pages, 2);
+	CHECK_EQ(r.hm.node[1].free_pages, 0);
+	CHECK_EQ(vm->pages_mapped, 10);
+	CHECK_EQ(on_node[1], 3);
+	CHECK_EQ(on_node[2], 7);
+	CHECK_EQ(vm->pages_local, 3);
+	CHECK_EQ(vm->pages_remote, 7);
+	CHECK_EQ(r.hm.node[2].free_pages, 16 - 7);
+	/* Touching mapped pages again changes no counter. */
+	CHECK_EQ(guest_memory_touch(vm, RAM_BASE + 4 * PAGE_SIZE + 8, &hpa), TOUCH_OK);
+	CHECK_EQ(vm->pages_local, 3);
+	CHECK_EQ(vm->pages_remote, 7);
+
+	/* Another VM homed on node 2: its pages are local there. */
+	struct vm *b = vm_new(&r.hm, 6, 2);
+	CHECK_EQ(guest_memory_touch(b, RAM_BASE, &hpa), TOUCH_OK);
+	CHECK_EQ(host_page_of(&r.hm, hpa)->node, 2);
+	CHECK_EQ(b->pages_local, 1);
+	CHECK_EQ(b->pages_remote, 0);
+	guest_memory_release(b);
+	CHECK_EQ(b->pages_local, 0);
+	CHECK_EQ(b->pages_remote, 0);
+	vm_delete(b);
+
+	/* Release: both back to 0, each page on its own node's list. */
+	guest_memory_release(vm);
+	CHECK_EQ(vm->pages_mapped, 0);
+	CHECK_EQ(vm->pages_local, 0);
+	CHECK_EQ(vm->pages_remote, 0);
+	CHECK_EQ(r.hm.node[1].free_pages, 5);
+	CHECK_EQ(r.hm.node[2].free_pages, 16);
+
+	/* Touched again after the release: the counters start over. */
+	CHECK_EQ(guest_memory_touch(vm, RAM_BASE, &hpa), TOUCH_OK);
+	CHECK_EQ(vm->pages_local, 1);
+	CHECK_EQ(vm->pages_remote, 0);
+	guest_memory_release(vm);
+	CHECK_EQ(vm->pages_local, 0);
+	for (unsigned i = 0; i < 11; i++)
+		CHECK(host_page_free(&r.hm, taken[i]));
+	CHECK_EQ(host_pages_free_count(&r.hm), 64);
+	vm_delete(vm);
+	test_ram_destroy(&r);
+}
+
 int main(void)
 {
 	RUN(test_init);
@@ -500,5 +574,6 @@ int main(void)
 	RUN(test_two_vms);
 	RUN(test_fault_in);
 	RUN(test_fault_in_edges);
+	RUN(test_local_remote);
 	return unit_report("test_guest_memory");
 }

@@ -418,6 +418,183 @@ static void test_single_page_ram_and_bounds(void)
 	test_ram_destroy(&r);
 }
 
+/*
+ * Four nodes of different sizes, declared out of address order:
+ *   frames  0..6   node 2 (7 pages; frame 3 reserved)
+ *   frames  7..8   node 3 (2 pages)
+ *   frames  9..13  node 0 (5 pages)
+ *   frames 14..16  node 1 (3 pages)
+ * A node's allocations take its own pages, lowest first, until they run
+ * out, then the next nodes in numbering order, wrapping.
+ */
+#define NUMA_FRAMES 17
+
+static const unsigned numa_node_of[NUMA_FRAMES] = {
+	2, 2, 2, 2, 2, 2, 2, 3, 3, 0, 0, 0, 0, 0, 1, 1, 1
+};
+
+static void numa_layout(struct test_ram *r, struct host_page *table, struct host_memory *hm)
+{
+	uint64_t base;
+
+	test_ram_init(r, NUMA_FRAMES, 1);	/* only for its buffer */
+	base = ptr_to_pa(r->mem);
+	host_pages_init(hm, table, base, NUMA_FRAMES);
+	host_pages_add_ram(hm, base + P(14), base + P(17), 1);
+	host_pages_add_ram(hm, base + P(9), base + P(14), 0);
+	host_pages_add_ram(hm, base + P(7), base + P(9), 3);
+	host_pages_add_ram(hm, base, base + P(7), 2);
+	host_pages_reserve(hm, base + P(3), base + P(4));
+	host_pages_finish(hm);
+}
+
+/* Allocates from `node` until the machine is empty; returns how many
+ * pages and checks each against the frames expected in order. */
+static unsigned alloc_all_from(struct host_memory *hm, uint64_t base, unsigned node,
+			       const unsigned *want, unsigned nwant, uint64_t *got)
+{
+	unsigned n = 0;
+	uint64_t pa;
+
+	while ((pa = host_page_alloc(hm, node, PAGE_GUEST_PRIVATE, 1, P(n))) != 0) {
+		if (!CHECK(n < nwant))
+			break;
+		unsigned frame = (unsigned)((pa - base) / PAGE_SIZE);
+		CHECK_EQ(frame, want[n]);
+		CHECK_EQ(host_page_of(hm, pa)->node, numa_node_of[frame]);
+		/* Its node's free count: the pages of that node still to come. */
+		uint64_t left = 0;
+		for (unsigned k = n + 1; k < nwant; k++)
+			left += numa_node_of[want[k]] == numa_node_of[frame];
+		CHECK_EQ(hm->node[numa_node_of[frame]].free_pages, left);
+		got[n++] = pa;
+	}
+	return n;
+}
+
+static void test_numa_four_nodes(void)
+{
+	struct test_ram r;
+	struct host_page table[NUMA_FRAMES];
+	struct host_memory hm;
+	uint64_t got[NUMA_FRAMES], base;
+
+	numa_layout(&r, table, &hm);
+	base = ptr_to_pa(r.mem);
+	CHECK_EQ(hm.nnodes, 4);
+	static const uint64_t total[4] = { 5, 3, 7, 2 }, free0[4] = { 5, 3, 6, 2 };
+	for (unsigned n = 0; n < 4; n++) {
+		CHECK_EQ(hm.node[n].total_pages, total[n]);
+		CHECK_EQ(hm.node[n].free_pages, free0[n]);
+	}
+	CHECK_EQ(host_pages_ram_count(&hm), 17);
+	CHECK_EQ(host_pages_free_count(&hm), 16);
+	for (unsigned i = 0; i < NUMA_FRAMES; i++)
+		CHECK_EQ(table[i].node, numa_node_of[i]);
+
+	/* Node 1: its 3 pages, then node 2, node 3, node 0. */
+	static const unsigned from1[] = { 14, 15, 16, 0, 1, 2, 4, 5, 6, 7, 8,
+					  9, 10, 11, 12, 13 };
+	unsigned n = alloc_all_from(&hm, base, 1, from1, 16, got);
+	CHECK_EQ(n, 16);
+	for (unsigned k = 0; k < 4; k++)
+		CHECK_EQ(hm.node[k].free_pages, 0);
+	for (unsigned i = 0; i < n; i++) {
+		unsigned frame = (unsigned)((got[i] - base) / PAGE_SIZE);
+		unsigned node = numa_node_of[frame];
+		uint64_t before = hm.node[node].free_pages;
+		CHECK(host_page_free(&hm, got[i]));
+		/* Back to its own node's list, not the node it was asked for. */
+		CHECK_EQ(hm.node[node].free_pages, before + 1);
+		CHECK_EQ(table[frame].node, node);
+	}
+	for (unsigned k = 0; k < 4; k++) {
+		CHECK_EQ(hm.node[k].free_pages, free0[k]);
+		CHECK_EQ(hm.node[k].total_pages, total[k]);
+	}
+
+	/* Node 3 (the last): its 2 pages, then wraps to node 0, 1, 2. The
+	 * lists were refilled in a different order, so only the nodes are
+	 * fixed here; the frames within a node can come in any order. */
+	unsigned seq_nodes[16], i = 0;
+	uint64_t pa;
+	while (i < 16 && (pa = host_page_alloc(&hm, 3, PAGE_HYPERVISOR, HOST_PAGE_NO_VM, 0))) {
+		struct host_page *p = host_page_of(&hm, pa);
+		seq_nodes[i] = p->node;
+		CHECK_EQ(p->node, numa_node_of[(pa - base) / PAGE_SIZE]);
+		got[i++] = pa;
+	}
+	CHECK_EQ(i, 16);
+	CHECK_EQ(host_page_alloc(&hm, 3, PAGE_HYPERVISOR, HOST_PAGE_NO_VM, 0), 0);
+	static const unsigned want3[16] = { 3, 3, 0, 0, 0, 0, 0, 1, 1, 1, 2, 2, 2, 2, 2, 2 };
+	CHECK_MEM(seq_nodes, want3, sizeof(want3));
+
+	/* Free one page of node 0 and one of node 2: each goes back to its
+	 * own list, and is what its node's next allocation gets. */
+	CHECK(host_page_free(&hm, base + P(11)));
+	CHECK(host_page_free(&hm, base + P(5)));
+	CHECK_EQ(hm.node[0].free_pages, 1);
+	CHECK_EQ(hm.node[2].free_pages, 1);
+	CHECK_EQ(hm.node[1].free_pages, 0);
+	CHECK_EQ(hm.node[3].free_pages, 0);
+	/* Node 1 is empty: the next node with a page is node 2. */
+	CHECK_EQ(host_page_alloc(&hm, 1, PAGE_HYPERVISOR, HOST_PAGE_NO_VM, 0), base + P(5));
+	CHECK_EQ(host_page_of(&hm, base + P(5))->node, 2);
+	CHECK_EQ(hm.node[2].free_pages, 0);
+	/* Node 3 is empty: wraps to node 0. */
+	CHECK_EQ(host_page_alloc(&hm, 3, PAGE_HYPERVISOR, HOST_PAGE_NO_VM, 0), base + P(11));
+	CHECK_EQ(hm.node[0].free_pages, 0);
+	CHECK_EQ(host_page_alloc(&hm, 0, PAGE_HYPERVISOR, HOST_PAGE_NO_VM, 0), 0);
+	test_ram_destroy(&r);
+
+	/* A fresh layout: each node first serves itself, lowest frame first. */
+	numa_layout(&r, table, &hm);
+	base = ptr_to_pa(r.mem);
+	static const unsigned first[4] = { 9, 14, 0, 7 };
+	for (unsigned k = 0; k < 4; k++) {
+		pa = host_page_alloc(&hm, k, PAGE_GSTAGE_TABLE, 3, 0);
+		CHECK_EQ(pa, base + P(first[k]));
+		CHECK_EQ(host_page_of(&hm, pa)->node, k);
+		CHECK_EQ(hm.node[k].free_pages, free0[k] - 1);
+	}
+	/* Node 2 skips its reserved frame 3. */
+	CHECK_EQ(host_page_alloc(&hm, 2, PAGE_HYPERVISOR, HOST_PAGE_NO_VM, 0), base + P(1));
+	CHECK_EQ(host_page_alloc(&hm, 2, PAGE_HYPERVISOR, HOST_PAGE_NO_VM, 0), base + P(2));
+	CHECK_EQ(host_page_alloc(&hm, 2, PAGE_HYPERVISOR, HOST_PAGE_NO_VM, 0), base + P(4));
+	test_ram_destroy(&r);
+}
+
+/* Nodes 0, 1 and 3 have RAM, node 2 none: nnodes is 4 and the fallback
+ * from node 1 goes past the empty node 2 to node 3. */
+static void test_numa_empty_node(void)
+{
+	struct test_ram r;
+	struct host_page table[8];
+	struct host_memory hm;
+	uint64_t base;
+
+	test_ram_init(&r, 8, 1);
+	base = ptr_to_pa(r.mem);
+	host_pages_init(&hm, table, base, 8);
+	host_pages_add_ram(&hm, base, base + P(2), 0);
+	host_pages_add_ram(&hm, base + P(2), base + P(4), 1);
+	host_pages_add_ram(&hm, base + P(6), base + P(8), 3);
+	host_pages_finish(&hm);
+	CHECK_EQ(hm.nnodes, 4);
+	CHECK_EQ(hm.node[2].total_pages, 0);
+	CHECK_EQ(hm.node[2].free_pages, 0);
+	CHECK_EQ(hm.node[3].total_pages, 2);
+	static const unsigned want[] = { 2, 3, 6, 7, 0, 1 };
+	for (unsigned i = 0; i < 6; i++)
+		CHECK_EQ(host_page_alloc(&hm, 1, PAGE_HYPERVISOR, HOST_PAGE_NO_VM, 0),
+			 base + P(want[i]));
+	CHECK_EQ(host_page_alloc(&hm, 2, PAGE_HYPERVISOR, HOST_PAGE_NO_VM, 0), 0);
+	CHECK(host_page_free(&hm, base + P(7)));
+	/* Asked for the empty node 2: the next node with a page. */
+	CHECK_EQ(host_page_alloc(&hm, 2, PAGE_HYPERVISOR, HOST_PAGE_NO_VM, 0), base + P(7));
+	test_ram_destroy(&r);
+}
+
 int main(void)
 {
 	RUN(test_table_bytes);
@@ -430,5 +607,7 @@ int main(void)
 	RUN(test_free_rejects);
 	RUN(test_used_by_origin);
 	RUN(test_single_page_ram_and_bounds);
+	RUN(test_numa_four_nodes);
+	RUN(test_numa_empty_node);
 	return unit_report("test_host_pages");
 }
