@@ -79,7 +79,7 @@ HYP_LDFLAGS := -nostdlib -static -no-pie -Wl,--gc-sections -Wl,--no-warn-rwx-seg
 	-Wl,--build-id=none -T linker.ld
 
 HYP_SRCS := boot/entry.S hyp/switch.S \
-	$(sort $(wildcard hyp/*.c hyp/lib/*.c hyp/sbi/*.c hyp/g-stage/*.c))
+	$(sort $(wildcard hyp/*.c hyp/lib/*.c hyp/sbi/*.c hyp/g-stage/*.c hyp/vdisk/*.c))
 HYP_OBJS := $(patsubst %,$(BUILD)/obj/%.o,$(HYP_SRCS))
 LIBFDT_OBJS := $(patsubst %.c,$(BUILD)/obj/libfdt/%.o,$(LIBFDT_SRCS))
 

@@ -49,6 +49,34 @@ static int add_cpus(void *fdt, const struct vm *vm, uint64_t timebase_hz)
 	return fdt_end_node(fdt);
 }
 
+#define PLIC_PHANDLE 0x100	/* cpu-intc phandles are 1..nvcpus */
+
+/* The virtual PLIC: context i is vCPU i's S-mode external interrupt
+ * (irq 9 of its cpu-intc, as Linux's PLIC driver expects). */
+static int add_plic(void *fdt, const struct vm *vm)
+{
+	char name[32];
+	fdt32_t ext[2 * MAX_VCPUS_PER_VM];
+	fdt64_t reg[2] = { cpu_to_fdt64(GUEST_PLIC_BASE), cpu_to_fdt64(VPLIC_SIZE) };
+
+	for (unsigned i = 0; i < vm->nvcpus; i++) {
+		ext[2 * i] = cpu_to_fdt32(i + 1);
+		ext[2 * i + 1] = cpu_to_fdt32(9);
+	}
+	format(name, sizeof(name), "plic@%lx", GUEST_PLIC_BASE);
+	FDT_TRY(fdt_begin_node(fdt, name));
+	FDT_TRY(fdt_property(fdt, "compatible", "sifive,plic-1.0.0\0riscv,plic0",
+			     sizeof("sifive,plic-1.0.0\0riscv,plic0")));
+	FDT_TRY(fdt_property(fdt, "reg", reg, sizeof(reg)));
+	FDT_TRY(fdt_property(fdt, "interrupts-extended", ext, 8 * vm->nvcpus));
+	FDT_TRY(fdt_property(fdt, "interrupt-controller", NULL, 0));
+	FDT_TRY(fdt_property_u32(fdt, "#interrupt-cells", 1));
+	FDT_TRY(fdt_property_u32(fdt, "#address-cells", 0));
+	FDT_TRY(fdt_property_u32(fdt, "riscv,ndev", VPLIC_SOURCES - 1));
+	FDT_TRY(fdt_property_u32(fdt, "phandle", PLIC_PHANDLE));
+	return fdt_end_node(fdt);
+}
+
 static int add_chosen(void *fdt, const struct vm *vm, const struct hyp_config *cfg,
 		      uint64_t initrd_start, uint64_t initrd_end)
 {
@@ -87,6 +115,7 @@ int guest_fdt_build(void *buf, size_t size, const struct vm *vm,
 	FDT_TRY(fdt_property_string(buf, "model", "discv virtual machine"));
 	FDT_TRY(add_chosen(buf, vm, cfg, initrd_start, initrd_end));
 	FDT_TRY(add_cpus(buf, vm, timebase_hz));
+	FDT_TRY(add_plic(buf, vm));
 	format(name, sizeof(name), "memory@%lx", vm->ram_base);
 	FDT_TRY(fdt_begin_node(buf, name));
 	FDT_TRY(fdt_property_string(buf, "device_type", "memory"));

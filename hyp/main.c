@@ -19,6 +19,7 @@
 #include "lib/format.h"
 #include "machine.h"
 #include "platform.h"
+#include "vdisk/host_blk.h"
 #include "vm_table.h"
 
 extern char _start[], _end[];
@@ -139,6 +140,7 @@ void hyp_main(unsigned long boot_hartid, const void *fdt)
 		machine_exit(MACHINE_EXIT_BAD_CONFIG);
 	}
 	memory_init(fdt);
+	host_blk_probe(fdt, &host_memory);
 	log_info("hypervisor on hart %lu (%u harts), %lu MiB host RAM in %u node(s), "
 		 "%lu MiB free", boot_hartid, nharts,
 		 (host_pages_ram_count(&host_memory) * PAGE_SIZE) >> 20, host_memory.nnodes,

@@ -10,6 +10,7 @@
 #include "vcpu.h"
 #include "vcpu_exit.h"
 #include "vm.h"
+#include "vplic_dev.h"
 
 void vcpu_switch_to(struct vcpu_context *ctx);
 uint64_t guest_fetch_u16(uint64_t gva, uint64_t *fault);
@@ -108,6 +109,11 @@ static void do_requests(struct vcpu *v)
 
 	if (irqs)
 		csr_set(CSR_HVIP, irqs);
+	/* The external interrupt is a level: VSEIP follows the vPLIC line. */
+	if (vplic_dev_line(v))
+		csr_set(CSR_HVIP, HVIP_VSEIP);
+	else
+		csr_clear(CSR_HVIP, HVIP_VSEIP);
 	if (req & VCPU_REQ_FENCE_I)
 		__asm__ volatile("fence.i" ::: "memory");
 	if (req & VCPU_REQ_FLUSH_VS_TLB)	/* hfence.vvma x0, x0 (current VMID) */
@@ -138,15 +144,20 @@ void vcpu_set_timer(struct vcpu *v, uint64_t deadline)
 
 void vcpu_raise_ipi(struct vcpu *target)
 {
+	vcpu_raise_irq(target, HVIP_VSSIP);
+}
+
+void vcpu_raise_irq(struct vcpu *target, uint64_t hvip_bit)
+{
 	struct hart *h = this_hart();
 
 	if (h->current == target) {
-		csr_set(CSR_HVIP, HVIP_VSSIP);	/* loaded here: raise it now */
+		csr_set(CSR_HVIP, hvip_bit);	/* loaded here: raise it now */
 		return;
 	}
 	/* Raised at its next entry; its hart looks again if it sleeps or
 	 * runs another vCPU. */
-	__atomic_fetch_or(&target->irq_inject, HVIP_VSSIP, __ATOMIC_SEQ_CST);
+	__atomic_fetch_or(&target->irq_inject, hvip_bit, __ATOMIC_SEQ_CST);
 	if (target->hart == (int)h->index)
 		h->resched = true;
 	else

@@ -128,6 +128,8 @@ bool vcpu_csrs_interrupt_pending(const struct vcpu_csrs *c, uint64_t now);
  * in the unit tests. The caller is the vCPU itself, loaded on this hart. */
 void vcpu_set_timer(struct vcpu *v, uint64_t deadline);
 void vcpu_raise_ipi(struct vcpu *target);
+/* Raises an hvip bit (VSSIP, VSEIP) of target, wherever it runs. */
+void vcpu_raise_irq(struct vcpu *target, uint64_t hvip_bit);
 void vcpu_clear_ipi(struct vcpu *v);
 void vcpu_request(struct vcpu *target, unsigned requests);
 /* Reads a u64 at a guest-virtual address, through the guest's own page

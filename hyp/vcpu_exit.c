@@ -9,6 +9,7 @@
 #include "firmware.h"
 #include "guest_memory.h"
 #include "hart.h"
+#include "mmio.h"
 #include "sbi/sbi.h"
 #include "vcpu.h"
 #include "vcpu_exit.h"
@@ -28,8 +29,9 @@ static uint64_t access_fault_for(uint64_t guest_page_fault)
  * A guest-page fault: the G-stage has no (or no suitable) mapping. The
  * faulting guest-physical address is htval << 2 | stval[1:0] (priv spec
  * 8.6.3). Guest RAM is mapped on first touch (with its neighbours, see
- * guest_memory_fault_in); anything else is a hole in
- * the guest's physical address space and faults as on real hardware.
+ * guest_memory_fault_in); an emulated device's registers are never mapped,
+ * so their accesses land here and are emulated (mmio.c); anything else is
+ * a hole in the guest's physical address space and faults as on hardware.
  */
 static void guest_page_fault(struct vcpu *v, const struct trap_info *t)
 {
@@ -43,9 +45,13 @@ static void guest_page_fault(struct vcpu *v, const struct trap_info *t)
 		vm_stop(v->vm, VM_KILLED, "host memory exhausted");
 		return;
 	case TOUCH_NOT_RAM:
-		vcpu_inject_exception(v, access_fault_for(t->scause), t->stval);
-		return;
+		break;
 	}
+	/* An emulated device's registers, or a hole. */
+	const struct mmio_region *r = mmio_find(v->vm, gpa);
+	if (r && t->scause != EXC_INSN_GUEST_PAGE_FAULT && mmio_emulate(v, r, gpa))
+		return;
+	vcpu_inject_exception(v, access_fault_for(t->scause), t->stval);
 }
 
 /*

@@ -15,6 +15,7 @@
 #include "sbi/sbi_defs.h"
 #include "vm.h"
 #include "vm_table.h"
+#include "vplic_dev.h"
 
 struct vm vms[MAX_VMS];
 unsigned vm_count;
@@ -78,6 +79,7 @@ bool vms_create(const struct hyp_config *cfg, struct host_memory *host)
 			}
 		}
 		guest_memory_init(vm);
+		vplic_dev_init(vm);
 		vm_count = i + 1;
 		if (!vm_boot(vm, &why)) {
 			log_info("%s: cannot boot: %s", vm->name, why);

@@ -9,8 +9,10 @@
 #include <stdint.h>
 #include "g-stage/gstage.h"
 #include "host_pages.h"
+#include "mmio.h"
 #include "spinlock.h"
 #include "vcpu.h"
+#include "vplic.h"
 
 #define MAX_VMS 64
 #define MAX_VCPUS_PER_VM 8
@@ -18,6 +20,8 @@
 #define GUEST_CONSOLE_LINE 256
 
 /* The guest-physical memory map (docs/guest-platform.md). */
+#define GUEST_PLIC_BASE 0x0c000000UL
+#define GUEST_VIRTIO_BASE 0x10001000UL	/* slot k at + 0x1000 * k, irq k + 1 */
 #define GUEST_RAM_BASE 0x80000000UL
 #define GUEST_KERNEL_OFFSET 0x200000UL	/* Linux RISC-V boot protocol: RAM + 2 MiB */
 
@@ -66,6 +70,12 @@ struct vm {
 	struct vcpu vcpu[MAX_VCPUS_PER_VM];
 
 	struct guest_console console;
+
+	/* Emulated devices: the interrupt controller and the register
+	 * windows that trap (mmio.c). */
+	struct vplic vplic;
+	struct mmio_region mmio[MAX_MMIO_REGIONS];
+	unsigned nmmio;
 
 	/* Counters (hvstat). */
 	uint64_t pages_mapped;		/* guest RAM pages backed by host pages */
