@@ -77,6 +77,21 @@ static int add_plic(void *fdt, const struct vm *vm)
 	return fdt_end_node(fdt);
 }
 
+/* The virtio-blk device (virtio 1.2, 4.2: the "virtio,mmio" binding). */
+static int add_disk(void *fdt, const struct vm *vm)
+{
+	char name[32];
+	fdt64_t reg[2] = { cpu_to_fdt64(GUEST_VIRTIO_BASE), cpu_to_fdt64(0x1000) };
+
+	format(name, sizeof(name), "virtio_mmio@%lx", GUEST_VIRTIO_BASE);
+	FDT_TRY(fdt_begin_node(fdt, name));
+	FDT_TRY(fdt_property_string(fdt, "compatible", "virtio,mmio"));
+	FDT_TRY(fdt_property(fdt, "reg", reg, sizeof(reg)));
+	FDT_TRY(fdt_property_u32(fdt, "interrupts", vm->disk.irq));
+	FDT_TRY(fdt_property_u32(fdt, "interrupt-parent", PLIC_PHANDLE));
+	return fdt_end_node(fdt);
+}
+
 static int add_chosen(void *fdt, const struct vm *vm, const struct hyp_config *cfg,
 		      uint64_t initrd_start, uint64_t initrd_end)
 {
@@ -116,6 +131,8 @@ int guest_fdt_build(void *buf, size_t size, const struct vm *vm,
 	FDT_TRY(add_chosen(buf, vm, cfg, initrd_start, initrd_end));
 	FDT_TRY(add_cpus(buf, vm, timebase_hz));
 	FDT_TRY(add_plic(buf, vm));
+	if (vm->has_disk)
+		FDT_TRY(add_disk(buf, vm));
 	format(name, sizeof(name), "memory@%lx", vm->ram_base);
 	FDT_TRY(fdt_begin_node(buf, name));
 	FDT_TRY(fdt_property_string(buf, "device_type", "memory"));

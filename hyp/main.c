@@ -20,6 +20,7 @@
 #include "machine.h"
 #include "platform.h"
 #include "vdisk/host_blk.h"
+#include "vdisk/vdisk.h"
 #include "vm_table.h"
 
 extern char _start[], _end[];
@@ -28,6 +29,8 @@ extern char hyp_trap_vector[];
 struct host_memory host_memory;
 static struct platform platform;
 static struct hyp_config config;
+static uint64_t disk_map_bytes;		/* per guest, 0 without a base disk */
+static uint8_t *disk_maps;
 
 /* Called from switch.S on any trap taken in HS-mode outside a guest. */
 void hyp_trap_unexpected(uint64_t scause, uint64_t sepc, uint64_t stval, uint64_t ra)
@@ -61,6 +64,9 @@ static void memory_init(const void *fdt)
 	}
 	uint64_t table_bytes = host_pages_table_bytes(hi - lo);
 	uint64_t table_pa = (hi - table_bytes) & PAGE_MASK;
+	/* Below it, the guests' delta maps (contiguous, so set aside now). */
+	uint64_t maps_pa = (table_pa - config.guests * disk_map_bytes) & PAGE_MASK;
+	disk_maps = disk_map_bytes ? pa_to_ptr(maps_pa) : NULL;
 
 	host_pages_init(&host_memory, pa_to_ptr(table_pa), lo, (hi - lo) >> PAGE_SHIFT);
 	for (unsigned i = 0; i < platform.nmem; i++)
@@ -74,7 +80,7 @@ static void memory_init(const void *fdt)
 	host_pages_reserve(&host_memory, (uint64_t)fdt, (uint64_t)fdt + fdt_totalsize(fdt));
 	host_pages_reserve(&host_memory, config.kernel_pa, config.kernel_pa + config.kernel_size);
 	host_pages_reserve(&host_memory, config.initrd_pa, config.initrd_pa + config.initrd_size);
-	host_pages_reserve(&host_memory, table_pa, hi);
+	host_pages_reserve(&host_memory, disk_map_bytes ? maps_pa : table_pa, hi);
 	host_pages_finish(&host_memory);
 }
 
@@ -139,8 +145,9 @@ void hyp_main(unsigned long boot_hartid, const void *fdt)
 		log_info("configuration error: %s", err);
 		machine_exit(MACHINE_EXIT_BAD_CONFIG);
 	}
+	host_blk_probe(fdt);
+	disk_map_bytes = (vdisk_map_bytes() + PAGE_SIZE - 1) & PAGE_MASK;
 	memory_init(fdt);
-	host_blk_probe(fdt, &host_memory);
 	log_info("hypervisor on hart %lu (%u harts), %lu MiB host RAM in %u node(s), "
 		 "%lu MiB free", boot_hartid, nharts,
 		 (host_pages_ram_count(&host_memory) * PAGE_SIZE) >> 20, host_memory.nnodes,
@@ -151,7 +158,7 @@ void hyp_main(unsigned long boot_hartid, const void *fdt)
 
 	timebase_hz = platform.timebase_hz;
 	vm_set_timebase(platform.timebase_hz);
-	if (!vms_create(&config, &host_memory)) {
+	if (!vms_create(&config, &host_memory, disk_maps, disk_map_bytes)) {
 		hvstat_print();
 		machine_exit(MACHINE_EXIT_BAD_CONFIG);
 	}

@@ -45,7 +45,8 @@ static bool vm_boot(struct vm *vm, const char **why)
 	return guest_boot_load(vm, boot_config, boot_timebase_hz, why);
 }
 
-bool vms_create(const struct hyp_config *cfg, struct host_memory *host)
+bool vms_create(const struct hyp_config *cfg, struct host_memory *host, uint8_t *disk_maps,
+		uint64_t disk_map_bytes)
 {
 	struct placement placement;
 	unsigned hart_node[MAX_HARTS];
@@ -81,6 +82,13 @@ bool vms_create(const struct hyp_config *cfg, struct host_memory *host)
 		guest_memory_init(vm);
 		vplic_dev_init(vm);
 		vm_count = i + 1;
+		if (disk_maps) {
+			if (!vblk_init(&vm->disk, vm, disk_maps + i * disk_map_bytes, &why)) {
+				log_info("%s: no disk: %s", vm->name, why);
+				return false;
+			}
+			vm->has_disk = true;
+		}
 		if (!vm_boot(vm, &why)) {
 			log_info("%s: cannot boot: %s", vm->name, why);
 			return false;

@@ -12,6 +12,7 @@
 #include "mmio.h"
 #include "spinlock.h"
 #include "vcpu.h"
+#include "vdisk/vblk.h"
 #include "vplic.h"
 
 #define MAX_VMS 64
@@ -76,6 +77,8 @@ struct vm {
 	struct vplic vplic;
 	struct mmio_region mmio[MAX_MMIO_REGIONS];
 	unsigned nmmio;
+	bool has_disk;
+	struct vblk disk;		/* virtio-blk over the base disk + its delta */
 
 	/* Counters (hvstat). */
 	uint64_t pages_mapped;		/* guest RAM pages backed by host pages */

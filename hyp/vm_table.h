@@ -14,7 +14,12 @@ extern unsigned vm_count;
 
 /* Creates and boots the configured VMs. Returns false (having printed
  * why) if one could not be created. */
-bool vms_create(const struct hyp_config *cfg, struct host_memory *host);
+#include <stdint.h>
+
+/* disk_maps: if not NULL, cfg->guests * disk_map_bytes of contiguous
+ * memory for the guests' delta maps: each guest gets a virtio-blk disk. */
+bool vms_create(const struct hyp_config *cfg, struct host_memory *host, uint8_t *disk_maps,
+		uint64_t disk_map_bytes);
 
 bool vm_any_running(void);
 

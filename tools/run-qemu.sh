@@ -9,7 +9,10 @@
 # GUEST_MEM [128M], HARTS [4], NODES [2], HOST_MEM [2G], GUEST_KERNEL,
 # GUEST_INITRD ('none' for no initramfs), GUEST_CMD or GUEST_CMD_FILE
 # (batch command), GUEST_APPEND or GUEST_APPEND_FILE, DISCV_BIN,
-# QEMU_EXTRA (more QEMU arguments), QEMU_GDB=1 (wait for gdb on :1234).
+# QEMU_EXTRA (more QEMU arguments), QEMU_GDB=1 (wait for gdb on :1234),
+# DISK=1 (give every guest a virtio-blk disk: BASE_DISK [build/guest/
+# base.img] shared read-only, over a private delta kept in DISCV_STATE
+# [~/.local/state/discv]; the guests then boot from it, root=/dev/vda).
 # Exit status: QEMU's, which the hypervisor sets to 0 only if every guest
 # powered off normally.
 set -euo pipefail
@@ -127,10 +130,34 @@ fi
 machine=virt
 (( NODES > 2 )) && machine=virt,aia=aplic
 
+# Disks: the shared base (read-only) and the delta disk that holds every
+# guest's private delta, both virtio-blk on virtio-mmio version 2,
+# identified by serial. The delta is a sparse file named after the base's
+# checksum: a rebuilt base never meets deltas made over the old one.
+disks=()
+if [ "${DISK:-0}" = 1 ]; then
+	BASE_DISK=${BASE_DISK:-$BUILD/guest/base.img}
+	DISCV_STATE=${DISCV_STATE:-${XDG_STATE_HOME:-$HOME/.local/state}/discv}
+	[ -f "$BASE_DISK" ] || die "BASE_DISK: no such file: $BASE_DISK (run 'make base-disk')"
+	mkdir -p "$DISCV_STATE" || die "cannot create DISCV_STATE $DISCV_STATE"
+	if [ -f "$BASE_DISK.sha256" ]; then
+		base_id=$(cut -c1-16 "$BASE_DISK.sha256")
+	else
+		base_id=$(sha256sum "$BASE_DISK" | cut -c1-16)
+	fi
+	delta=$DISCV_STATE/delta-$base_id.img
+	[ -f "$delta" ] || truncate -s 64G "$delta" || die "cannot create $delta"
+	disks=(-global virtio-mmio.force-legacy=false
+		-drive "file=$BASE_DISK,if=none,id=base,format=raw,readonly=on"
+		-device virtio-blk-device,drive=base,serial=discv-base
+		-drive "file=$delta,if=none,id=delta,format=raw,cache=writeback"
+		-device virtio-blk-device,drive=delta,serial=discv-delta)
+fi
+
 gdb=()
 [ "${QEMU_GDB:-0}" = 1 ] && gdb=(-s -S)
 
 # shellcheck disable=SC2086
 exec qemu-system-riscv64 -M "$machine" -cpu rv64 -smp "$HARTS" -m "$HOST_MEM" "${numa[@]}" \
 	-nographic -bios "$OPENSBI" -kernel "$DISCV_BIN" -append "$bootargs" \
-	"${loaders[@]}" "${gdb[@]}" ${QEMU_EXTRA:-}
+	"${loaders[@]}" "${disks[@]}" "${gdb[@]}" ${QEMU_EXTRA:-}

@@ -3,6 +3,7 @@
 #include "console.h"
 #include "host_blk.h"
 #include "host_pages.h"
+#include "riscv_defs.h"
 #include "spinlock.h"
 
 /* virtio-mmio registers (virtio 1.2, 4.2.2) */
@@ -66,6 +67,7 @@ struct ring_page {
 	struct { uint16_t flags, idx; struct { uint32_t id, len; } ring[QUEUE_SIZE]; } used;	/* 4-aligned */
 	struct { uint32_t type, reserved; uint64_t sector; } header;
 	volatile uint8_t status;
+	char id[HOST_BLK_SERIAL_MAX];
 };
 _Static_assert(sizeof(struct ring_page) <= PAGE_SIZE, "ring fits a page");
 
@@ -87,6 +89,10 @@ struct host_blk {
 
 static struct host_blk disks[HOST_BLK_MAX];
 static unsigned ndisks;
+/* The rings live in the hypervisor's image: the disks are probed before
+ * the page allocator exists (the base disk's size decides what it must
+ * set aside). */
+static struct ring_page rings[HOST_BLK_MAX] __attribute__((aligned(PAGE_SIZE)));
 
 static uint32_t reg_read(struct host_blk *d, unsigned off)
 {
@@ -190,7 +196,7 @@ bool host_blk_flush(struct host_blk *d)
 }
 
 /* Device initialisation (virtio 1.2, 3.1.1 and 4.2.3). */
-static bool init_device(struct host_blk *d, struct host_memory *hm)
+static bool init_device(struct host_blk *d, struct ring_page *ring)
 {
 	uint64_t features;
 
@@ -218,10 +224,8 @@ static bool init_device(struct host_blk *d, struct host_memory *hm)
 	reg_write(d, VIRTIO_MMIO_QUEUE_SEL, 0);
 	if (reg_read(d, VIRTIO_MMIO_QUEUE_READY) || reg_read(d, VIRTIO_MMIO_QUEUE_NUM_MAX) < 3)
 		return false;
-	uint64_t page = host_page_alloc(hm, 0, PAGE_HYPERVISOR, HOST_PAGE_NO_VM, 0);
-	if (!page)
-		return false;
-	d->ring = pa_to_ptr(page);
+	memset(ring, 0, sizeof(*ring));
+	d->ring = ring;
 	reg_write(d, VIRTIO_MMIO_QUEUE_NUM, QUEUE_SIZE);
 	reg_write(d, VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)ptr_to_pa(d->ring->desc));
 	reg_write(d, VIRTIO_MMIO_QUEUE_DESC_HIGH, (uint32_t)(ptr_to_pa(d->ring->desc) >> 32));
@@ -237,8 +241,8 @@ static bool init_device(struct host_blk *d, struct host_memory *hm)
 	d->capacity = ((uint64_t)reg_read(d, VIRTIO_MMIO_CONFIG + 4) << 32 |
 		       reg_read(d, VIRTIO_MMIO_CONFIG)) * 512;
 
-	/* The serial: GET_ID into the rest of the ring page. */
-	char *id = (char *)d->ring + PAGE_SIZE - 64;
+	/* The serial (GET_ID, 5.2.6): 20 bytes, NUL-padded if shorter. */
+	char *id = d->ring->id;
 	memset(id, 0, HOST_BLK_SERIAL_MAX);
 	if (!submit(d, VIRTIO_BLK_T_GET_ID, 0, ptr_to_pa(id), HOST_BLK_SERIAL_MAX, true))
 		id[0] = '\0';
@@ -247,7 +251,7 @@ static bool init_device(struct host_blk *d, struct host_memory *hm)
 	return true;
 }
 
-unsigned host_blk_probe(const void *fdt, struct host_memory *hm)
+unsigned host_blk_probe(const void *fdt)
 {
 	int node = -1;
 
@@ -269,7 +273,7 @@ unsigned host_blk_probe(const void *fdt, struct host_memory *hm)
 				 "-global virtio-mmio.force-legacy=false", base);
 			continue;
 		}
-		if (!init_device(d, hm)) {
+		if (!init_device(d, &rings[ndisks])) {
 			log_info("host disk at %lx: initialisation failed", base);
 			continue;
 		}

@@ -20,16 +20,14 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-struct host_memory;
-
 #define HOST_BLK_SERIAL_MAX 20	/* VIRTIO_BLK_ID_BYTES */
 #define HOST_BLK_MAX 8
 
 struct host_blk;
 
-/* Finds and initialises every virtio-blk device in the host device tree;
- * pages for their rings come from hm. Returns how many were found. */
-unsigned host_blk_probe(const void *fdt, struct host_memory *hm);
+/* Finds and initialises every virtio-blk device in the host device tree.
+ * Returns how many were found. */
+unsigned host_blk_probe(const void *fdt);
 
 /* The disk with this serial, or NULL. */
 struct host_blk *host_blk_find(const char *serial);

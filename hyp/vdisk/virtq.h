@@ -58,9 +58,9 @@ struct guest_mem_ops {
 };
 
 /*
- * The memory barrier between guest-visible accesses: fence rw,rw on RISC-V
- * (GCC emits it for a sequentially consistent fence). A build may define
- * its own before including this header.
+ * The memory barrier between guest-visible accesses: at least fence rw,rw
+ * on RISC-V (GCC 12 emits fence iorw,iorw for a sequentially consistent
+ * fence). A build may define its own before including this header.
  */
 #ifndef VIRTQ_BARRIER
 #define VIRTQ_BARRIER() __atomic_thread_fence(__ATOMIC_SEQ_CST)

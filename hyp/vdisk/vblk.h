@@ -1,0 +1,36 @@
+/*
+ * The guest's virtio-blk device on the virtio-mmio transport, version 2
+ * (virtio 1.2 sections 4.2 and 5.2): registers emulated by trapping, one
+ * request queue, requests served from the guest's vdisk (base + delta).
+ */
+#ifndef DISCV_VBLK_H
+#define DISCV_VBLK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "spinlock.h"
+#include "vdisk/vdisk.h"
+#include "vdisk/virtq.h"
+
+struct vm;
+
+struct vblk {
+	struct spinlock lock;
+	struct vm *vm;
+	unsigned irq;			/* its vPLIC source */
+	struct vdisk disk;
+	/* transport state (4.2.2) */
+	uint32_t status;
+	uint32_t device_features_sel, driver_features_sel;
+	uint64_t driver_features;
+	uint32_t queue_sel;
+	uint32_t interrupt_status;
+	struct virtq vq;
+	/* counters (hvstat) */
+	uint64_t requests, errors;
+};
+
+/* Creates the VM's disk device at GUEST_VIRTIO_BASE (vPLIC source 1). */
+bool vblk_init(struct vblk *b, struct vm *vm, uint8_t *map, const char **why);
+
+#endif

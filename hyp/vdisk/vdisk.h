@@ -1,0 +1,55 @@
+/*
+ * A guest's disk: the shared read-only base disk seen through the guest's
+ * private delta (overlay.c), block by block (4 KiB = one guest page).
+ *
+ * Reads come from the delta where the guest has written the block, else
+ * from the base; writes go only to the delta, in the guest's region of the
+ * delta host disk: region k = the k-th 1/VDISK_REGIONS of that disk. The
+ * base is never written. The delta survives guest reboots and later runs;
+ * `make reset-disks` deletes it.
+ */
+#ifndef DISCV_VDISK_H
+#define DISCV_VDISK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "spinlock.h"
+#include "vdisk/overlay.h"
+
+#define VDISK_BLOCK 4096
+#define VDISK_REGIONS 64	/* guests the delta disk has room for */
+
+struct host_blk;
+
+struct vdisk {
+	struct spinlock lock;		/* one request at a time per guest disk */
+	struct host_blk *base, *delta;
+	uint64_t base_blocks;
+	uint64_t region_first;		/* the region's first block on the delta disk */
+	struct overlay overlay;
+	uint8_t *bounce;		/* one page for read-modify-write and metadata */
+	/* counters (hvstat) */
+	uint64_t read_bytes, write_bytes, host_read_bytes;
+};
+
+/* Bytes of map storage a guest's delta needs over the base disk (the
+ * caller sets it aside at boot, since it must be contiguous). 0 if there
+ * is no base disk. */
+uint64_t vdisk_map_bytes(void);
+
+/* Opens guest `index`'s disk: its delta region is loaded, or formatted
+ * (and written) if it holds no valid delta for this base. map is
+ * vdisk_map_bytes() of storage; bounce one page. False with *why set. */
+bool vdisk_open(struct vdisk *d, unsigned index, uint8_t *map, uint8_t *bounce,
+		const char **why);
+
+uint64_t vdisk_capacity_bytes(const struct vdisk *d);
+
+/* One whole block to or from the host-physical page at pa. */
+bool vdisk_read_block(struct vdisk *d, uint64_t block, uint64_t pa);
+bool vdisk_write_block(struct vdisk *d, uint64_t block, uint64_t pa);
+
+/* Makes every write so far durable (overlay.h gives the order). */
+bool vdisk_flush(struct vdisk *d);
+
+#endif
