@@ -36,7 +36,12 @@ size_t hvstat_format_vm(char *buf, size_t size, const struct vm *vm)
 	       vm->id, vm->name, vm_state_name[vm_get_state(vm)], vm->nvcpus, vm->ram_size,
 	       vm->pages_mapped, vm->home_node, vm->pages_local, vm->pages_remote);
 	exits_json(buf, size, len, vm);
-	APPEND("}");
+	if (vm->has_disk)
+		APPEND(",\"disk_read_bytes\":%lu,\"disk_host_read_bytes\":%lu,"
+		       "\"disk_write_bytes\":%lu",
+		       vm->disk.disk.read_bytes, vm->disk.disk.host_read_bytes,
+		       vm->disk.disk.write_bytes);
+	APPEND(",\"vplic_injections\":%lu}", vm->vplic.claims);
 	return n;
 }
 
@@ -50,7 +55,14 @@ size_t hvstat_format_total(char *buf, size_t size, const struct host_memory *hm)
 	       total, total - free, free);
 	for (unsigned n = 0; n < hm->nnodes; n++)
 		APPEND("%s%lu", n ? "," : "", hm->node[n].free_pages);
-	APPEND("]}");
+	APPEND("]");
+	if (vm_count && vms[0].has_disk) {
+		uint64_t host_read = 0;
+		for (unsigned i = 0; i < vm_count; i++)
+			host_read += vms[i].disk.disk.host_read_bytes;
+		APPEND(",\"disk_host_read_bytes\":%lu", host_read);
+	}
+	APPEND("}");
 	return n;
 }
 
