@@ -9,8 +9,18 @@ HARTS ?= 4
 NODES ?= 2
 HOST_MEM ?= 2G
 GUEST_KERNEL ?= $(BUILD)/guest/Image
+# DISK=1: every guest gets a virtio-blk disk (the shared base + its own
+# delta) and boots from it instead of from an initramfs.
+DISK ?= 0
+BASE_DISK ?= $(BUILD)/guest/base.img
+DISCV_STATE ?= $(or $(XDG_STATE_HOME),$(HOME)/.local/state)/discv
+ifeq ($(DISK),1)
+GUEST_INITRD ?= none
+GUEST_APPEND ?= root=/dev/vda rw
+else
 GUEST_INITRD ?= $(BUILD)/guest/initramfs.cpio.gz
 GUEST_APPEND ?=
+endif
 # GUEST_CMD is read with $(value ...) only: make must not expand its $(...).
 
 BUILD ?= build
@@ -21,7 +31,8 @@ HOSTCC ?= gcc
 LINUX_SOURCE_TARBALL ?= /usr/src/linux-source-6.1.tar.xz
 
 .DEFAULT_GOAL := all
-.PHONY: all help deps hypervisor guest-kernel guest-initramfs test-guests run debug \
+.PHONY: all help deps hypervisor guest-kernel guest-initramfs base-disk reset-disks \
+	test-guests run debug \
 	test unit-test boot-test bench-overhead bench-boot clean
 
 all: hypervisor guest-kernel guest-initramfs test-guests
@@ -38,6 +49,8 @@ help:
 	@echo "  make debug        boot under QEMU halted, with gdb-multiarch attached"
 	@echo "  make deps         install the Debian packages discv needs (as root)"
 	@echo "  make all          build hypervisor, guest kernel, initramfs, test guest"
+	@echo "  make base-disk    build the Debian 13 base disk image (build/guest/base.img)"
+	@echo "  make reset-disks  discard every guest's delta (DISCV_STATE)"
 	@echo "  make clean        remove $(BUILD)/ (the kernel cache outside stays)"
 	@echo "variables:"
 	@echo "  GUESTS=$(GUESTS) GUEST_VCPUS=$(GUEST_VCPUS) GUEST_MEM=$(GUEST_MEM)"
@@ -46,6 +59,8 @@ help:
 	@echo "  GUEST_KERNEL=path   any image with the RISC-V Linux boot header"
 	@echo "  GUEST_INITRD=path   initramfs to pass (none: no initramfs)"
 	@echo "  GUEST_APPEND='...'  extra guest kernel command line"
+	@echo "  DISK=1              guests boot from a virtio-blk disk: BASE_DISK (shared,"
+	@echo "                      read-only) under a private delta in DISCV_STATE=$(DISCV_STATE)"
 	@echo "  DISCV_CACHE=dir     build cache (default ~/.cache/discv)"
 
 # ---- Debian packages ----------------------------------------------------
@@ -117,6 +132,13 @@ guest-kernel: | $(BUILD)/.deps-ok
 guest-initramfs: | $(BUILD)/.deps-ok
 	@ci/build-initramfs.sh $(BUILD)/guest/initramfs.cpio.gz
 
+base-disk: | $(BUILD)/.deps-ok
+	@ci/build-rootfs.sh $(BUILD)/guest/base.img
+
+# Discards every guest's delta: the guests see the pristine base again.
+reset-disks:
+	rm -f $(DISCV_STATE)/delta-*.img
+
 test-guests: | $(BUILD)/.deps-ok
 	@$(MAKE) --no-print-directory -C tests/guests/sbi-test O=$(abspath $(BUILD))/tests/guests
 
@@ -128,12 +150,16 @@ endif
 ifeq ($(GUEST_INITRD),$(BUILD)/guest/initramfs.cpio.gz)
 RUN_PREREQS += guest-initramfs
 endif
+ifeq ($(DISK)/$(BASE_DISK),1/$(BUILD)/guest/base.img)
+RUN_PREREQS += base-disk
+endif
 
 # ---- running ------------------------------------------------------------
 RUN_ENV = GUESTS='$(GUESTS)' GUEST_VCPUS='$(GUEST_VCPUS)' GUEST_MEM='$(GUEST_MEM)' \
 	HARTS='$(HARTS)' NODES='$(NODES)' HOST_MEM='$(HOST_MEM)' \
 	GUEST_KERNEL='$(GUEST_KERNEL)' GUEST_INITRD='$(GUEST_INITRD)' \
-	DISCV_BIN='$(BUILD)/discv.bin'
+	DISCV_BIN='$(BUILD)/discv.bin' DISK='$(DISK)' BASE_DISK='$(BASE_DISK)' \
+	DISCV_STATE='$(DISCV_STATE)'
 
 # The batch command goes through a file, written verbatim by $(file ...):
 # quotes, ';', '$(...)' and pipes reach the guest unchanged.
