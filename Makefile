@@ -35,7 +35,7 @@ LINUX_SOURCE_TARBALL ?= /usr/src/linux-source-6.1.tar.xz
 	test-guests run debug \
 	test unit-test boot-test bench-overhead bench-boot clean
 
-all: hypervisor guest-kernel guest-initramfs test-guests
+all: hypervisor guest-kernel guest-initramfs base-disk test-guests
 
 help:
 	@echo "discv - make targets:"

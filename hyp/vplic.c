@@ -13,10 +13,11 @@ static bool valid_source(unsigned s)
 
 void vplic_set_level(struct vplic *p, unsigned source, bool asserted)
 {
-	uint32_t bit = 1U << source;
+	uint32_t bit;
 
 	if (!valid_source(source))
 		return;
+	bit = 1U << source;
 	spin_lock(&p->lock);
 	if (asserted) {
 		p->level |= bit;
@@ -65,11 +66,15 @@ static uint32_t claim(struct vplic *p, unsigned ctx)
 
 static void complete(struct vplic *p, unsigned source)
 {
-	uint32_t bit = 1U << source;
+	uint32_t bit;
 
 	/* Linux 6.1 completes without looking at the enable bits: accept any
-	 * claimed source. A level source still asserted pends again. */
-	if (!valid_source(source) || !(p->claimed & bit))
+	 * claimed source. A level source still asserted pends again. (The
+	 * source is the guest's value: checked before it is shifted by.) */
+	if (!valid_source(source))
+		return;
+	bit = 1U << source;
+	if (!(p->claimed & bit))
 		return;
 	p->claimed &= ~bit;
 	if (p->level & bit)

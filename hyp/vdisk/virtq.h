@@ -8,11 +8,12 @@
  * through struct guest_mem_ops, so this file knows nothing of struct vm
  * and is unit-tested and fuzzed natively.
  *
- * Layout in guest memory (all little-endian, 2.7):
+ * Layout in guest memory (all little-endian, 2.7; its sizes add 2 bytes to
+ * each ring for the EVENT_IDX trailers, unused here):
  *
  *   descriptor table  16 * size     align 16  { le64 addr; le32 len; le16 flags; le16 next; }
- *   available ring    6 + 2 * size  align 2   { le16 flags; le16 idx; le16 ring[size]; }
- *   used ring         6 + 8 * size  align 4   { le16 flags; le16 idx; { le32 id; le32 len; } ring[size]; }
+ *   available ring    4 + 2 * size  align 2   { le16 flags; le16 idx; le16 ring[size]; }
+ *   used ring         4 + 8 * size  align 4   { le16 flags; le16 idx; { le32 id; le32 len; } ring[size]; }
  *
  * Features: the device offers neither VIRTIO_F_INDIRECT_DESC (an indirect
  * descriptor is an error) nor VIRTIO_F_EVENT_IDX (the trailing used_event
@@ -23,11 +24,11 @@
  * 2.7.7.2 recommends (SHOULD NOT notify) but does not require.
  *
  * Errors: virtq_pop() and virtq_push() change the queue only when they
- * succeed. A negative result means the driver broke the protocol; the
- * device model should stop using the queue, set DEVICE_NEEDS_RESET in the
- * device status and send a configuration change notification (2.1.2).
- * Popping again returns the same error: it is sticky until the driver
- * resets the device.
+ * succeed, so popping again meets the same bad entry. A negative result
+ * means the driver broke the protocol: the device model should stop using
+ * the queue, set DEVICE_NEEDS_RESET in the device status and send a
+ * configuration change notification (2.1.2) until the driver resets the
+ * device. The bad chain is never given back in the used ring.
  *
  * Concurrency: the driver runs on other harts while the device works, so
  * the ring indices are read and written with the barriers of 2.7.13; the
@@ -152,7 +153,8 @@ int virtq_validate_setup(const struct virtq *q);
  * rewriting it meanwhile cannot make a check and a use disagree.
  *
  * Returns 1 (a chain; last_avail_idx advanced), 0 (the queue is empty) or
- * a negative enum virtq_error (q unchanged). Zero-length descriptors are
+ * a negative enum virtq_error (q unchanged; *chain is meaningful only
+ * after 1). Zero-length descriptors are
  * refused, as QEMU refuses them: no driver needs one, and every buffer the
  * device model sees then holds at least one byte.
  */

@@ -21,7 +21,8 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
 
 # Each test binary and the sources it links (besides tests/unit/NAME.c).
 tests=(test_gstage test_host_pages test_guest_memory test_config test_format test_sbi
-	test_placement test_runqueue)
+	test_placement test_runqueue test_virtq test_blk_request test_overlay
+	test_insn test_vplic)
 sources() {
 	case $1 in
 	test_gstage) echo hyp/g-stage/gstage.c ;;
@@ -33,6 +34,11 @@ sources() {
 		hyp/guest_memory.c hyp/host_pages.c hyp/g-stage/gstage.c ;;
 	test_placement) echo hyp/placement.c ;;
 	test_runqueue) echo hyp/runqueue.c hyp/vcpu_state.c ;;
+	test_virtq) echo hyp/vdisk/virtq.c ;;
+	test_blk_request) echo hyp/vdisk/blk_request.c hyp/vdisk/virtq.c ;;
+	test_overlay) echo hyp/vdisk/overlay.c ;;
+	test_insn) echo hyp/insn.c ;;
+	test_vplic) echo hyp/vplic.c ;;
 	esac
 }
 
