@@ -12,6 +12,7 @@ GUEST_KERNEL ?= $(BUILD)/guest/Image
 # DISK=1: every guest gets a virtio-blk disk (the shared base + its own
 # delta) and boots from it instead of from an initramfs.
 DISK ?= 0
+SHARE ?= 1
 BASE_DISK ?= $(BUILD)/guest/base.img
 DISCV_STATE ?= $(or $(XDG_STATE_HOME),$(HOME)/.local/state)/discv
 ifeq ($(DISK),1)
@@ -59,6 +60,7 @@ help:
 	@echo "  GUEST_KERNEL=path   any image with the RISC-V Linux boot header"
 	@echo "  GUEST_INITRD=path   initramfs to pass (none: no initramfs)"
 	@echo "  GUEST_APPEND='...'  extra guest kernel command line"
+	@echo "  SHARE=0             no page sharing (disk reads, kernel image): to compare"
 	@echo "  DISK=1              guests boot from a virtio-blk disk: BASE_DISK (shared,"
 	@echo "                      read-only) under a private delta in DISCV_STATE=$(DISCV_STATE)"
 	@echo "  DISCV_CACHE=dir     build cache (default ~/.cache/discv)"
@@ -94,7 +96,8 @@ HYP_LDFLAGS := -nostdlib -static -no-pie -Wl,--gc-sections -Wl,--no-warn-rwx-seg
 	-Wl,--build-id=none -T linker.ld
 
 HYP_SRCS := boot/entry.S hyp/switch.S \
-	$(sort $(wildcard hyp/*.c hyp/lib/*.c hyp/sbi/*.c hyp/g-stage/*.c hyp/vdisk/*.c))
+	$(sort $(wildcard hyp/*.c hyp/lib/*.c hyp/sbi/*.c hyp/g-stage/*.c hyp/vdisk/*.c \
+	hyp/share/*.c))
 HYP_OBJS := $(patsubst %,$(BUILD)/obj/%.o,$(HYP_SRCS))
 LIBFDT_OBJS := $(patsubst %.c,$(BUILD)/obj/libfdt/%.o,$(LIBFDT_SRCS))
 
@@ -159,7 +162,7 @@ RUN_ENV = GUESTS='$(GUESTS)' GUEST_VCPUS='$(GUEST_VCPUS)' GUEST_MEM='$(GUEST_MEM
 	HARTS='$(HARTS)' NODES='$(NODES)' HOST_MEM='$(HOST_MEM)' \
 	GUEST_KERNEL='$(GUEST_KERNEL)' GUEST_INITRD='$(GUEST_INITRD)' \
 	DISCV_BIN='$(BUILD)/discv.bin' DISK='$(DISK)' BASE_DISK='$(BASE_DISK)' \
-	DISCV_STATE='$(DISCV_STATE)'
+	DISCV_STATE='$(DISCV_STATE)' SHARE='$(SHARE)'
 
 # The batch command goes through a file, written verbatim by $(file ...):
 # quotes, ';', '$(...)' and pipes reach the guest unchanged.

@@ -112,6 +112,10 @@ static bool parse_option(struct hyp_config *cfg, const char *key, size_t keylen,
 	} else if (KEY("discv.cmd")) {
 		cfg->batch = true;
 		return hex_decode(val, vallen, cfg->cmd, sizeof(cfg->cmd));
+	} else if (KEY("discv.share")) {
+		if (vallen != 1 || (val[0] != '0' && val[0] != '1'))
+			return false;
+		cfg->share = val[0] == '1';
 	} else if (KEY("discv.append")) {
 		return hex_decode(val, vallen, cfg->append, sizeof(cfg->append));
 	} else {
@@ -125,7 +129,8 @@ bool config_parse(struct hyp_config *cfg, const char *cmdline, char *err, size_t
 {
 	const char *p = cmdline;
 
-	*cfg = (struct hyp_config){ .guests = 1, .vcpus = 1, .guest_mem = 128UL << 20 };
+	*cfg = (struct hyp_config){ .guests = 1, .vcpus = 1, .guest_mem = 128UL << 20,
+				    .share = true };
 	while (*p) {
 		while (*p == ' ')
 			p++;

@@ -10,6 +10,7 @@
  *   discv.cmd=HEX           batch command, hex-encoded (so quotes, spaces
  *                           and $(...) survive every layer unchanged)
  *   discv.append=HEX        extra guest kernel command line, hex-encoded
+ *   discv.share=0|1         page sharing of disk reads and the kernel (1)
  *
  * Pure code: unit-tested natively.
  */
@@ -30,6 +31,7 @@ struct hyp_config {
 	uint64_t kernel_pa, kernel_size;
 	uint64_t initrd_pa, initrd_size;
 	bool batch;			/* a batch command was given */
+	bool share;			/* DMA-read and kernel-image sharing */
 	char cmd[CONFIG_CMD_MAX];
 	char append[CONFIG_APPEND_MAX];
 };

@@ -3,6 +3,7 @@
 #include "config.h"
 #include "guest_boot.h"
 #include "guest_memory.h"
+#include "share/share.h"
 #include "vm.h"
 
 #define DTB_MAX (64 * 1024)
@@ -25,6 +26,27 @@ uint64_t linux_image_footprint(const void *image, uint64_t file_size, const char
 		return 0;
 	}
 	return image_size > file_size ? image_size : file_size;
+}
+
+/*
+ * The kernel image: with sharing, each of its pages is the node's one copy
+ * (hyp/share/), mapped read-only and copied on the guest's first write
+ * (Linux writes its .data and patches some text while booting); without,
+ * a private copy per guest.
+ */
+static bool load_kernel(struct vm *vm, uint64_t gpa, const struct hyp_config *cfg)
+{
+	uint64_t old;
+
+	if (!share_enabled())
+		return guest_copy_to(vm, gpa, pa_to_ptr(cfg->kernel_pa), cfg->kernel_size);
+	for (uint64_t i = 0; i * PAGE_SIZE < cfg->kernel_size; i++) {
+		uint64_t pa = share_kernel_page(i, vm->home_node, cfg->kernel_pa, cfg->kernel_size);
+		if (!pa || !guest_memory_map_shared(vm, gpa + i * PAGE_SIZE, pa, &old))
+			return false;
+		/* A fresh VM has nothing mapped there: nothing to free. */
+	}
+	return true;
 }
 
 /* One buffer for building device trees: VMs are created one at a time. */
@@ -64,7 +86,7 @@ bool guest_boot_load(struct vm *vm, const struct hyp_config *cfg, uint64_t timeb
 		*why = "guest device tree does not fit in 64 KiB";
 		return false;
 	}
-	if (!guest_copy_to(vm, kernel_gpa, pa_to_ptr(cfg->kernel_pa), cfg->kernel_size) ||
+	if (!load_kernel(vm, kernel_gpa, cfg) ||
 	    (cfg->initrd_size &&
 	     !guest_copy_to(vm, initrd_gpa, pa_to_ptr(cfg->initrd_pa), cfg->initrd_size)) ||
 	    !guest_copy_to(vm, dtb_gpa, dtb_buf, fdt_totalsize(dtb_buf))) {

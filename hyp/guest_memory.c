@@ -26,6 +26,7 @@ void guest_memory_init(struct vm *vm)
 	vm->pages_mapped = 0;
 	vm->pages_local = 0;
 	vm->pages_remote = 0;
+	vm->pages_shared = 0;
 }
 
 bool guest_memory_contains(const struct vm *vm, uint64_t gpa, uint64_t len)
@@ -94,7 +95,8 @@ static bool guest_copy(struct vm *vm, uint64_t gpa, void *buf, size_t len, bool 
 		size_t chunk = PAGE_SIZE - offset;
 		if (chunk > len)
 			chunk = len;
-		if (guest_memory_touch(vm, gpa, &hpa) != TOUCH_OK)
+		if ((to_guest ? guest_memory_touch_writable(vm, gpa, &hpa)
+			      : guest_memory_touch(vm, gpa, &hpa)) != TOUCH_OK)
 			return false;
 		if (to_guest)
 			memcpy((char *)pa_to_ptr(hpa) + offset, p, chunk);
@@ -105,6 +107,123 @@ static bool guest_copy(struct vm *vm, uint64_t gpa, void *buf, size_t len, bool 
 		len -= chunk;
 	}
 	return true;
+}
+
+bool guest_memory_is_mapped(struct vm *vm, uint64_t gpa)
+{
+	bool mapped;
+
+	spin_lock(&vm->lock);
+	mapped = gstage_lookup(&vm->gstage, gpa & PAGE_MASK, NULL, NULL);
+	spin_unlock(&vm->lock);
+	return mapped;
+}
+
+static bool is_shared(const struct host_page *p)
+{
+	return p && (p->origin == PAGE_SHARED_DISK || p->origin == PAGE_SHARED_KERNEL);
+}
+
+enum touch_result guest_memory_break_cow(struct vm *vm, uint64_t gpa, uint64_t *hpa)
+{
+	uint64_t page_gpa = gpa & PAGE_MASK, old;
+	unsigned perms;
+	enum touch_result result = TOUCH_OK;
+
+	if (!guest_memory_contains(vm, page_gpa, PAGE_SIZE))
+		return TOUCH_NOT_RAM;
+	spin_lock(&vm->lock);
+	if (!gstage_lookup(&vm->gstage, page_gpa, &old, &perms)) {
+		spin_unlock(&vm->lock);
+		return guest_memory_touch(vm, gpa, hpa);	/* not mapped at all */
+	}
+	if (perms & GSTAGE_WRITE) {
+		*hpa = old;	/* another vCPU broke it first */
+	} else {
+		uint64_t copy = host_page_alloc(vm->host, vm->home_node, PAGE_GUEST_PRIVATE,
+						(uint16_t)vm->id, page_gpa);
+		struct host_page *shared = host_page_of(vm->host, old);
+		if (!copy) {
+			result = TOUCH_NO_MEMORY;
+		} else {
+			memcpy(pa_to_ptr(copy), pa_to_ptr(old), PAGE_SIZE);
+			gstage_unmap(&vm->gstage, page_gpa, NULL);
+			gstage_map(&vm->gstage, page_gpa, copy, GSTAGE_RWX);	/* table exists */
+			host_page_of(vm->host, copy)->mappings = 1;
+			if (shared && shared->mappings)
+				shared->mappings--;
+			if (is_shared(shared))
+				vm->pages_shared--;
+			vm->cow_breaks++;
+			*hpa = copy;
+		}
+	}
+	spin_unlock(&vm->lock);
+	return result;
+}
+
+enum touch_result guest_memory_touch_writable(struct vm *vm, uint64_t gpa, uint64_t *hpa)
+{
+	unsigned perms;
+	enum touch_result r = guest_memory_touch(vm, gpa, hpa);
+
+	if (r != TOUCH_OK)
+		return r;
+	spin_lock(&vm->lock);
+	bool writable = gstage_lookup(&vm->gstage, gpa & PAGE_MASK, NULL, &perms) &&
+			(perms & GSTAGE_WRITE);
+	spin_unlock(&vm->lock);
+	return writable ? TOUCH_OK : guest_memory_break_cow(vm, gpa, hpa);
+}
+
+bool guest_memory_map_shared(struct vm *vm, uint64_t gpa, uint64_t shared_pa,
+			     uint64_t *old_private)
+{
+	uint64_t old;
+	bool ok = true;
+
+	*old_private = 0;
+	if ((gpa & ~PAGE_MASK) || !guest_memory_contains(vm, gpa, PAGE_SIZE))
+		return false;
+	spin_lock(&vm->lock);
+	if (gstage_lookup(&vm->gstage, gpa, &old, NULL)) {
+		if (old == shared_pa) {
+			spin_unlock(&vm->lock);
+			return true;	/* already this page */
+		}
+		struct host_page *p = host_page_of(vm->host, old);
+		gstage_unmap(&vm->gstage, gpa, NULL);
+		vm->pages_mapped--;
+		if (p && p->node == vm->home_node)
+			vm->pages_local--;
+		else
+			vm->pages_remote--;
+		if (p && p->mappings)
+			p->mappings--;
+		if (is_shared(p))
+			vm->pages_shared--;
+		else
+			*old_private = old;
+	}
+	if (gstage_map(&vm->gstage, gpa, shared_pa, GSTAGE_RX) != 0) {
+		ok = false;
+	} else {
+		struct host_page *s = host_page_of(vm->host, shared_pa);
+		s->mappings++;
+		vm->pages_mapped++;
+		vm->pages_shared++;
+		if (s->node == vm->home_node)
+			vm->pages_local++;
+		else
+			vm->pages_remote++;
+	}
+	spin_unlock(&vm->lock);
+	return ok;
+}
+
+void guest_memory_free_private(struct vm *vm, uint64_t pa)
+{
+	host_page_free(vm->host, pa);
 }
 
 bool guest_copy_to(struct vm *vm, uint64_t gpa, const void *src, size_t len)
@@ -130,7 +249,10 @@ static void release_page(void *arg, uint64_t gpa, uint64_t hpa, unsigned perms)
 		vm->pages_local--;
 	else
 		vm->pages_remote--;
-	host_page_free(vm->host, hpa);
+	if (is_shared(p))
+		vm->pages_shared--;	/* it stays, shared by others or cached */
+	else
+		host_page_free(vm->host, hpa);
 	vm->pages_mapped--;
 }
 

@@ -45,6 +45,34 @@ enum touch_result guest_memory_touch(struct vm *vm, uint64_t gpa, uint64_t *hpa)
 #define FAULT_AROUND_BYTES (64UL * 1024)
 enum touch_result guest_memory_fault_in(struct vm *vm, uint64_t gpa, uint64_t *hpa);
 
+/* True if the page holding gpa is mapped (with any permissions). */
+bool guest_memory_is_mapped(struct vm *vm, uint64_t gpa);
+
+/* Like guest_memory_touch, for a write by the hypervisor: a page mapped
+ * read-only because it is shared gets its private copy first. */
+enum touch_result guest_memory_touch_writable(struct vm *vm, uint64_t gpa, uint64_t *hpa);
+
+/*
+ * Sharing (hyp/share/). guest_memory_map_shared maps the shared host page
+ * shared_pa read-only (and executable) at page-aligned gpa in place of
+ * whatever was there, and counts the new mapping in its owner record. A
+ * private page it replaced is returned in *old_private: the caller frees
+ * it with guest_memory_free_private only after the VM's G-stage TLBs were
+ * flushed on every hart (docs/concurrency.md). False if gpa is not RAM or
+ * a table page could not be had.
+ */
+bool guest_memory_map_shared(struct vm *vm, uint64_t gpa, uint64_t shared_pa,
+			     uint64_t *old_private);
+void guest_memory_free_private(struct vm *vm, uint64_t pa);
+
+/*
+ * Copy-on-write: the guest (or a device on its behalf) writes to gpa,
+ * mapped read-only to a shared page. Gives the VM a private copy, mapped
+ * writable. *hpa is the copy. The VM's other vCPUs must be fenced before
+ * they run again (they may hold the old read-only translation).
+ */
+enum touch_result guest_memory_break_cow(struct vm *vm, uint64_t gpa, uint64_t *hpa);
+
 /* Copy between hypervisor memory and guest RAM, touching pages as needed.
  * Return false (having copied nothing) if the range is not all RAM, or
  * false part-way if host memory runs out. */

@@ -36,6 +36,8 @@ enum page_origin {
 	PAGE_HYPERVISOR,	/* the hypervisor's own run-time data */
 	PAGE_GSTAGE_TABLE,	/* a page of some VM's G-stage page table */
 	PAGE_GUEST_PRIVATE,	/* guest RAM: one VM maps it at one GPA */
+	PAGE_SHARED_DISK,	/* a base-disk block, mapped read-only by any VMs (share/) */
+	PAGE_SHARED_KERNEL,	/* a page of the guest kernel image, likewise */
 	PAGE_ORIGIN_COUNT
 };
 
@@ -46,6 +48,7 @@ struct host_page {
 	uint32_t mappings;	/* G-stage mappings of the page */
 	union {
 		uint64_t gpa;		/* PAGE_GUEST_PRIVATE: where the owner maps it */
+		uint64_t block;		/* PAGE_SHARED_*: the disk block or image page */
 		uint64_t next_free;	/* PAGE_FREE: frame index of the next free page */
 	};
 };

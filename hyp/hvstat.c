@@ -2,6 +2,7 @@
 #include "host_pages.h"
 #include "hvstat.h"
 #include "lib/format.h"
+#include "share/share.h"
 #include "vm.h"
 #include "vm_table.h"
 
@@ -41,6 +42,8 @@ size_t hvstat_format_vm(char *buf, size_t size, const struct vm *vm)
 		       "\"disk_write_bytes\":%lu",
 		       vm->disk.disk.read_bytes, vm->disk.disk.host_read_bytes,
 		       vm->disk.disk.write_bytes);
+	APPEND(",\"pages_shared\":%lu,\"pages_private\":%lu,\"cow_breaks\":%lu",
+	       vm->pages_shared, vm->pages_mapped - vm->pages_shared, vm->cow_breaks);
 	APPEND(",\"vplic_injections\":%lu}", vm->vplic.claims);
 	return n;
 }
@@ -62,7 +65,12 @@ size_t hvstat_format_total(char *buf, size_t size, const struct host_memory *hm)
 			host_read += vms[i].disk.disk.host_read_bytes;
 		APPEND(",\"disk_host_read_bytes\":%lu", host_read);
 	}
-	APPEND("}");
+	struct share_stats s;
+	share_stats(&s);
+	APPEND(",\"host_pages_shared\":%lu,\"pages_saved_disk\":%lu,\"pages_saved_kernel\":%lu,"
+	       "\"pages_replicated\":%lu,\"block_cache_hits\":%lu}",
+	       s.host_pages_shared, s.pages_saved_disk, s.pages_saved_kernel, s.pages_replicated,
+	       s.block_cache_hits);
 	return n;
 }
 

@@ -21,6 +21,8 @@
 #include "platform.h"
 #include "vdisk/host_blk.h"
 #include "vdisk/vdisk.h"
+#include "share/share.h"
+#include <string.h>
 #include "vm_table.h"
 
 extern char _start[], _end[];
@@ -30,6 +32,7 @@ struct host_memory host_memory;
 static struct platform platform;
 static struct hyp_config config;
 static uint64_t disk_map_bytes;		/* per guest, 0 without a base disk */
+static uint64_t base_blocks;
 static uint8_t *disk_maps;
 
 /* Called from switch.S on any trap taken in HS-mode outside a guest. */
@@ -51,6 +54,17 @@ void hart_init(struct hart *h)
 	csr_write(CSR_SIE, SIP_SSIP | SIP_STIP);
 }
 
+/* NUMA nodes with RAM (before the page allocator knows them). */
+static unsigned nnodes_of(void)
+{
+	unsigned n = 1;
+
+	for (unsigned i = 0; i < platform.nmem; i++)
+		if (platform.mem[i].node + 1 > n)
+			n = platform.mem[i].node + 1;
+	return n;
+}
+
 /* Places the frame table at the top of the highest RAM range. */
 static void memory_init(const void *fdt)
 {
@@ -64,9 +78,12 @@ static void memory_init(const void *fdt)
 	}
 	uint64_t table_bytes = host_pages_table_bytes(hi - lo);
 	uint64_t table_pa = (hi - table_bytes) & PAGE_MASK;
-	/* Below it, the guests' delta maps (contiguous, so set aside now). */
+	/* Below it, the guests' delta maps and the share table (contiguous,
+	 * so set aside now). */
 	uint64_t maps_pa = (table_pa - config.guests * disk_map_bytes) & PAGE_MASK;
 	disk_maps = disk_map_bytes ? pa_to_ptr(maps_pa) : NULL;
+	uint64_t share_bytes = disk_map_bytes ? share_storage_bytes(base_blocks, nnodes_of()) : 0;
+	uint64_t share_pa = (maps_pa - share_bytes) & PAGE_MASK;
 
 	host_pages_init(&host_memory, pa_to_ptr(table_pa), lo, (hi - lo) >> PAGE_SHIFT);
 	for (unsigned i = 0; i < platform.nmem; i++)
@@ -80,8 +97,12 @@ static void memory_init(const void *fdt)
 	host_pages_reserve(&host_memory, (uint64_t)fdt, (uint64_t)fdt + fdt_totalsize(fdt));
 	host_pages_reserve(&host_memory, config.kernel_pa, config.kernel_pa + config.kernel_size);
 	host_pages_reserve(&host_memory, config.initrd_pa, config.initrd_pa + config.initrd_size);
-	host_pages_reserve(&host_memory, disk_map_bytes ? maps_pa : table_pa, hi);
+	host_pages_reserve(&host_memory, disk_map_bytes ? share_pa : table_pa, hi);
 	host_pages_finish(&host_memory);
+	if (disk_map_bytes)
+		memset(pa_to_ptr(share_pa), 0, share_bytes);
+	share_init(&host_memory, disk_map_bytes ? pa_to_ptr(share_pa) : NULL, base_blocks,
+		   host_memory.nnodes, config.share);
 }
 
 /* One line per NUMA node: its harts, RAM and interrupt controllers. */
@@ -147,6 +168,7 @@ void hyp_main(unsigned long boot_hartid, const void *fdt)
 	}
 	host_blk_probe(fdt);
 	disk_map_bytes = (vdisk_map_bytes() + PAGE_SIZE - 1) & PAGE_MASK;
+	base_blocks = vdisk_base_blocks();
 	memory_init(fdt);
 	log_info("hypervisor on hart %lu (%u harts), %lu MiB host RAM in %u node(s), "
 		 "%lu MiB free", boot_hartid, nharts,

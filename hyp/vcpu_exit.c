@@ -37,8 +37,18 @@ static void guest_page_fault(struct vcpu *v, const struct trap_info *t)
 {
 	uint64_t gpa = (t->htval << 2) | (t->stval & 3);
 	uint64_t hpa;
+	enum touch_result r;
 
-	switch (guest_memory_fault_in(v->vm, gpa, &hpa)) {
+	/* A store to a page mapped read-only (shared): copy-on-write, then
+	 * the VM's other vCPUs drop the old read-only translation. */
+	if (t->scause == EXC_STORE_GUEST_PAGE_FAULT && guest_memory_is_mapped(v->vm, gpa)) {
+		r = guest_memory_break_cow(v->vm, gpa, &hpa);
+		if (r == TOUCH_OK)
+			vm_flush_gstage(v->vm);
+	} else {
+		r = guest_memory_fault_in(v->vm, gpa, &hpa);
+	}
+	switch (r) {
 	case TOUCH_OK:
 		return;	/* retry the access */
 	case TOUCH_NO_MEMORY:
@@ -48,8 +58,8 @@ static void guest_page_fault(struct vcpu *v, const struct trap_info *t)
 		break;
 	}
 	/* An emulated device's registers, or a hole. */
-	const struct mmio_region *r = mmio_find(v->vm, gpa);
-	if (r && t->scause != EXC_INSN_GUEST_PAGE_FAULT && mmio_emulate(v, r, gpa))
+	const struct mmio_region *region = mmio_find(v->vm, gpa);
+	if (region && t->scause != EXC_INSN_GUEST_PAGE_FAULT && mmio_emulate(v, region, gpa))
 		return;
 	vcpu_inject_exception(v, access_fault_for(t->scause), t->stval);
 }

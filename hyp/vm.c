@@ -111,6 +111,12 @@ bool vm_any_running(void)
 	return false;
 }
 
+void vm_flush_gstage(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->nvcpus; i++)
+		vcpu_request(&vm->vcpu[i], VCPU_REQ_FLUSH_GSTAGE);
+}
+
 /* Makes every hart that runs one of vm's vCPUs leave the guest soon. */
 static void kick_vcpus(struct vm *vm)
 {

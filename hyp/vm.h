@@ -84,6 +84,8 @@ struct vm {
 	uint64_t pages_mapped;		/* guest RAM pages backed by host pages */
 	uint64_t pages_local;		/* ... from its home node */
 	uint64_t pages_remote;		/* ... from another node (home node full) */
+	uint64_t pages_shared;		/* ... that are shared pages, read-only */
+	uint64_t cow_breaks;		/* writes to shared pages that made a private copy */
 };
 
 static inline enum vm_state vm_get_state(const struct vm *vm)
@@ -95,6 +97,11 @@ static inline bool vm_is_running(const struct vm *vm)
 {
 	return vm_get_state(vm) == VM_RUNNING;
 }
+
+/* Flushes the VM's G-stage translations on every hart that may hold
+ * them; returns when every loaded vCPU has fenced (the others fence before
+ * they next run). After it, a page unmapped from the VM may be reused. */
+void vm_flush_gstage(struct vm *vm);
 
 /* SBI SRST (or legacy shutdown) from the guest: power off or reboot. */
 void vm_system_reset(struct vm *vm, unsigned long type, unsigned long reason);

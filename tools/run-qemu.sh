@@ -10,6 +10,7 @@
 # GUEST_INITRD ('none' for no initramfs), GUEST_CMD or GUEST_CMD_FILE
 # (batch command), GUEST_APPEND or GUEST_APPEND_FILE, DISCV_BIN,
 # QEMU_EXTRA (more QEMU arguments), QEMU_GDB=1 (wait for gdb on :1234),
+# SHARE=0 (no page sharing of disk reads and the kernel image, to compare),
 # DISK=1 (give every guest a virtio-blk disk: BASE_DISK [build/guest/
 # base.img] shared read-only, over a private delta kept in DISCV_STATE
 # [~/.local/state/discv]; the guests then boot from it, root=/dev/vda).
@@ -106,6 +107,10 @@ else
 fi
 (( end < 0x80000000 + host_bytes / NODES )) || die "guest images do not fit in node 0's RAM"
 [ -n "$cmd_hex" ] && bootargs+=" discv.cmd=$cmd_hex"
+case ${SHARE:-1} in
+0|1) bootargs+=" discv.share=${SHARE:-1}" ;;
+*) die "SHARE must be 0 or 1 (got '$SHARE')" ;;
+esac
 [ -n "$append" ] && bootargs+=" discv.append=$(printf '%s' "$append" | hex)"
 
 # NUMA: one memory backend and one socket of HARTS/NODES harts per node,

@@ -98,7 +98,7 @@ enum blk_parse_result blk_request_parse(const struct virtq_chain *c,
 					const struct guest_mem_ops *mem,
 					uint64_t capacity_sectors, struct blk_request *r)
 {
-	uint8_t hdr[BLK_HEADER_BYTES] = { 0 };
+	_Alignas(16) uint8_t hdr[BLK_HEADER_BYTES] = { 0 };
 
 	r->type = 0;
 	r->sector = 0;

@@ -3,6 +3,7 @@
 #include "guest_memory.h"
 #include "lib/format.h"
 #include "mmio.h"
+#include "share/share.h"
 #include "vdisk/blk_request.h"
 #include "vdisk/vblk.h"
 #include "vm.h"
@@ -99,32 +100,63 @@ static void reset(struct vblk *b)
  * buffers, block by block through the bounce page: each 4 KiB disk block
  * is read (or read, modified and written) whole. Returns a virtio status.
  */
+/*
+ * A read of a base-disk block (not in the guest's delta) with sharing on
+ * (hyp/share/): a whole, page-aligned guest page gets the block's shared
+ * host page mapped read-only, instead of a copy; anything less is copied
+ * out of that page, which then serves as the block cache. A private page
+ * the mapping replaced is queued in *freed (freed after the fence).
+ */
+static bool read_shared(struct vblk *b, uint64_t block, uint64_t in_block, uint64_t gpa,
+			uint64_t n, uint64_t *freed, unsigned *nfreed)
+{
+	uint64_t pa = share_base_block(&b->disk, block, b->vm->home_node), old;
+
+	if (!pa)
+		return false;
+	if (in_block == 0 && n == VDISK_BLOCK && (gpa & ~PAGE_MASK) == 0) {
+		if (!guest_memory_map_shared(b->vm, gpa, pa, &old))
+			return false;
+		if (old)
+			freed[(*nfreed)++] = old;
+		return true;
+	}
+	return guest_copy_to(b->vm, gpa, (char *)pa_to_ptr(pa) + in_block, n);
+}
+
 static uint8_t do_io(struct vblk *b, const struct blk_request *r)
 {
 	struct vdisk *d = &b->disk;
 	uint64_t pos = r->sector * 512;	/* disk byte offset */
-	unsigned seg = 0;
+	unsigned seg = 0, nfreed = 0;
 	uint32_t seg_off = 0;
 	bool write = r->type == VIRTIO_BLK_T_OUT;
-	uint64_t bounce = ptr_to_pa(d->bounce);
+	uint64_t bounce = ptr_to_pa(d->bounce), unused;
+	uint64_t freed[VDISK_MAX_REQUEST_PAGES];
+	uint8_t status = VIRTIO_BLK_S_OK;
 
-	while (seg < r->nsegs) {
+	while (seg < r->nsegs && status == VIRTIO_BLK_S_OK) {
 		uint64_t block = pos / VDISK_BLOCK, in_block = pos % VDISK_BLOCK;
 		uint64_t n = VDISK_BLOCK - in_block;
 		if (n > r->seg[seg].len - seg_off)
 			n = r->seg[seg].len - seg_off;
 		bool whole = in_block == 0 && n == VDISK_BLOCK;
-		if ((!write || !whole) && !vdisk_read_block(d, block, bounce))
-			return VIRTIO_BLK_S_IOERR;
 		uint64_t gpa = r->seg[seg].gpa + seg_off;
-		if (write) {
+		if (!write && share_enabled() && !overlay_lookup(&d->overlay, block, &unused) &&
+		    nfreed < VDISK_MAX_REQUEST_PAGES) {
+			if (!read_shared(b, block, in_block, gpa, n, freed, &nfreed))
+				status = VIRTIO_BLK_S_IOERR;
+			d->read_bytes += n;
+		} else if ((!write || !whole) && !vdisk_read_block(d, block, bounce)) {
+			status = VIRTIO_BLK_S_IOERR;
+		} else if (write) {
 			if (!guest_copy_from(b->vm, d->bounce + in_block, gpa, n) ||
 			    !vdisk_write_block(d, block, bounce))
-				return VIRTIO_BLK_S_IOERR;
+				status = VIRTIO_BLK_S_IOERR;
 			d->write_bytes += n;
 		} else {
 			if (!guest_copy_to(b->vm, gpa, d->bounce + in_block, n))
-				return VIRTIO_BLK_S_IOERR;
+				status = VIRTIO_BLK_S_IOERR;
 			d->read_bytes += n;
 		}
 		pos += n;
@@ -134,7 +166,14 @@ static uint8_t do_io(struct vblk *b, const struct blk_request *r)
 			seg_off = 0;
 		}
 	}
-	return VIRTIO_BLK_S_OK;
+	/* Private pages replaced by shared ones go back to the allocator only
+	 * once no hart can still reach them through a stale translation. */
+	if (nfreed) {
+		vm_flush_gstage(b->vm);
+		for (unsigned i = 0; i < nfreed; i++)
+			guest_memory_free_private(b->vm, freed[i]);
+	}
+	return status;
 }
 
 static uint8_t execute(struct vblk *b, const struct blk_request *r)

@@ -16,6 +16,13 @@ uint64_t vdisk_map_bytes(void)
 	return overlay_map_bytes(host_blk_capacity_bytes(base) / VDISK_BLOCK);
 }
 
+uint64_t vdisk_base_blocks(void)
+{
+	struct host_blk *base = host_blk_find(BASE_SERIAL);
+
+	return base ? host_blk_capacity_bytes(base) / VDISK_BLOCK : 0;
+}
+
 static uint64_t region_blocks(const struct vdisk *d)
 {
 	return host_blk_capacity_bytes(d->delta) / VDISK_BLOCK / VDISK_REGIONS;

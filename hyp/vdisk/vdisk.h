@@ -18,6 +18,9 @@
 
 #define VDISK_BLOCK 4096
 #define VDISK_REGIONS 64	/* guests the delta disk has room for */
+/* The most guest pages one request can touch: SEG_MAX segments of at
+ * most one page each plus partial ends (Linux splits at page bounds). */
+#define VDISK_MAX_REQUEST_PAGES 512
 
 struct host_blk;
 
@@ -36,6 +39,9 @@ struct vdisk {
  * caller sets it aside at boot, since it must be contiguous). 0 if there
  * is no base disk. */
 uint64_t vdisk_map_bytes(void);
+
+/* Blocks of the base disk, 0 if there is none. */
+uint64_t vdisk_base_blocks(void);
 
 /* Opens guest `index`'s disk: its delta region is loaded, or formatted
  * (and written) if it holds no valid delta for this base. map is

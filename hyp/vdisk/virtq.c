@@ -66,10 +66,12 @@ static int check_usable(const struct virtq *q)
 	return virtq_validate_setup(q);
 }
 
-/* One 2-byte guest field, read as a single access (see guest_mem_ops). */
+/* One 2-byte guest field, read as a single access (see guest_mem_ops).
+ * The local buffers handed to the accessor are aligned like the guest
+ * fields, so an accessor may move them with one load or store. */
 static bool read_le16(const struct guest_mem_ops *mem, uint64_t gpa, uint16_t *v)
 {
-	uint8_t b[2];
+	_Alignas(8) uint8_t b[2];
 
 	if (!mem->read(mem->ctx, gpa, b, sizeof(b)))
 		return false;
@@ -87,7 +89,7 @@ struct desc {
 static bool read_desc(const struct virtq *q, const struct guest_mem_ops *mem, uint16_t i,
 		      struct desc *d)
 {
-	uint8_t b[VIRTQ_DESC_BYTES];
+	_Alignas(16) uint8_t b[VIRTQ_DESC_BYTES];
 
 	if (!mem->read(mem->ctx, q->desc_gpa + (uint64_t)i * VIRTQ_DESC_BYTES, b, sizeof(b)))
 		return false;
@@ -196,7 +198,8 @@ int virtq_pop(struct virtq *q, const struct guest_mem_ops *mem, struct virtq_cha
 int virtq_push(struct virtq *q, const struct guest_mem_ops *mem, uint16_t id,
 	       uint32_t written_len)
 {
-	uint8_t elem[USED_ELEM_BYTES], idx[2];
+	_Alignas(8) uint8_t elem[USED_ELEM_BYTES];
+	_Alignas(8) uint8_t idx[2];
 	int err = check_usable(q);
 
 	if (err)
