@@ -9,9 +9,9 @@ HARTS ?= 4
 NODES ?= 2
 HOST_MEM ?= 2G
 GUEST_KERNEL ?= $(BUILD)/guest/Image
-# DISK=1: every guest gets a virtio-blk disk (the shared base + its own
-# delta) and boots from it instead of from an initramfs.
-DISK ?= 0
+# DISK=1 (the default): every guest gets a virtio-blk disk (the shared
+# base + its own delta) and boots from it; DISK=0 boots the initramfs.
+DISK ?= 1
 SHARE ?= 1
 BASE_DISK ?= $(BUILD)/guest/base.img
 DISCV_STATE ?= $(or $(XDG_STATE_HOME),$(HOME)/.local/state)/discv
@@ -63,6 +63,7 @@ help:
 	@echo "  SHARE=0             no page sharing (disk reads, kernel image): to compare"
 	@echo "  DISK=1              guests boot from a virtio-blk disk: BASE_DISK (shared,"
 	@echo "                      read-only) under a private delta in DISCV_STATE=$(DISCV_STATE)"
+	@echo "                      (the default); DISK=0 boots them from GUEST_INITRD"
 	@echo "  DISCV_CACHE=dir     build cache (default ~/.cache/discv)"
 
 # ---- Debian packages ----------------------------------------------------

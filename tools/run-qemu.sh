@@ -11,7 +11,7 @@
 # (batch command), GUEST_APPEND or GUEST_APPEND_FILE, DISCV_BIN,
 # QEMU_EXTRA (more QEMU arguments), QEMU_GDB=1 (wait for gdb on :1234),
 # SHARE=0 (no page sharing of disk reads and the kernel image, to compare),
-# DISK=1 (give every guest a virtio-blk disk: BASE_DISK [build/guest/
+# DISK=1 (the default; DISK=0 for none: give every guest a virtio-blk disk: BASE_DISK [build/guest/
 # base.img] shared read-only, over a private delta kept in DISCV_STATE
 # [~/.local/state/discv]; the guests then boot from it, root=/dev/vda).
 # Exit status: QEMU's, which the hypervisor sets to 0 only if every guest
@@ -29,7 +29,12 @@ HOST_MEM=${HOST_MEM:-2G}
 BUILD=${BUILD:-build}
 DISCV_BIN=${DISCV_BIN:-$BUILD/discv.bin}
 GUEST_KERNEL=${GUEST_KERNEL:-$BUILD/guest/Image}
-GUEST_INITRD=${GUEST_INITRD:-$BUILD/guest/initramfs.cpio.gz}
+if [ "${DISK:-1}" = 1 ]; then
+	GUEST_INITRD=${GUEST_INITRD:-none}
+	GUEST_APPEND=${GUEST_APPEND-root=/dev/vda rw}
+else
+	GUEST_INITRD=${GUEST_INITRD:-$BUILD/guest/initramfs.cpio.gz}
+fi
 OPENSBI=${OPENSBI:-/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.bin}
 
 is_uint() { [[ $1 =~ ^[0-9]+$ ]]; }
@@ -140,7 +145,7 @@ machine=virt
 # identified by serial. The delta is a sparse file named after the base's
 # checksum: a rebuilt base never meets deltas made over the old one.
 disks=()
-if [ "${DISK:-0}" = 1 ]; then
+if [ "${DISK:-1}" = 1 ]; then
 	BASE_DISK=${BASE_DISK:-$BUILD/guest/base.img}
 	DISCV_STATE=${DISCV_STATE:-${XDG_STATE_HOME:-$HOME/.local/state}/discv}
 	[ -f "$BASE_DISK" ] || die "BASE_DISK: no such file: $BASE_DISK (run 'make base-disk')"

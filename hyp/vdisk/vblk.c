@@ -36,6 +36,7 @@ enum {
 #define DEVICE_FEATURES (F_VERSION_1 | F_SEG_MAX | F_BLK_SIZE | F_FLUSH)
 
 #define SEG_MAX (VIRTQ_MAX_CHAIN - 2)	/* + header + status */
+#define FREED_BATCH 32	/* replaced pages given back per G-stage fence */
 
 /* virtio-blk configuration space (5.2.4), the fields discv fills. */
 struct blk_config {
@@ -57,19 +58,31 @@ static bool mem_access(struct vm *vm, uint64_t gpa, void *buf, size_t len, bool 
 		if (!guest_memory_contains(vm, gpa, len) ||
 		    guest_memory_touch(vm, gpa, &hpa) != TOUCH_OK)
 			return false;
+		/* The guest side is aligned; the caller's buffer may not be:
+		 * move through a local (memcpy) on that side. */
 		void *p = (char *)pa_to_ptr(hpa) + (gpa & ~PAGE_MASK);
-		if (len == 2 && write)
-			__atomic_store_n((uint16_t *)p, *(uint16_t *)buf, __ATOMIC_RELAXED);
-		else if (len == 2)
-			*(uint16_t *)buf = __atomic_load_n((uint16_t *)p, __ATOMIC_RELAXED);
-		else if (len == 4 && write)
-			__atomic_store_n((uint32_t *)p, *(uint32_t *)buf, __ATOMIC_RELAXED);
-		else if (len == 4)
-			*(uint32_t *)buf = __atomic_load_n((uint32_t *)p, __ATOMIC_RELAXED);
-		else if (write)
-			__atomic_store_n((uint64_t *)p, *(uint64_t *)buf, __ATOMIC_RELAXED);
-		else
-			*(uint64_t *)buf = __atomic_load_n((uint64_t *)p, __ATOMIC_RELAXED);
+		uint16_t v16;
+		uint32_t v32;
+		uint64_t v64;
+		if (len == 2 && write) {
+			memcpy(&v16, buf, 2);
+			__atomic_store_n((uint16_t *)p, v16, __ATOMIC_RELAXED);
+		} else if (len == 2) {
+			v16 = __atomic_load_n((uint16_t *)p, __ATOMIC_RELAXED);
+			memcpy(buf, &v16, 2);
+		} else if (len == 4 && write) {
+			memcpy(&v32, buf, 4);
+			__atomic_store_n((uint32_t *)p, v32, __ATOMIC_RELAXED);
+		} else if (len == 4) {
+			v32 = __atomic_load_n((uint32_t *)p, __ATOMIC_RELAXED);
+			memcpy(buf, &v32, 4);
+		} else if (write) {
+			memcpy(&v64, buf, 8);
+			__atomic_store_n((uint64_t *)p, v64, __ATOMIC_RELAXED);
+		} else {
+			v64 = __atomic_load_n((uint64_t *)p, __ATOMIC_RELAXED);
+			memcpy(buf, &v64, 8);
+		}
 		return true;
 	}
 	return write ? guest_copy_to(vm, gpa, buf, len) : guest_copy_from(vm, buf, gpa, len);
@@ -124,6 +137,26 @@ static bool read_shared(struct vblk *b, uint64_t block, uint64_t in_block, uint6
 	return guest_copy_to(b->vm, gpa, (char *)pa_to_ptr(pa) + in_block, n);
 }
 
+/*
+ * Gives back private pages that shared mappings replaced. The VM's other
+ * vCPUs must first drop their translations, and they acknowledge only when
+ * they get to run hypervisor code: so no lock may be held while waiting
+ * (a vCPU spinning on the device's lock would never acknowledge). The
+ * device lock is released around the wait; the popped request is this
+ * hart's alone meanwhile.
+ */
+static void release_replaced(struct vblk *b, uint64_t *freed, unsigned *nfreed)
+{
+	if (!*nfreed)
+		return;
+	spin_unlock(&b->lock);
+	vm_flush_gstage(b->vm);
+	for (unsigned i = 0; i < *nfreed; i++)
+		guest_memory_free_private(b->vm, freed[i]);
+	spin_lock(&b->lock);
+	*nfreed = 0;
+}
+
 static uint8_t do_io(struct vblk *b, const struct blk_request *r)
 {
 	struct vdisk *d = &b->disk;
@@ -132,7 +165,7 @@ static uint8_t do_io(struct vblk *b, const struct blk_request *r)
 	uint32_t seg_off = 0;
 	bool write = r->type == VIRTIO_BLK_T_OUT;
 	uint64_t bounce = ptr_to_pa(d->bounce), unused;
-	uint64_t freed[VDISK_MAX_REQUEST_PAGES];
+	uint64_t freed[FREED_BATCH];
 	uint8_t status = VIRTIO_BLK_S_OK;
 
 	while (seg < r->nsegs && status == VIRTIO_BLK_S_OK) {
@@ -142,8 +175,9 @@ static uint8_t do_io(struct vblk *b, const struct blk_request *r)
 			n = r->seg[seg].len - seg_off;
 		bool whole = in_block == 0 && n == VDISK_BLOCK;
 		uint64_t gpa = r->seg[seg].gpa + seg_off;
-		if (!write && share_enabled() && !overlay_lookup(&d->overlay, block, &unused) &&
-		    nfreed < VDISK_MAX_REQUEST_PAGES) {
+		if (nfreed == FREED_BATCH)
+			release_replaced(b, freed, &nfreed);
+		if (!write && share_enabled() && !overlay_lookup(&d->overlay, block, &unused)) {
 			if (!read_shared(b, block, in_block, gpa, n, freed, &nfreed))
 				status = VIRTIO_BLK_S_IOERR;
 			d->read_bytes += n;
@@ -166,13 +200,7 @@ static uint8_t do_io(struct vblk *b, const struct blk_request *r)
 			seg_off = 0;
 		}
 	}
-	/* Private pages replaced by shared ones go back to the allocator only
-	 * once no hart can still reach them through a stale translation. */
-	if (nfreed) {
-		vm_flush_gstage(b->vm);
-		for (unsigned i = 0; i < nfreed; i++)
-			guest_memory_free_private(b->vm, freed[i]);
-	}
+	release_replaced(b, freed, &nfreed);
 	return status;
 }
 

@@ -18,9 +18,6 @@
 
 #define VDISK_BLOCK 4096
 #define VDISK_REGIONS 64	/* guests the delta disk has room for */
-/* The most guest pages one request can touch: SEG_MAX segments of at
- * most one page each plus partial ends (Linux splits at page bounds). */
-#define VDISK_MAX_REQUEST_PAGES 512
 
 struct host_blk;
 

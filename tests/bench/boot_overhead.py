@@ -61,7 +61,7 @@ def main(argv):
     native = ["qemu-system-riscv64", "-M", "virt", "-cpu", "rv64", "-smp", "1", "-m", "128M",
               "-nographic", "-bios", OPENSBI, "-kernel", kernel, "-initrd", initrd,
               "-append", "quiet console=hvc0 earlycon=sbi panic=-1"]
-    env = dict(os.environ, HARTS="1", NODES="1", HOST_MEM="1G", GUESTS="1",
+    env = dict(os.environ, DISK="0", HARTS="1", NODES="1", HOST_MEM="1G", GUESTS="1",
                GUEST_MEM="128M", GUEST_KERNEL=kernel, GUEST_INITRD=initrd,
                DISCV_BIN=discv_bin, GUEST_CMD="true")
     env.pop("GUEST_CMD_FILE", None)

@@ -52,7 +52,7 @@ def main(argv):
     kernel, initrd, discv_bin, out = argv[1:5]
     runs = int(argv[5]) if len(argv) > 5 else 3
     counts = [int(x) for x in argv[6:]] or [1, 2, 4, 8, 16]
-    env = dict(os.environ, HARTS="4", NODES="2", HOST_MEM="2G", GUEST_VCPUS="1",
+    env = dict(os.environ, DISK="0", HARTS="4", NODES="2", HOST_MEM="2G", GUEST_VCPUS="1",
                GUEST_MEM="128M", GUEST_KERNEL=kernel, GUEST_INITRD=initrd,
                DISCV_BIN=discv_bin)
     env.pop("GUEST_CMD_FILE", None)

@@ -60,6 +60,12 @@ run_test() {
 }
 
 mkdir -p "$LOGS"
+# Every run's guest disks live in a fresh state directory (make run reads
+# DISCV_STATE from the environment), never in the user's.
+export DISCV_STATE
+DISCV_STATE=$(mktemp -d "${TMPDIR:-/tmp}/discv-test-state.XXXXXX")
+STATE=$DISCV_STATE
+trap 'rm -rf "$STATE"' EXIT
 # One hart, one node: the guests of capability 1 run on the boot hart.
 ONE=(HARTS=1 NODES=1)
 
@@ -231,9 +237,7 @@ run_interactive monitor type_monitor nonzero GUESTS=2 -- \
 # Virtual disks (capability 3): guests boot from the shared base disk,
 # each over its own delta in a fresh state directory.
 BASE=$BUILD/guest/base.img
-STATE=$(mktemp -d "${TMPDIR:-/tmp}/discv-test-state.XXXXXX")
-trap 'rm -rf "$STATE"' EXIT
-DISKRUN=(DISK=1 "DISCV_STATE=$STATE")
+DISKRUN=(DISK=1)
 base_sum=$(sha256sum "$BASE" | cut -d' ' -f1)
 
 run_test disk-boot 0 "${DISKRUN[@]}" \
