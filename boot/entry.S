@@ -5,7 +5,7 @@
  * off and interrupts off. Other harts stay parked in OpenSBI until the
  * hypervisor starts them with SBI HSM, at secondary_entry.
  */
-#define STACK_SIZE 16384
+#define STACK_SIZE 32768	/* keep in step with HART_STACK_SIZE (hart.h) */
 #define MAX_HARTS 8
 
 	.section .text.entry

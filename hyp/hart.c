@@ -28,6 +28,27 @@ struct hart harts[MAX_HARTS];
 unsigned nharts;
 uint64_t timebase_hz = 10000000;	/* QEMU virt's; main.c sets the real one */
 
+#define STACK_CANARY 0x5ca1ab1e0ddba11ULL
+extern uint64_t hart_stacks[];	/* boot/entry.S */
+
+static uint64_t *canary_of(unsigned long hartid)
+{
+	return &hart_stacks[hartid * (HART_STACK_SIZE / sizeof(uint64_t))];
+}
+
+void hart_stack_canary_init(unsigned long hartid)
+{
+	*canary_of(hartid) = STACK_CANARY;
+}
+
+void hart_check_stack(void)
+{
+	struct hart *h = this_hart();
+
+	if (*canary_of(h->hartid) != STACK_CANARY)
+		hyp_panic("hart %lu overflowed its %u-byte stack", h->hartid, HART_STACK_SIZE);
+}
+
 void hart_kick(unsigned index)
 {
 	if (index != this_hart()->index)
@@ -138,6 +159,7 @@ void hart_run(void)
 
 	while (vm_any_running()) {
 		unsigned runnable;
+		hart_check_stack();
 		if (h->index == 0)
 			monitor_poll_console();
 		struct vcpu *v = runqueue_pick(&h->runqueue, read_time(), &runnable);

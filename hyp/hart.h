@@ -11,6 +11,12 @@
 #include "runqueue.h"
 
 #define MAX_HARTS 8
+#define HART_STACK_SIZE 32768	/* boot/entry.S gives each hart this much */
+
+/* Each hart's stack bottom holds a canary; hart_check_stack() panics if
+ * a deep call chain ran over it (before it corrupts a neighbour's stack). */
+void hart_stack_canary_init(unsigned long hartid);
+void hart_check_stack(void);
 
 struct vcpu;
 

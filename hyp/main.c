@@ -48,6 +48,7 @@ void hyp_trap_unexpected(uint64_t scause, uint64_t sepc, uint64_t stval, uint64_
 void hart_init(struct hart *h)
 {
 	__asm__ volatile("mv tp, %0" :: "r"(h));
+	hart_stack_canary_init(h->hartid);
 	csr_write(CSR_STVEC, (uint64_t)hyp_trap_vector);
 	csr_clear(CSR_SSTATUS, SSTATUS_SIE);
 	csr_set(CSR_SSTATUS, SSTATUS_FS_INITIAL);
@@ -146,6 +147,7 @@ void hyp_main(unsigned long boot_hartid, const void *fdt)
 	const char *why;
 	char err[128];
 
+	harts[0].hartid = boot_hartid;
 	hart_init(&harts[0]);
 	if (!platform_from_fdt(&platform, fdt, &why))
 		hyp_panic("host device tree: %s", why);
