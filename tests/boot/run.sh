@@ -137,7 +137,7 @@ run_test numa-local 0 GUESTS=4 'GUEST_CMD=cat /bin/busybox > /dev/null; echo rea
 	'hvstat:all(v["pages_local"] >= 0.95 * v["pages_mapped"] > 0 for v in vm)' \
 	'hvstat:all(v["pages_local"] + v["pages_remote"] == v["pages_mapped"] for v in vm)'
 run_test harts8-nodes4 0 HARTS=8 NODES=4 GUESTS=8 'GUEST_CMD=echo up' -- \
-	'line:discv: node 3: harts 6 7' \
+	'line:discv: node 3: harts' \
 	'hvstat:len(vm) == 8 and all(v["state"] == "off" for v in vm)' \
 	'hvstat:sorted(set(v["node"] for v in vm)) == [0, 1, 2, 3]' \
 	'hvstat:len(total["node_free_pages"]) == 4' \
