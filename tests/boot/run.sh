@@ -272,6 +272,45 @@ if [ -f "$LOGS/disk-interrupts.log" ]; then
 		echo "boot: FAIL disk-interrupts-match: guest counted '$irqs', vPLIC injected '$injected'"
 	fi
 fi
+# DMA-read sharing (hyp/share/): 4 guests on one node read the same
+# files; the host reads them about once, and the guests' pages that hold
+# them are one set of host pages (3 guests' worth saved).
+READ_FILES='cat /usr/bin/* > /dev/null; echo done'
+run_test share-4-guests 0 "${DISKRUN[@]}" NODES=1 GUESTS=4 "GUEST_CMD=$READ_FILES" -- \
+	'line:[guest3] done' \
+	'hvstat:total["disk_host_read_bytes"] <= 1.1 * vm[0]["disk_read_bytes"]' \
+	'hvstat:total["pages_saved_disk"] >= 0.9 * 3 * vm[0]["disk_read_bytes"] / 4096' \
+	'hvstat:total["pages_saved_kernel"] > 0 and total["block_cache_hits"] > 0' \
+	'hvstat:all(v["pages_shared"] > 0 for v in vm)'
+run_test share-off 0 "${DISKRUN[@]}" NODES=1 GUESTS=4 SHARE=0 "GUEST_CMD=$READ_FILES" -- \
+	'line:[guest3] done' \
+	'hvstat:total["pages_saved_disk"] == 0 and total["pages_saved_kernel"] == 0' \
+	'hvstat:all(v["pages_shared"] == 0 for v in vm)'
+used_on=$(python3 "$HVSTAT" "$LOGS/share-4-guests.log" get total host_pages_used 2>/dev/null)
+used_off=$(python3 "$HVSTAT" "$LOGS/share-off.log" get total host_pages_used 2>/dev/null)
+if [ -n "$used_on" ] && [ -n "$used_off" ] && (( used_on < used_off )); then
+	passed=$((passed + 1)); echo "boot: PASS share-saves-memory ($used_on host pages shared, $used_off not)"
+else
+	failed=$((failed + 1)); echo "boot: FAIL share-saves-memory: '$used_on' with sharing, '$used_off' without"
+fi
+# Copy-on-write: both guests read /etc/passwd (shared); guest0 changes its
+# first bytes in its page cache; guest1, later, still reads the original.
+COW_CMD='head -c 4 /etc/passwd; echo
+if [ $(hostname) = guest0 ]; then
+	printf XXXX | dd of=/etc/passwd bs=1 conv=notrunc 2>/dev/null; echo "now $(head -c 4 /etc/passwd)"
+else
+	sleep 2; echo "still $(head -c 4 /etc/passwd)"
+fi'
+run_test share-cow 0 "${DISKRUN[@]}" NODES=1 GUESTS=2 "GUEST_CMD=$COW_CMD" -- \
+	'line:[guest0] now XXXX' 'line:[guest1] still root' \
+	'hvstat:vm[0]["cow_breaks"] > 0 and total["pages_saved_disk"] > 0'
+# Replication: with 2 nodes each node gets its own copy of a shared page,
+# so every VM's pages stay local.
+run_test share-replicas 0 "${DISKRUN[@]}" GUESTS=2 "GUEST_CMD=$READ_FILES" -- \
+	'hvstat:sorted(v["node"] for v in vm) == [0, 1]' \
+	'hvstat:total["pages_replicated"] > 0' \
+	'hvstat:all(v["pages_local"] == v["pages_mapped"] for v in vm)'
+
 # The guest's view of its disk (base + delta) is a clean ext4.
 if python3 tools/vdisk-export.py "$BASE" "$STATE"/delta-*.img 1 "$STATE/guest1.img" >/dev/null &&
 	e2fsck -fn "$STATE/guest1.img" >"$LOGS/disk-fsck.log" 2>&1; then
