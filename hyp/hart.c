@@ -49,6 +49,25 @@ void hart_check_stack(void)
 		hyp_panic("hart %lu overflowed its %u-byte stack", h->hartid, HART_STACK_SIZE);
 }
 
+void hart_set_timer(uint64_t deadline)
+{
+	this_hart()->timer_deadline = deadline;
+	firmware_set_timer(deadline);
+}
+
+void hart_pause(uint64_t ticks)
+{
+	struct hart *h = this_hart();
+	uint64_t until = read_time() + ticks;
+
+	if (until < h->timer_deadline)
+		firmware_set_timer(until);
+	if (!(csr_read(CSR_SIP) & (SIP_STIP | SIP_SSIP)))
+		wait_for_interrupt();
+	if (until < h->timer_deadline)
+		firmware_set_timer(h->timer_deadline);	/* a passed deadline fires now */
+}
+
 void hart_kick(unsigned index)
 {
 	if (index != this_hart()->index)
@@ -110,12 +129,12 @@ static void idle(struct hart *h)
 
 	if (h->index == 0 && deadline > start + CONSOLE_POLL_TICKS)
 		deadline = start + CONSOLE_POLL_TICKS;
-	firmware_set_timer(deadline);
+	hart_set_timer(deadline);
 	/* sstatus.SIE is 0: the pending interrupt ends WFI without a trap. */
 	while (!(csr_read(CSR_SIP) & (SIP_STIP | SIP_SSIP)) && read_time() < deadline)
 		wait_for_interrupt();
 	csr_clear(CSR_SIP, SIP_SSIP);
-	firmware_set_timer(UINT64_MAX);
+	hart_set_timer(UINT64_MAX);
 	h->idle_ticks += read_time() - start;
 }
 
@@ -137,7 +156,7 @@ static void run_slice(struct hart *h, struct vcpu *v)
 	h->resched = false;
 	uint64_t deadline = read_time() + SLICE_TICKS;
 	uint64_t wake = runqueue_next_deadline(&h->runqueue);
-	firmware_set_timer(wake < deadline ? wake : deadline);
+	hart_set_timer(wake < deadline ? wake : deadline);
 	while (vm_is_running(v->vm) && vcpu_power(v) == VCPU_RUNNING &&
 	       !h->timer_fired && !h->resched) {
 		uint64_t entered = read_time();
@@ -147,7 +166,7 @@ static void run_slice(struct hart *h, struct vcpu *v)
 		vcpu_handle_exit(v, &t);
 		check_lockup(v, now - entered, now);
 	}
-	firmware_set_timer(UINT64_MAX);
+	hart_set_timer(UINT64_MAX);
 	vcpu_put(v);
 	__atomic_store_n(&v->loaded, false, __ATOMIC_SEQ_CST);
 	vm_after_run(v->vm);

@@ -29,6 +29,7 @@ struct hart {
 	bool timer_fired;	/* the slice timer expired */
 	bool resched;		/* another hart kicked this one */
 	uint64_t idle_ticks;	/* time spent asleep in the idle loop */
+	uint64_t timer_deadline;	/* what the hart's timer is armed for */
 };
 
 extern struct hart harts[MAX_HARTS];
@@ -49,6 +50,15 @@ void hart_kick(unsigned index);
 
 /* Starts the secondary harts (parked in OpenSBI) in the hypervisor. */
 void harts_start_secondaries(void);
+
+/* Arms this hart's timer (through SBI) and remembers the deadline. */
+void hart_set_timer(uint64_t deadline);
+
+/* Waits a little, in WFI, for a device to finish: under QEMU an emulated
+ * hart that spins takes a host CPU from the thread that emulates the
+ * device. Returns after `ticks` or any interrupt; the hart's timer is
+ * left armed as it was. */
+void hart_pause(uint64_t ticks);
 
 /* Runs vCPUs on this hart until no VM is running any more. */
 void hart_run(void);

@@ -49,6 +49,7 @@ void hart_init(struct hart *h)
 {
 	__asm__ volatile("mv tp, %0" :: "r"(h));
 	hart_stack_canary_init(h->hartid);
+	h->timer_deadline = UINT64_MAX;	/* not armed */
 	csr_write(CSR_STVEC, (uint64_t)hyp_trap_vector);
 	csr_clear(CSR_SSTATUS, SSTATUS_SIE);
 	csr_set(CSR_SSTATUS, SSTATUS_FS_INITIAL);

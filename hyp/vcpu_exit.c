@@ -90,7 +90,7 @@ static void host_interrupt(struct vcpu *v, uint64_t irq)
 	(void)v;
 	switch (irq) {
 	case IRQ_S_TIMER:
-		firmware_set_timer(UINT64_MAX);	/* clears sip.STIP */
+		hart_set_timer(UINT64_MAX);	/* clears sip.STIP */
 		this_hart()->timer_fired = true;
 		break;
 	case IRQ_S_SOFT:

@@ -1,6 +1,7 @@
 #include <libfdt.h>
 #include <string.h>
 #include "console.h"
+#include "hart.h"
 #include "host_blk.h"
 #include "host_pages.h"
 #include "riscv_defs.h"
@@ -52,6 +53,7 @@
 #define VIRTQ_DESC_F_WRITE 2
 
 #define QUEUE_SIZE 8
+#define POLL_TICKS 200	/* 20 us at QEMU virt's 10 MHz */
 
 struct vring_desc {
 	uint64_t addr;
@@ -108,8 +110,10 @@ static void ticket_lock(struct ticket_lock *l)
 {
 	unsigned me = __atomic_fetch_add(&l->next, 1, __ATOMIC_RELAXED);
 
+	/* The holder waits for the device: waiting harts sleep too (see
+	 * hart_pause), or they take the host CPUs QEMU needs to finish it. */
 	while (__atomic_load_n(&l->serving, __ATOMIC_ACQUIRE) != me)
-		;
+		hart_pause(POLL_TICKS);
 }
 
 static void ticket_unlock(struct ticket_lock *l)
@@ -150,8 +154,10 @@ static bool submit(struct host_blk *d, uint32_t type, uint64_t sector, uint64_t 
 	d->avail_idx++;
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	reg_write(d, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	/* QEMU completes the request on its own thread: sleep between looks
+	 * so this emulated hart does not keep a host CPU from it. */
 	while (__atomic_load_n(&r->used.idx, __ATOMIC_ACQUIRE) == d->used_seen)
-		;
+		hart_pause(POLL_TICKS);
 	d->used_seen++;
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	reg_write(d, VIRTIO_MMIO_INTERRUPT_ACK, reg_read(d, VIRTIO_MMIO_INTERRUPT_STATUS));
