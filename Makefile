@@ -34,7 +34,7 @@ LINUX_SOURCE_TARBALL ?= /usr/src/linux-source-6.1.tar.xz
 .DEFAULT_GOAL := all
 .PHONY: all help deps hypervisor guest-kernel guest-initramfs base-disk reset-disks \
 	test-guests run debug \
-	test unit-test boot-test bench-overhead bench-boot clean
+	test unit-test boot-test bench-overhead bench-boot bench-share clean
 
 all: hypervisor guest-kernel guest-initramfs base-disk test-guests
 
@@ -46,6 +46,7 @@ help:
 	@echo "  make unit-test    host unit tests only (ASan + UBSan)"
 	@echo "  make boot-test    QEMU boot tests only"
 	@echo "  make bench-boot   time until 1, 2, 4, 8, 16 guests are all in user space"
+	@echo "  make bench-share  N guests read the same files: memory, disk reads, with and without sharing"
 	@echo "  make bench-overhead  boot to user space: discv vs the same guest on bare QEMU"
 	@echo "  make debug        boot under QEMU halted, with gdb-multiarch attached"
 	@echo "  make deps         install the Debian packages discv needs (as root)"
@@ -191,6 +192,9 @@ boot-test: all
 
 test: | $(BUILD)/.deps-ok
 	@BUILD='$(BUILD)' tests/run-all.sh
+
+bench-share: all
+	@python3 tests/bench/share.py $(BUILD)/bench
 
 bench-boot: all
 	@python3 tests/bench/boot_scaling.py $(BUILD)/guest/Image $(BUILD)/guest/initramfs.cpio.gz \

@@ -67,10 +67,11 @@ size_t hvstat_format_total(char *buf, size_t size, const struct host_memory *hm)
 	}
 	struct share_stats s;
 	share_stats(&s);
-	APPEND(",\"host_pages_shared\":%lu,\"pages_saved_disk\":%lu,\"pages_saved_kernel\":%lu,"
+	APPEND(",\"host_pages_shared\":%lu,\"host_pages_shared_disk\":%lu,"
+	       "\"pages_saved_disk\":%lu,\"pages_saved_kernel\":%lu,"
 	       "\"pages_replicated\":%lu,\"block_cache_hits\":%lu}",
-	       s.host_pages_shared, s.pages_saved_disk, s.pages_saved_kernel, s.pages_replicated,
-	       s.block_cache_hits);
+	       s.host_pages_shared, s.host_pages_shared_disk, s.pages_saved_disk,
+	       s.pages_saved_kernel, s.pages_replicated, s.block_cache_hits);
 	return n;
 }
 

@@ -111,10 +111,12 @@ void share_stats(struct share_stats *s)
 		    !p->mappings)
 			continue;
 		s->host_pages_shared++;
-		if (p->origin == PAGE_SHARED_DISK)
+		if (p->origin == PAGE_SHARED_DISK) {
+			s->host_pages_shared_disk++;
 			s->pages_saved_disk += p->mappings - 1;
-		else
+		} else {
 			s->pages_saved_kernel += p->mappings - 1;
+		}
 	}
 	s->pages_replicated = disk_table.replicas + kernel_table.replicas;
 	s->block_cache_hits = disk_table.hits;

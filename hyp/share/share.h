@@ -48,6 +48,7 @@ uint64_t share_kernel_page(uint64_t index, unsigned node, uint64_t image_pa,
 /* Totals for hvstat. */
 struct share_stats {
 	uint64_t host_pages_shared;	/* shared pages mapped by at least one VM */
+	uint64_t host_pages_shared_disk;	/* ... of them, base-disk blocks */
 	uint64_t pages_saved_disk;	/* sum of (mappings - 1) over base-disk pages */
 	uint64_t pages_saved_kernel;	/* likewise over kernel-image pages */
 	uint64_t pages_replicated;	/* copies made for another node */

@@ -1,0 +1,105 @@
+#!/usr/bin/env python3
+"""Disco's Figure 6 on discv: N guests boot the shared base disk and read
+the same files (the first FILESET_MIB MiB of /usr/lib/riscv64-linux-gnu/
+lib*, in name order), with DMA-read sharing on and with SHARE=0, on one
+NUMA node (so "one copy" means one; replication is measured by the boot
+tests). For each N: the host memory actually used (every host page in
+use: hypervisor, tables, guest pages) with and without sharing, the host
+disk bytes read, and the host pages that hold the file set. Writes JSON
+and an SVG chart to OUTDIR.
+
+usage: share.py OUTDIR [FILESET_MIB] [N ...]
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+PAGE = 4096
+
+
+def read_cmd(mib):
+    return ("t=0; for f in /usr/lib/riscv64-linux-gnu/lib*; do [ -f \"$f\" ] || continue; "
+            "cat \"$f\" > /dev/null; t=$((t + $(stat -c %s \"$f\"))); "
+            f"[ $t -ge {mib << 20} ] && break; done; echo fileset=$t")
+
+
+def run(n, share, mib):
+    with tempfile.TemporaryDirectory(prefix="discv-bench-share.") as state:
+        env = dict(os.environ, GUESTS=str(n), SHARE=str(share), HARTS="4", NODES="1",
+                   DISK="1", DISCV_STATE=state, GUEST_CMD=read_cmd(mib))
+        env.pop("GUEST_CMD_FILE", None)
+        out = subprocess.run(["tools/run-qemu.sh"], env=env, stdin=subprocess.DEVNULL,
+                             capture_output=True, text=True, timeout=1800).stdout
+    vms, total, fileset = [], None, 0
+    for line in out.splitlines():
+        if "hvstat: " in line:
+            obj = json.loads(line[line.index("hvstat: ") + 8:])
+            (vms.append(obj) if obj["vm"] != "total" else None)
+            total = obj if obj["vm"] == "total" else total
+        if "fileset=" in line:
+            fileset = int(line.split("fileset=")[1])
+    if total is None or len(vms) != n or not all(v["state"] == "off" for v in vms):
+        raise RuntimeError(f"N={n} SHARE={share}: the run did not finish:\n{out[-2000:]}")
+    return {"host_mib_used": round(total["host_pages_used"] * PAGE / 2**20, 1),
+            "disk_host_read_mib": round(total["disk_host_read_bytes"] / 2**20, 1),
+            "fileset_host_pages": total.get("host_pages_shared_disk", 0),
+            "pages_saved_disk": total["pages_saved_disk"],
+            "pages_saved_kernel": total["pages_saved_kernel"],
+            "guest_read_mib": round(sum(v["disk_read_bytes"] for v in vms) / 2**20, 1),
+            "fileset_bytes": fileset}
+
+
+def svg(rows, path):
+    w, h, pad = 640, 320, 50
+    top = max(max(r["share"]["host_mib_used"], r["noshare"]["host_mib_used"]) for r in rows)
+    bw = (w - 2 * pad) / (len(rows) * 3)
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="12">',
+             f'<text x="{w / 2}" y="18" text-anchor="middle">host memory used (MiB): N guests reading the same files</text>']
+    for i, r in enumerate(rows):
+        for j, (key, color) in enumerate((("noshare", "#c44"), ("share", "#48c"))):
+            v = r[key]["host_mib_used"]
+            bh = (h - 2 * pad) * v / top
+            x = pad + (3 * i + j) * bw
+            parts.append(f'<rect x="{x:.1f}" y="{h - pad - bh:.1f}" width="{bw:.1f}" height="{bh:.1f}" fill="{color}"/>')
+            parts.append(f'<text x="{x + bw / 2:.1f}" y="{h - pad - bh - 3:.1f}" text-anchor="middle">{v:.0f}</text>')
+        parts.append(f'<text x="{pad + (3 * i + 1) * bw:.1f}" y="{h - pad + 16}" text-anchor="middle">N={r["guests"]}</text>')
+    parts.append(f'<text x="{pad}" y="{h - 12}" fill="#c44">SHARE=0</text>')
+    parts.append(f'<text x="{pad + 80}" y="{h - 12}" fill="#48c">sharing</text></svg>')
+    with open(path, "w") as f:
+        f.write("\n".join(parts))
+
+
+def main(argv):
+    if len(argv) < 2:
+        print(__doc__, file=sys.stderr)
+        return 2
+    outdir = argv[1]
+    mib = int(argv[2]) if len(argv) > 2 else 32
+    counts = [int(x) for x in argv[3:]] or [1, 2, 4, 8]
+    rows = []
+    for n in counts:
+        rows.append({"guests": n, "share": run(n, 1, mib), "noshare": run(n, 0, mib)})
+        print(f"bench-share: N={n} done", file=sys.stderr)
+    os.makedirs(outdir, exist_ok=True)
+    with open(os.path.join(outdir, "share.json"), "w") as f:
+        json.dump({"benchmark": "N guests read the same files", "fileset_mib": mib,
+                   "machine": "4 harts, 1 NUMA node, 2 GiB; 128 MiB per guest", "rows": rows},
+                  f, indent=2)
+    svg(rows, os.path.join(outdir, "share.svg"))
+    base = rows[0]["share"]["fileset_host_pages"] or 1
+    print(f"bench-share: {mib} MiB file set, one NUMA node (host MiB = every host page in use)")
+    print("| guests | host MiB, sharing | host MiB, SHARE=0 | disk MiB read, sharing | disk MiB read, SHARE=0 | file-set host pages | vs N=1 |")
+    print("|---:|---:|---:|---:|---:|---:|---:|")
+    for r in rows:
+        s, o = r["share"], r["noshare"]
+        print(f"| {r['guests']} | {s['host_mib_used']} | {o['host_mib_used']} | "
+              f"{s['disk_host_read_mib']} | {o['disk_host_read_mib']} | "
+              f"{s['fileset_host_pages']} | {s['fileset_host_pages'] / base:.3f}x |")
+    print(f"bench-share: -> {outdir}/share.json, {outdir}/share.svg")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
