@@ -34,7 +34,7 @@ LINUX_SOURCE_TARBALL ?= /usr/src/linux-source-6.1.tar.xz
 .DEFAULT_GOAL := all
 .PHONY: all help deps hypervisor guest-kernel guest-initramfs base-disk reset-disks \
 	test-guests run debug \
-	test unit-test boot-test bench-overhead bench-boot bench-share clean
+	test unit-test fuzz boot-test bench-overhead bench-boot bench-share clean
 
 all: hypervisor guest-kernel guest-initramfs base-disk test-guests
 
@@ -44,6 +44,7 @@ help:
 	@echo "                    or batch with GUEST_CMD='...')"
 	@echo "  make test         install packages if needed, build, run unit and boot tests"
 	@echo "  make unit-test    host unit tests only (ASan + UBSan)"
+	@echo "  make fuzz         libFuzzer on the virtqueue/virtio-blk parsers (FUZZ_SECONDS=60)"
 	@echo "  make boot-test    QEMU boot tests only"
 	@echo "  make bench-boot   time until 1, 2, 4, 8, 16 guests are all in user space"
 	@echo "  make bench-share  N guests read the same files: memory, disk reads, with and without sharing"
@@ -146,6 +147,8 @@ reset-disks:
 
 test-guests: | $(BUILD)/.deps-ok
 	@$(MAKE) --no-print-directory -C tests/guests/sbi-test O=$(abspath $(BUILD))/tests/guests
+	@if [ -f tests/guests/virtio-test/Makefile ]; then \
+		$(MAKE) --no-print-directory -C tests/guests/virtio-test O=$(abspath $(BUILD))/tests/guests; fi
 
 # Images `run` needs: the defaults are built, user-given ones must exist.
 RUN_PREREQS := hypervisor
@@ -184,6 +187,9 @@ debug: $(RUN_PREREQS)
 		tools/debug.sh
 
 # ---- tests --------------------------------------------------------------
+fuzz: | $(BUILD)/.deps-ok
+	@tests/fuzz/run.sh $(or $(FUZZ_SECONDS),60)
+
 unit-test: | $(BUILD)/.deps-ok
 	@tests/unit/run.sh $(BUILD)/unit
 

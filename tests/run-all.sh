@@ -2,8 +2,9 @@
 # `make test`: every test of discv, in order of cost. Installs the Debian
 # packages it needs (as root), builds what is missing, then runs
 #   1. host unit tests of the pure logic (ASan + UBSan)
-#   2. boot tests on QEMU (tests/boot/run.sh)
-#   3. the boot-overhead figure (a measurement, not a pass/fail test)
+#   2. 20 s of libFuzzer on the virtqueue parser (tests/fuzz/)
+#   3. boot tests on QEMU (tests/boot/run.sh)
+#   4. the boot-overhead figure (a measurement, not a pass/fail test)
 # and ends with the line "N passed, M failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -40,6 +41,15 @@ if [ -z "$u_bins" ]; then
 	tally 0 1
 else
 	tally $((u_bins - u_fail)) "$u_fail"
+fi
+
+step "fuzzing the virtqueue and virtio-blk parsers (20 s, libFuzzer + ASan + UBSan)"
+if tests/fuzz/run.sh 20; then
+	tally 1 0
+	echo "fuzz: PASS fuzz_virtq (no crash in 20 s)"
+else
+	tally 0 1
+	echo "fuzz: FAIL fuzz_virtq (see build/fuzz/)"
 fi
 
 step "boot tests"
