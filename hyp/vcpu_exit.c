@@ -42,9 +42,7 @@ static void guest_page_fault(struct vcpu *v, const struct trap_info *t)
 	/* A store to a page mapped read-only (shared): copy-on-write, then
 	 * the VM's other vCPUs drop the old read-only translation. */
 	if (t->scause == EXC_STORE_GUEST_PAGE_FAULT && guest_memory_is_mapped(v->vm, gpa)) {
-		r = guest_memory_break_cow(v->vm, gpa, &hpa);
-		if (r == TOUCH_OK)
-			vm_flush_gstage(v->vm);
+		r = guest_memory_break_cow(v->vm, gpa, &hpa);	/* fenced in vcpu_handle_exit */
 	} else {
 		r = guest_memory_fault_in(v->vm, gpa, &hpa);
 	}
@@ -107,6 +105,7 @@ void vcpu_handle_exit(struct vcpu *v, const struct trap_info *t)
 	enum exit_reason reason = exit_reason_of(t->scause);
 
 	struct exit_record *r = &v->trace[v->trace_next++ % VCPU_TRACE_LEN];
+	uint64_t cow_before = v->vm->cow_breaks;
 
 	v->exits++;
 	v->exits_by_cause[reason]++;
@@ -141,4 +140,9 @@ void vcpu_handle_exit(struct vcpu *v, const struct trap_info *t)
 		vm_stop(v->vm, VM_KILLED, "unexpected trap");
 		break;
 	}
+	/* A copy-on-write (a guest store, or a device or SBI call writing
+	 * guest memory) replaced a read-only mapping: the VM's other vCPUs may
+	 * still hold it. Fenced here, with no lock held (docs/concurrency.md). */
+	if (v->vm->cow_breaks != cow_before)
+		vm_flush_gstage(v->vm);
 }

@@ -55,8 +55,10 @@ static bool mem_access(struct vm *vm, uint64_t gpa, void *buf, size_t len, bool 
 	uint64_t hpa;
 
 	if ((len == 2 || len == 4 || len == 8) && gpa % len == 0) {
+		/* A write must not land in a shared page: copy it first. */
 		if (!guest_memory_contains(vm, gpa, len) ||
-		    guest_memory_touch(vm, gpa, &hpa) != TOUCH_OK)
+		    (write ? guest_memory_touch_writable(vm, gpa, &hpa)
+			   : guest_memory_touch(vm, gpa, &hpa)) != TOUCH_OK)
 			return false;
 		/* The guest side is aligned; the caller's buffer may not be:
 		 * move through a local (memcpy) on that side. */

@@ -246,6 +246,11 @@ run_test disk-boot 0 "${DISKRUN[@]}" \
 	'line:[guest0] fio-3' \
 	'line:[guest0] iperf 3' \
 	'hvstat:vm[0]["disk_read_bytes"] > 0 and vm[0]["vplic_injections"] > 0'
+# Malformed virtio requests from a bare-metal guest: error statuses or a
+# device reset, never a hypervisor crash (tests/guests/virtio-test).
+run_test virtio-malformed 0 "${DISKRUN[@]}" HARTS=1 NODES=1 GUEST_KERNEL=$BUILD/tests/guests/virtio-test.bin \
+	GUEST_INITRD=none GUEST_APPEND= -- \
+	'line:[guest0] virtio-test: ' 'noline:FAIL'
 # Writes reach the delta and survive into the next run; two guests
 # writing the same path each read their own data back.
 run_test disk-write 0 "${DISKRUN[@]}" GUESTS=2 \
@@ -312,7 +317,7 @@ run_test share-replicas 0 "${DISKRUN[@]}" GUESTS=2 "GUEST_CMD=$READ_FILES" -- \
 	'hvstat:all(v["pages_local"] == v["pages_mapped"] for v in vm)'
 
 # fio with verification on each guest's disk (through its delta).
-FIO_CMD='fio --name=verify --filename=/root/fio.dat --size=8M --bs=4k --rw=randwrite --ioengine=psync --direct=1 --verify=crc32c --do_verify=1 --output-format=terse --terse-version=3 >/tmp/fio.out 2>&1; echo fio-exit=$?; cut -d";" -f5 /tmp/fio.out'
+FIO_CMD='fio --thread --name=verify --filename=/root/fio.dat --size=8M --bs=4k --rw=randwrite --ioengine=psync --direct=1 --verify=crc32c --do_verify=1 --output-format=terse --terse-version=3 >/tmp/fio.out 2>&1; echo fio-exit=$?; cut -d";" -f5 /tmp/fio.out'
 run_test disk-fio-verify 0 "${DISKRUN[@]}" GUESTS=2 "GUEST_CMD=$FIO_CMD" -- \
 	'line:[guest0] fio-exit=0' 'line:[guest1] fio-exit=0' \
 	'hvstat:all(v["disk_write_bytes"] >= 8 << 20 for v in vm)'
