@@ -15,6 +15,7 @@
 #include "firmware.h"
 #include "hart.h"
 #include "monitor.h"
+#include "vdisk/host_blk.h"
 #include "vcpu.h"
 #include "vcpu_exit.h"
 #include "vm.h"
@@ -62,10 +63,16 @@ void hart_pause(uint64_t ticks)
 
 	if (until < h->timer_deadline)
 		firmware_set_timer(until);
-	if (!(csr_read(CSR_SIP) & (SIP_STIP | SIP_SSIP)))
+	if (!(csr_read(CSR_SIP) & (SIP_STIP | SIP_SSIP | SIP_SEIP)))
 		wait_for_interrupt();
 	if (until < h->timer_deadline)
 		firmware_set_timer(h->timer_deadline);	/* a passed deadline fires now */
+	if (csr_read(CSR_SIP) & SIP_SEIP)
+		host_blk_handle_irq();		/* we are the disk's interrupt hart */
+	if (csr_read(CSR_SIP) & SIP_SSIP) {
+		csr_clear(CSR_SIP, SIP_SSIP);	/* the kick that woke us; it may */
+		h->resched = true;		/* also have meant "look again" */
+	}
 }
 
 void hart_kick(unsigned index)
@@ -131,8 +138,10 @@ static void idle(struct hart *h)
 		deadline = start + CONSOLE_POLL_TICKS;
 	hart_set_timer(deadline);
 	/* sstatus.SIE is 0: the pending interrupt ends WFI without a trap. */
-	while (!(csr_read(CSR_SIP) & (SIP_STIP | SIP_SSIP)) && read_time() < deadline)
+	while (!(csr_read(CSR_SIP) & (SIP_STIP | SIP_SSIP | SIP_SEIP)) && read_time() < deadline)
 		wait_for_interrupt();
+	if (csr_read(CSR_SIP) & SIP_SEIP)
+		host_blk_handle_irq();
 	csr_clear(CSR_SIP, SIP_SSIP);
 	hart_set_timer(UINT64_MAX);
 	h->idle_ticks += read_time() - start;

@@ -3,6 +3,7 @@
 #include "hvstat.h"
 #include "lib/format.h"
 #include "share/share.h"
+#include "vdisk/host_blk.h"
 #include "vm.h"
 #include "vm_table.h"
 
@@ -63,7 +64,8 @@ size_t hvstat_format_total(char *buf, size_t size, const struct host_memory *hm)
 		uint64_t host_read = 0;
 		for (unsigned i = 0; i < vm_count; i++)
 			host_read += vms[i].disk.disk.host_read_bytes;
-		APPEND(",\"disk_host_read_bytes\":%lu", host_read);
+		APPEND(",\"disk_host_read_bytes\":%lu,\"host_disk_interrupts\":%lu", host_read,
+		       host_blk_interrupts());
 	}
 	struct share_stats s;
 	share_stats(&s);

@@ -53,7 +53,7 @@ void hart_init(struct hart *h)
 	csr_write(CSR_STVEC, (uint64_t)hyp_trap_vector);
 	csr_clear(CSR_SSTATUS, SSTATUS_SIE);
 	csr_set(CSR_SSTATUS, SSTATUS_FS_INITIAL);
-	csr_write(CSR_SIE, SIP_SSIP | SIP_STIP);
+	csr_write(CSR_SIE, SIP_SSIP | SIP_STIP | SIP_SEIP);
 }
 
 /* NUMA nodes with RAM (before the page allocator knows them). */
@@ -178,6 +178,7 @@ void hyp_main(unsigned long boot_hartid, const void *fdt)
 		 (host_pages_ram_count(&host_memory) * PAGE_SIZE) >> 20, host_memory.nnodes,
 		 (host_pages_free_count(&host_memory) * PAGE_SIZE) >> 20);
 	print_topology();
+	host_blk_wire_interrupts(&platform);
 	log_info("%u guest(s), %u vCPU(s) and %lu MiB each%s", config.guests, config.vcpus,
 		 config.guest_mem >> 20, config.batch ? ", batch mode" : "");
 

@@ -10,6 +10,7 @@
 #include "guest_memory.h"
 #include "hart.h"
 #include "mmio.h"
+#include "vdisk/host_blk.h"
 #include "sbi/sbi.h"
 #include "vcpu.h"
 #include "vcpu_exit.h"
@@ -94,6 +95,9 @@ static void host_interrupt(struct vcpu *v, uint64_t irq)
 	case IRQ_S_SOFT:
 		csr_clear(CSR_SIP, SIP_SSIP);	/* a kick from another hart: */
 		this_hart()->resched = true;	/* look at the run queue again */
+		break;
+	case IRQ_S_EXT:
+		host_blk_handle_irq();		/* a host disk completed a request */
 		break;
 	default:
 		break;

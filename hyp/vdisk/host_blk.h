@@ -29,6 +29,17 @@ struct host_blk;
  * Returns how many were found. */
 unsigned host_blk_probe(const void *fdt);
 
+struct platform;
+
+/* Routes each disk's completion interrupt to a hart wired to its PLIC. */
+void host_blk_wire_interrupts(const struct platform *p);
+
+/* Serves a supervisor external interrupt on this hart. */
+void host_blk_handle_irq(void);
+
+/* Completions signalled by interrupt so far (hvstat). */
+uint64_t host_blk_interrupts(void);
+
 /* The disk with this serial, or NULL. */
 struct host_blk *host_blk_find(const char *serial);
 

@@ -246,6 +246,13 @@ run_test disk-boot 0 "${DISKRUN[@]}" \
 	'line:[guest0] fio-3' \
 	'line:[guest0] iperf 3' \
 	'hvstat:vm[0]["disk_read_bytes"] > 0 and vm[0]["vplic_injections"] > 0'
+# The host disks' completions arrive as interrupts from the PLIC they are
+# wired to (on one node: QEMU 7.2's second-socket PLIC cannot interrupt
+# S-mode, so with 2 nodes the driver polls).
+run_test host-disk-interrupts 0 "${DISKRUN[@]}" NODES=1 'GUEST_CMD=cat /usr/bin/* > /dev/null' -- \
+	'line:interrupt 8 to hart' \
+	'hvstat:total["host_disk_interrupts"] > 0'
+
 # Malformed virtio requests from a bare-metal guest: error statuses or a
 # device reset, never a hypervisor crash (tests/guests/virtio-test).
 run_test virtio-malformed 0 "${DISKRUN[@]}" HARTS=1 NODES=1 GUEST_KERNEL=$BUILD/tests/guests/virtio-test.bin \
