@@ -99,6 +99,7 @@ void harts_start_secondaries(void)
 void secondary_main(struct hart *h)
 {
 	hart_init(h);
+	host_blk_enable_irqs();
 	hart_run();
 	for (;;)
 		wait_for_interrupt();

@@ -179,6 +179,7 @@ void hyp_main(unsigned long boot_hartid, const void *fdt)
 		 (host_pages_free_count(&host_memory) * PAGE_SIZE) >> 20);
 	print_topology();
 	host_blk_wire_interrupts(&platform);
+	host_blk_enable_irqs();		/* the boot hart's share; the others at start */
 	log_info("%u guest(s), %u vCPU(s) and %lu MiB each%s", config.guests, config.vcpus,
 		 config.guest_mem >> 20, config.batch ? ", batch mode" : "");
 

@@ -354,7 +354,8 @@ void host_blk_wire_interrupts(const struct platform *p)
 			/* QEMU 7.2 connects the outputs of a PLIC whose harts do
 			 * not start at 0 by a wrong index (the fault that also
 			 * stops a third socket from starting): measured, none of
-			 * its interrupts reach S-mode. */
+			 * its interrupts reach S-mode, even with the enables set
+			 * by the target hart itself after OpenSBI started it. */
 			log_info("host disk '%s': its PLIC (node %u) cannot interrupt S-mode "
 				 "under QEMU 7.2: polling", d->serial, c->node);
 			continue;
@@ -371,12 +372,28 @@ void host_blk_wire_interrupts(const struct platform *p)
 			continue;
 		d->plic = pa_to_ptr(c->base);
 		plic_write(d->plic, PLIC_PRIORITY(d->irq), 1);
+		log_info("host disk '%s': interrupt %u to hart %lu", d->serial, d->irq,
+			 harts[d->irq_hart].hartid);
+	}
+}
+
+/*
+ * Enables, in this hart's S-mode context, the disk interrupts routed to
+ * it. Each hart does it for itself once running: OpenSBI clears a hart's
+ * PLIC enables when it starts the hart (its warm irqchip init).
+ */
+void host_blk_enable_irqs(void)
+{
+	unsigned me = this_hart()->index;
+
+	for (unsigned i = 0; i < ndisks; i++) {
+		struct host_blk *d = &disks[i];
+		if (!d->plic || d->irq_hart != (int)me)
+			continue;
 		plic_write(d->plic, PLIC_ENABLE(d->irq_context, d->irq),
 			   plic_read(d->plic, PLIC_ENABLE(d->irq_context, d->irq)) |
 			   1U << (d->irq % 32));
 		plic_write(d->plic, PLIC_THRESHOLD(d->irq_context), 0);
-		log_info("host disk '%s': interrupt %u to hart %lu", d->serial, d->irq,
-			 harts[d->irq_hart].hartid);
 	}
 }
 

@@ -34,6 +34,9 @@ struct platform;
 /* Routes each disk's completion interrupt to a hart wired to its PLIC. */
 void host_blk_wire_interrupts(const struct platform *p);
 
+/* Each hart, once running: enables the disk interrupts routed to it. */
+void host_blk_enable_irqs(void);
+
 /* Serves a supervisor external interrupt on this hart. */
 void host_blk_handle_irq(void);
 
