@@ -1,5 +1,6 @@
 /*
- * virtio-test entry point and trap vector.
+ * The test guests' entry point and trap vector (shared by sbi-test and
+ * virtio-test).
  *
  * The image begins with the 64-byte RISC-V Linux boot image header
  * (Linux 6.1, Documentation/riscv/boot-image-header.rst), so discv -- or any
@@ -60,9 +61,9 @@ entry:
 /*
  * S-mode trap vector.  Traps are taken only from S-mode itself, on the same
  * stack, so we just spill the caller-saved registers (the C ABI makes the
- * handler preserve the rest) and call trap_handler(). No trap is expected
- * in this guest: the handler reports it as a failure and powers off, so
- * the sret below is never reached in practice.
+ * handler preserve the rest), call the guest's trap_handler() (sbi-test's
+ * records the cause and moves sepc past the faulting instruction;
+ * virtio-test's reports any trap as a failure), and return with sret.
  */
 	.balign 4
 trap_entry:
