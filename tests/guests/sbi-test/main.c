@@ -10,6 +10,7 @@
  * where the spec leaves a choice (e.g. probe_extension returning exactly 1).
  */
 #include <stdarg.h>
+#include "console.h"
 
 typedef unsigned long ulong;
 typedef unsigned int u32;
@@ -124,113 +125,6 @@ static int wait_sip(ulong bit, int want)
 }
 
 /* ------------------------------------------------------------------------ */
-/* Output: a tiny printf (%s %c %d %u %x, with optional l) over SBI putchar */
-/* ------------------------------------------------------------------------ */
-
-typedef void (*putc_fn)(char c, void *ctx);
-
-static void out_num(putc_fn put, void *ctx, ulong n, unsigned base, int neg)
-{
-	char buf[24];
-	int i = 0;
-
-	do {
-		buf[i++] = "0123456789abcdef"[n % base];
-		n /= base;
-	} while (n);
-	if (neg)
-		put('-', ctx);
-	while (i)
-		put(buf[--i], ctx);
-}
-
-static void vformat(putc_fn put, void *ctx, const char *fmt, va_list ap)
-{
-	for (; *fmt; fmt++) {
-		int is_long = 0;
-
-		if (*fmt != '%') {
-			put(*fmt, ctx);
-			continue;
-		}
-		if (*++fmt == 'l') {
-			is_long = 1;
-			fmt++;
-		}
-		switch (*fmt) {
-		case 's': {
-			const char *s = va_arg(ap, const char *);
-
-			while (*s)
-				put(*s++, ctx);
-			break;
-		}
-		case 'c':
-			put((char)va_arg(ap, int), ctx);
-			break;
-		case 'd': {
-			long v = is_long ? va_arg(ap, long) : va_arg(ap, int);
-
-			out_num(put, ctx, v < 0 ? -(ulong)v : (ulong)v, 10, v < 0);
-			break;
-		}
-		case 'u':
-		case 'x': {
-			ulong v = is_long ? va_arg(ap, ulong) : va_arg(ap, unsigned);
-
-			out_num(put, ctx, v, *fmt == 'x' ? 16 : 10, 0);
-			break;
-		}
-		case '\0':
-			return;
-		default:
-			put(*fmt, ctx);
-		}
-	}
-}
-
-static void console_put(char c, void *ctx)
-{
-	(void)ctx;
-	sbi_legacy(1, (u8)c);		/* legacy console_putchar, ch. 5.2 */
-}
-
-static void print(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vformat(console_put, 0, fmt, ap);
-	va_end(ap);
-}
-
-struct strbuf {
-	char *p;
-	ulong left;
-};
-
-static void buf_put(char c, void *ctx)
-{
-	struct strbuf *b = ctx;
-
-	if (b->left > 1) {
-		*b->p++ = c;
-		b->left--;
-	}
-}
-
-static void format(char *dst, ulong size, const char *fmt, ...)
-{
-	struct strbuf b = { dst, size };
-	va_list ap;
-
-	va_start(ap, fmt);
-	vformat(buf_put, &b, fmt, ap);
-	va_end(ap);
-	*b.p = '\0';
-}
-
-/* ------------------------------------------------------------------------ */
 /* Reporting                                                                */
 /* ------------------------------------------------------------------------ */
 
@@ -249,7 +143,7 @@ static void check(const char *name, int ok, const char *fmt, ...)
 	n_fail++;
 	print("FAIL %s: ", name);
 	va_start(ap, fmt);
-	vformat(console_put, 0, fmt, ap);
+	vprint(fmt, ap);
 	va_end(ap);
 	print("\n");
 }
