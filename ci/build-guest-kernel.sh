@@ -12,18 +12,12 @@
 set -euo pipefail
 export LC_ALL=C
 
-me="build-guest-kernel.sh"
-log() { echo "$me: $*" >&2; }
-die() { echo "$me: error: $*" >&2; exit 1; }
+source "$(dirname "$0")/lib.sh"
 
-[ $# -eq 1 ] && [ -n "$1" ] || { echo "usage: $me OUT" >&2; exit 2; }
-out=$1
+out_arg "$@"
 
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-root=$(dirname "$here")
 frag="$root/guest-kernel/discv.config"
 patchdir="$root/guest-kernel/patches"
-cache="${DISCV_CACHE:-$HOME/.cache/discv}"
 pkg=linux-source-6.1
 
 [ -f "$frag" ] || die "config fragment $frag not found"

@@ -33,18 +33,12 @@ set -euo pipefail
 export LC_ALL=C
 umask 022
 
-me=build-rootfs.sh
-log() { echo "$me: $*" >&2; }
-die() { echo "$me: error: $*" >&2; exit 1; }
+source "$(dirname "$0")/lib.sh"
 
-[ $# -eq 1 ] && [ -n "$1" ] || { echo "usage: $me OUT" >&2; exit 2; }
-out=$1
+out_arg "$@"
 
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-root=$(dirname "$here")
 script="$here/$me"
 init="$root/guest-rootfs/init"
-cache="${DISCV_CACHE:-$HOME/.cache/discv}"
 suite=trixie
 
 # Packages unpacked into the image (see the header).  Sorted.
