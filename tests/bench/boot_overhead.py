@@ -15,11 +15,10 @@ usage: boot_overhead.py KERNEL INITRD DISCV_BIN OUT [RUNS]
 """
 import json
 import os
-import signal
 import statistics
-import subprocess
 import sys
-import time
+
+from timing import seconds_until
 
 MARKER = b"discv-init: user space up"
 OPENSBI = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.bin"
@@ -28,20 +27,7 @@ TIMEOUT = 60
 
 def time_to_marker(cmd, env=None):
     """Seconds from spawning cmd until MARKER appears on its output."""
-    start = time.monotonic()
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, env=env, start_new_session=True)
-    elapsed = None
-    try:
-        for line in proc.stdout:
-            if MARKER in line:
-                elapsed = time.monotonic() - start
-                break
-            if time.monotonic() - start > TIMEOUT:
-                break
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+    elapsed = seconds_until(cmd, lambda line: MARKER in line, env, TIMEOUT)
     if elapsed is None:
         raise RuntimeError("no first user-space line from: " + " ".join(cmd))
     return elapsed

@@ -9,11 +9,10 @@ usage: boot_scaling.py KERNEL INITRD DISCV_BIN OUT [RUNS] [N ...]
 import json
 import os
 import re
-import signal
 import statistics
-import subprocess
 import sys
-import time
+
+from timing import seconds_until
 
 MARKER = re.compile(rb"^\[(guest\d+)\] discv-init: user space up")
 TIMEOUT = 300
@@ -21,25 +20,16 @@ TIMEOUT = 300
 
 def time_to_all_up(n, env):
     """Seconds from spawning the run until all n guests reached user space."""
-    env = dict(env, GUESTS=str(n), GUEST_CMD="true")
-    start = time.monotonic()
-    proc = subprocess.Popen(["tools/run-qemu.sh"], stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
-                            start_new_session=True)
-    up, elapsed = set(), None
-    try:
-        for line in proc.stdout:
-            m = MARKER.match(line)
-            if m:
-                up.add(m.group(1))
-                if len(up) == n:
-                    elapsed = time.monotonic() - start
-                    break
-            if time.monotonic() - start > TIMEOUT:
-                break
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+    up = set()
+
+    def all_up(line):
+        m = MARKER.match(line)
+        if m:
+            up.add(m.group(1))
+        return len(up) == n
+
+    elapsed = seconds_until(["tools/run-qemu.sh"], all_up,
+                            dict(env, GUESTS=str(n), GUEST_CMD="true"), TIMEOUT)
     if elapsed is None:
         raise RuntimeError(f"only {len(up)} of {n} guests reached user space")
     return elapsed
