@@ -11,6 +11,19 @@
 	.section .text.entry
 	.global _start
 _start:
+	/*
+	 * Only the first hart here boots. OpenSBI 1.1 can send a second one:
+	 * its hart_start marks the target START_PENDING before it stores the
+	 * start address, so a target that wakes in between (any interrupt)
+	 * jumps to the old address, the firmware's default: here. Measured
+	 * twice in ~100 runs (hyp_main ran again and zeroed everything). Such
+	 * a hart must not touch .bss: it goes the secondaries' way instead.
+	 */
+	la t0, boot_claimed
+	li t1, 1
+	amoswap.w.aqrl t1, t1, (t0)
+	bnez t1, late_secondary
+
 	/* Each hart gets a stack, indexed by hart id (QEMU virt: 0..7). */
 	li t0, MAX_HARTS
 	bgeu a0, t0, park
@@ -32,6 +45,25 @@ _start:
 park:
 	wfi
 	j park
+
+/* A hart sent to _start after the boot hart: wait for harts[] (C). */
+late_secondary:
+	li t0, MAX_HARTS
+	bgeu a0, t0, park
+	la sp, hart_stacks
+	li t0, STACK_SIZE
+	addi t1, a0, 1
+	mul t0, t0, t1
+	add sp, sp, t0
+	call late_secondary_main
+	j park
+
+	.data
+	.align 2
+	.global boot_claimed
+boot_claimed:
+	.word 0
+	.text
 
 /*
  * A secondary hart, started by hart_start (SBI HSM) from the boot hart:

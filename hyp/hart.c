@@ -15,6 +15,7 @@
 #include "firmware.h"
 #include "hart.h"
 #include "monitor.h"
+#include "sbi/sbi_defs.h"
 #include "vdisk/host_blk.h"
 #include "vcpu.h"
 #include "vcpu_exit.h"
@@ -77,27 +78,53 @@ void hart_pause(uint64_t ticks)
 
 void hart_kick(unsigned index)
 {
-	if (index != this_hart()->index)
+	/* A hart not started yet has nothing to look at; an IPI would only
+	 * wake it in OpenSBI's wait loop (see boot/entry.S). */
+	if (index != this_hart()->index && __atomic_load_n(&harts[index].started, __ATOMIC_ACQUIRE))
 		firmware_send_ipi(1, harts[index].hartid);
 }
 
 void secondary_entry(void);	/* boot/entry.S */
+void secondary_main(struct hart *h);
+
+/* Set (in .data: .bss is zeroed after boot) once harts[] is complete. */
+volatile int harts_published __attribute__((section(".data")));
 void hart_init(struct hart *h);	/* main.c */
 
 void harts_start_secondaries(void)
 {
+	__atomic_store_n(&harts_published, 1, __ATOMIC_RELEASE);
 	for (unsigned i = 1; i < nharts; i++) {
 		long err = firmware_hart_start(harts[i].hartid, (unsigned long)secondary_entry,
 					       (unsigned long)&harts[i]);
+		if (err == SBI_ERR_ALREADY_AVAILABLE)
+			continue;	/* it came in through _start (see boot/entry.S) */
 		if (err)
 			log_info("hart %lu did not start (SBI error %ld): its vCPUs cannot run",
 				 harts[i].hartid, err);
 	}
 }
 
+
+/* A hart OpenSBI sent to _start instead of secondary_entry (boot/entry.S):
+ * once the boot hart has described the harts, run as the one we are. */
+void late_secondary_main(unsigned long hartid)
+{
+	while (!__atomic_load_n(&harts_published, __ATOMIC_ACQUIRE))
+		;
+	for (unsigned i = 1; i < nharts; i++)
+		if (harts[i].hartid == hartid)
+			secondary_main(&harts[i]);
+	for (;;)
+		wait_for_interrupt();
+}
+
 /* Entered from boot/entry.S on a secondary hart, a0 = its struct hart. */
 void secondary_main(struct hart *h)
 {
+	if (__atomic_exchange_n(&h->started, 1, __ATOMIC_ACQ_REL))
+		for (;;)
+			wait_for_interrupt();	/* this hart runs already */
 	hart_init(h);
 	host_blk_enable_irqs();
 	hart_run();

@@ -30,6 +30,7 @@ struct hart {
 	bool resched;		/* another hart kicked this one */
 	uint64_t idle_ticks;	/* time spent asleep in the idle loop */
 	uint64_t timer_deadline;	/* what the hart's timer is armed for */
+	int started;		/* running discv's loop (set by the hart itself; int: amoswap.w) */
 };
 
 extern struct hart harts[MAX_HARTS];

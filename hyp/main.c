@@ -150,6 +150,7 @@ void hyp_main(unsigned long boot_hartid, const void *fdt)
 
 	harts[0].hartid = boot_hartid;
 	hart_init(&harts[0]);
+	harts[0].started = 1;
 	if (!platform_from_fdt(&platform, fdt, &why))
 		hyp_panic("host device tree: %s", why);
 	machine_set_finisher(platform.finisher_pa);
