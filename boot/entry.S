@@ -13,11 +13,12 @@
 _start:
 	/*
 	 * Only the first hart here boots. OpenSBI 1.1 can send a second one:
-	 * its hart_start marks the target START_PENDING before it stores the
-	 * start address, so a target that wakes in between (any interrupt)
-	 * jumps to the old address, the firmware's default: here. Measured
-	 * twice in ~100 runs (hyp_main ran again and zeroed everything). Such
-	 * a hart must not touch .bss: it goes the secondaries' way instead.
+	 * its sbi_hsm_hart_start() marks the target START_PENDING before it
+	 * stores the start address (later OpenSBI stores the address first),
+	 * so a target that wakes in between jumps to the old address, the
+	 * firmware's default: here. Seen twice in ~100 runs (hyp_main ran
+	 * again and zeroed everything). Such a hart must not touch .bss: it
+	 * goes the secondaries' way instead (hart.c, late_secondary_main).
 	 */
 	la t0, boot_claimed
 	li t1, 1
