@@ -8,6 +8,18 @@
 #define STACK_SIZE 32768	/* keep in step with HART_STACK_SIZE (hart.h) */
 #define MAX_HARTS 8
 
+/* sp = the top of this hart's stack (a0 = hart id); a hart id past
+ * MAX_HARTS has no stack and parks. */
+	.macro hart_stack
+	li t0, MAX_HARTS
+	bgeu a0, t0, park
+	la sp, hart_stacks
+	li t0, STACK_SIZE
+	addi t1, a0, 1
+	mul t0, t0, t1
+	add sp, sp, t0
+	.endm
+
 	.section .text.entry
 	.global _start
 _start:
@@ -26,13 +38,7 @@ _start:
 	bnez t1, late_secondary
 
 	/* Each hart gets a stack, indexed by hart id (QEMU virt: 0..7). */
-	li t0, MAX_HARTS
-	bgeu a0, t0, park
-	la sp, hart_stacks
-	li t0, STACK_SIZE
-	addi t1, a0, 1
-	mul t0, t0, t1
-	add sp, sp, t0
+	hart_stack
 
 	/* Zero .bss (nothing is on the stack yet, so its part may go too). */
 	la t0, __bss_start
@@ -49,13 +55,7 @@ park:
 
 /* A hart sent to _start after the boot hart: wait for harts[] (C). */
 late_secondary:
-	li t0, MAX_HARTS
-	bgeu a0, t0, park
-	la sp, hart_stacks
-	li t0, STACK_SIZE
-	addi t1, a0, 1
-	mul t0, t0, t1
-	add sp, sp, t0
+	hart_stack
 	call late_secondary_main
 	j park
 
@@ -72,13 +72,7 @@ boot_claimed:
  */
 	.global secondary_entry
 secondary_entry:
-	li t0, MAX_HARTS
-	bgeu a0, t0, park
-	la sp, hart_stacks
-	li t0, STACK_SIZE
-	addi t1, a0, 1
-	mul t0, t0, t1
-	add sp, sp, t0
+	hart_stack
 	mv a0, a1
 	call secondary_main
 	j park

@@ -1061,25 +1061,3 @@ void main(ulong hartid, ulong dtb)
 	print("virtio-test: %d passed, %d failed\n", n_pass, n_fail);
 	power_off(n_fail != 0);
 }
-
-/* GCC may emit calls to these even in freestanding code. */
-__attribute__((optimize("no-tree-loop-distribute-patterns")))
-void *memset(void *d, int c, ulong n)
-{
-	u8 *p = d;
-
-	while (n--)
-		*p++ = (u8)c;
-	return d;
-}
-
-__attribute__((optimize("no-tree-loop-distribute-patterns")))
-void *memcpy(void *d, const void *s, ulong n)
-{
-	u8 *p = d;
-	const u8 *q = s;
-
-	while (n--)
-		*p++ = *q++;
-	return d;
-}
