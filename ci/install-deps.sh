@@ -13,6 +13,9 @@ pkgs=(
     linux-source-6.1 gdb-multiarch mmdebstrap cpio bc flex bison
     libssl-dev libelf-dev rsync make gcc xz-utils python3 ca-certificates file clang
     e2fsprogs binutils qemu-user-static
+    # clang's sanitizer and libFuzzer runtimes (libclang_rt.fuzzer, .asan):
+    # only a Recommends of clang, so --no-install-recommends leaves them out.
+    libclang-rt-14-dev
 )
 
 missing=()

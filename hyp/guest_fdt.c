@@ -109,6 +109,9 @@ static int add_chosen(void *fdt, const struct vm *vm, const struct hyp_config *c
 	}
 	/* discv's own properties, read by the guest's /init. */
 	FDT_TRY(fdt_property_string(fdt, "discv,name", vm->name));
+	/* How many times this VM booted before (0 the first time): lets a
+	 * test guest that reboots in a loop know where it is. */
+	FDT_TRY(fdt_property_u32(fdt, "discv,boot-count", vm->boots));
 	if (cfg->batch)
 		FDT_TRY(fdt_property_string(fdt, "discv,cmd", cfg->cmd));
 	return fdt_end_node(fdt);

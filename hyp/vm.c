@@ -36,13 +36,17 @@ const char *const vm_state_name[] = {
 /* Puts a VM's vCPUs in their power-on state and loads its images. */
 static bool vm_boot(struct vm *vm, const char **why)
 {
+	bool ok;
+
 	for (unsigned i = 0; i < vm->nvcpus; i++) {
 		struct vcpu *v = &vm->vcpu[i];
 		vcpu_reset(v, 0, 0);
 		v->masked_ticks = 0;
 		vcpu_set_power(v, VCPU_STOPPED);	/* secondaries wait for hart_start */
 	}
-	return guest_boot_load(vm, boot_config, boot_timebase_hz, why);
+	ok = guest_boot_load(vm, boot_config, boot_timebase_hz, why);
+	vm->boots++;
+	return ok;
 }
 
 bool vms_create(const struct hyp_config *cfg, struct host_memory *host, uint8_t *disk_maps,

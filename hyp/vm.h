@@ -63,6 +63,7 @@ struct vm {
 	char name[VM_NAME_MAX];
 	enum vm_state state;
 	bool reboot_pending;		/* the guest asked to reboot (interactive) */
+	unsigned boots;			/* boots so far: 0 while the first is loaded */
 	unsigned home_node;		/* NUMA node its pages come from */
 
 	uint64_t ram_base, ram_size;	/* guest-physical RAM */
