@@ -36,15 +36,15 @@ uint64_t linux_image_footprint(const void *image, uint64_t file_size, const char
  */
 static bool load_kernel(struct vm *vm, uint64_t gpa, const struct hyp_config *cfg)
 {
-	uint64_t old;
+	struct retired_pages none;
 
 	if (!share_enabled())
 		return guest_copy_to(vm, gpa, pa_to_ptr(cfg->kernel_pa), cfg->kernel_size);
+	retired_init(&none);	/* a fresh VM has nothing mapped there to retire */
 	for (uint64_t i = 0; i * PAGE_SIZE < cfg->kernel_size; i++) {
 		uint64_t pa = share_kernel_page(i, vm->home_node, cfg->kernel_pa, cfg->kernel_size);
-		if (!pa || !guest_memory_map_shared(vm, gpa + i * PAGE_SIZE, pa, &old))
+		if (!pa || !guest_memory_map_shared(vm, gpa + i * PAGE_SIZE, pa, &none))
 			return false;
-		/* A fresh VM has nothing mapped there: nothing to free. */
 	}
 	return true;
 }

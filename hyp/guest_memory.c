@@ -17,12 +17,18 @@ static void free_table_page(void *ctx, uint64_t pa)
 	host_page_free(vm->host, pa);
 }
 
+/* The G-stage's remote fence: every vCPU of the VM (vm.c). */
+static void remote_fence(void *ctx)
+{
+	vm_flush_gstage(ctx);
+}
+
 void guest_memory_init(struct vm *vm)
 {
 	memset(vm->gstage_root, 0, sizeof(vm->gstage_root));
 	/* VMID 0 is left unused, so a stale hgatp of 0 never matches a VM. */
 	gstage_init(&vm->gstage, vm->gstage_root, (uint16_t)(vm->id + 1),
-		    alloc_table_page, free_table_page, vm);
+		    alloc_table_page, free_table_page, remote_fence, vm);
 	vm->pages_mapped = 0;
 	vm->pages_local = 0;
 	vm->pages_remote = 0;
@@ -36,48 +42,170 @@ bool guest_memory_contains(const struct vm *vm, uint64_t gpa, uint64_t len)
 	return gpa >= vm->ram_base && gpa <= end && len <= end - gpa;
 }
 
+static bool is_shared(const struct host_page *p)
+{
+	return p && (p->origin == PAGE_SHARED_DISK || p->origin == PAGE_SHARED_KERNEL);
+}
+
+/* Counts a new mapping of page p in the VM's counters. */
+static void count_mapped(struct vm *vm, const struct host_page *p)
+{
+	vm->pages_mapped++;
+	if (p && p->node == vm->home_node)
+		vm->pages_local++;
+	else
+		vm->pages_remote++;	/* home node full, or another node's copy */
+	if (is_shared(p))
+		vm->pages_shared++;
+}
+
+/* The reverse of count_mapped, and the page's own count. */
+static void count_unmapped(struct vm *vm, struct host_page *p)
+{
+	vm->pages_mapped--;
+	if (p && p->node == vm->home_node)
+		vm->pages_local--;
+	else
+		vm->pages_remote--;
+	if (is_shared(p))
+		vm->pages_shared--;
+	if (p && p->mappings)
+		p->mappings--;
+}
+
+/*
+ * First touch, under vm->lock: a zeroed private page (host_page_alloc
+ * zeroes it; gstage_map publishes the entry after the zeroes) mapped at
+ * page_gpa, which must be unmapped.
+ */
+static enum touch_result map_private_locked(struct vm *vm, uint64_t page_gpa, uint64_t *hpa)
+{
+	uint64_t page = host_page_alloc(vm->host, vm->home_node, PAGE_GUEST_PRIVATE,
+					(uint16_t)vm->id, page_gpa);
+	struct host_page *rec;
+
+	if (!page)
+		return TOUCH_NO_MEMORY;
+	if (gstage_map(&vm->gstage, page_gpa, page, GSTAGE_RWX) != 0) {
+		host_page_free(vm->host, page);
+		return TOUCH_NO_MEMORY;	/* no page for a table */
+	}
+	rec = host_page_of(vm->host, page);
+	rec->mappings = 1;
+	count_mapped(vm, rec);
+	*hpa = page;
+	return TOUCH_OK;
+}
+
+/*
+ * Copy-on-write, under vm->lock: page_gpa is mapped read-only to `old`;
+ * gives the VM a private copy, writable, in its place. The other vCPUs
+ * may still hold the read-only translation: the remap owes a fence.
+ */
+static enum touch_result break_cow_locked(struct vm *vm, uint64_t page_gpa, uint64_t old,
+					  uint64_t *hpa)
+{
+	uint64_t copy = host_page_alloc(vm->host, vm->home_node, PAGE_GUEST_PRIVATE,
+					(uint16_t)vm->id, page_gpa);
+	struct host_page *shared = host_page_of(vm->host, old), *rec;
+	struct gstage_old was;
+
+	if (!is_shared(shared)) {
+		/* A private page that was only write-protected: give the
+		 * permission back in place (an upgrade, no fence owed). */
+		if (copy)
+			host_page_free(vm->host, copy);
+		gstage_protect(&vm->gstage, page_gpa, GSTAGE_RWX);
+		*hpa = old;
+		return TOUCH_OK;
+	}
+	if (!copy)
+		return TOUCH_NO_MEMORY;
+	memcpy(pa_to_ptr(copy), pa_to_ptr(old), PAGE_SIZE);
+	gstage_remap(&vm->gstage, page_gpa, copy, GSTAGE_RWX, &was);	/* the table exists */
+	count_unmapped(vm, shared);
+	rec = host_page_of(vm->host, copy);
+	rec->mappings = 1;
+	count_mapped(vm, rec);
+	vm->cow_breaks++;
+	*hpa = copy;
+	return TOUCH_OK;
+}
+
+/* Looks page_gpa up, mapping a private page on first touch; under vm->lock. */
+static enum touch_result touch_locked(struct vm *vm, uint64_t page_gpa, uint64_t *hpa,
+				      unsigned *perms)
+{
+	if (gstage_lookup(&vm->gstage, page_gpa, hpa, perms))
+		return TOUCH_OK;
+	*perms = GSTAGE_RWX;
+	return map_private_locked(vm, page_gpa, hpa);
+}
+
 enum touch_result guest_memory_touch(struct vm *vm, uint64_t gpa, uint64_t *hpa)
 {
 	uint64_t page_gpa = gpa & PAGE_MASK;
-	enum touch_result result = TOUCH_OK;
+	unsigned perms;
+	enum touch_result result;
 
 	if (!guest_memory_contains(vm, page_gpa, PAGE_SIZE))
 		return TOUCH_NOT_RAM;
 	spin_lock(&vm->lock);
-	if (!gstage_lookup(&vm->gstage, page_gpa, hpa, NULL)) {
-		uint64_t page = host_page_alloc(vm->host, vm->home_node, PAGE_GUEST_PRIVATE,
-						(uint16_t)vm->id, page_gpa);
-		if (!page) {
-			result = TOUCH_NO_MEMORY;
-		} else if (gstage_map(&vm->gstage, page_gpa, page, GSTAGE_RWX) != 0) {
-			host_page_free(vm->host, page);
-			result = TOUCH_NO_MEMORY;	/* no page for a table */
-		} else {
-			struct host_page *rec = host_page_of(vm->host, page);
-			rec->mappings = 1;
-			vm->pages_mapped++;
-			if (rec->node == vm->home_node)
-				vm->pages_local++;
-			else
-				vm->pages_remote++;	/* home node full */
-			*hpa = page;
-		}
-	}
+	result = touch_locked(vm, page_gpa, hpa, &perms);
 	spin_unlock(&vm->lock);
 	return result;
 }
 
-enum touch_result guest_memory_fault_in(struct vm *vm, uint64_t gpa, uint64_t *hpa)
+enum touch_result guest_memory_touch_writable(struct vm *vm, uint64_t gpa, uint64_t *hpa)
 {
-	enum touch_result result = guest_memory_touch(vm, gpa, hpa);
-	uint64_t block = gpa & ~(FAULT_AROUND_BYTES - 1), unused;
+	uint64_t page_gpa = gpa & PAGE_MASK;
+	unsigned perms;
+	enum touch_result result;
 
-	if (result != TOUCH_OK)
+	if (!guest_memory_contains(vm, page_gpa, PAGE_SIZE))
+		return TOUCH_NOT_RAM;
+	/* One critical section: a vCPU that breaks the same page's sharing
+	 * meanwhile cannot leave *hpa pointing at the shared page. */
+	spin_lock(&vm->lock);
+	result = touch_locked(vm, page_gpa, hpa, &perms);
+	if (result == TOUCH_OK && !(perms & GSTAGE_WRITE))
+		result = break_cow_locked(vm, page_gpa, *hpa, hpa);
+	spin_unlock(&vm->lock);
+	return result;
+}
+
+enum touch_result guest_memory_fault(struct vm *vm, uint64_t gpa, bool store, bool *spurious)
+{
+	uint64_t page_gpa = gpa & PAGE_MASK, hpa;
+	uint64_t block = gpa & ~(FAULT_AROUND_BYTES - 1);
+	unsigned perms;
+	bool was_mapped;
+	enum touch_result result;
+
+	*spurious = false;
+	if (!guest_memory_contains(vm, page_gpa, PAGE_SIZE))
+		return TOUCH_NOT_RAM;
+	spin_lock(&vm->lock);
+	was_mapped = gstage_lookup(&vm->gstage, page_gpa, &hpa, &perms);
+	if (!was_mapped) {
+		result = map_private_locked(vm, page_gpa, &hpa);
+	} else if (store && !(perms & GSTAGE_WRITE)) {
+		result = break_cow_locked(vm, page_gpa, hpa, &hpa);
+	} else {
+		/* Mapped as the access needs: another vCPU got here first, or
+		 * this hart holds a stale entry. Either way, fence locally. */
+		*spurious = true;
+		vm->spurious_faults++;
+		result = TOUCH_OK;
+	}
+	spin_unlock(&vm->lock);
+	if (result != TOUCH_OK || was_mapped)
 		return result;
-	/* Best effort: a neighbour outside RAM or without memory stays unmapped. */
+	/* Fault-around, best effort: a neighbour outside RAM or without
+	 * memory stays unmapped. */
 	for (uint64_t g = block; g < block + FAULT_AROUND_BYTES; g += PAGE_SIZE)
-		if (g != (gpa & PAGE_MASK))
-			guest_memory_touch(vm, g, &unused);
+		if (g != page_gpa)
+			guest_memory_touch(vm, g, &hpa);
 	return result;
 }
 
@@ -119,111 +247,55 @@ bool guest_memory_is_mapped(struct vm *vm, uint64_t gpa)
 	return mapped;
 }
 
-static bool is_shared(const struct host_page *p)
-{
-	return p && (p->origin == PAGE_SHARED_DISK || p->origin == PAGE_SHARED_KERNEL);
-}
-
-enum touch_result guest_memory_break_cow(struct vm *vm, uint64_t gpa, uint64_t *hpa)
-{
-	uint64_t page_gpa = gpa & PAGE_MASK, old;
-	unsigned perms;
-	enum touch_result result = TOUCH_OK;
-
-	if (!guest_memory_contains(vm, page_gpa, PAGE_SIZE))
-		return TOUCH_NOT_RAM;
-	spin_lock(&vm->lock);
-	if (!gstage_lookup(&vm->gstage, page_gpa, &old, &perms)) {
-		spin_unlock(&vm->lock);
-		return guest_memory_touch(vm, gpa, hpa);	/* not mapped at all */
-	}
-	if (perms & GSTAGE_WRITE) {
-		*hpa = old;	/* another vCPU broke it first */
-	} else {
-		uint64_t copy = host_page_alloc(vm->host, vm->home_node, PAGE_GUEST_PRIVATE,
-						(uint16_t)vm->id, page_gpa);
-		struct host_page *shared = host_page_of(vm->host, old);
-		if (!copy) {
-			result = TOUCH_NO_MEMORY;
-		} else {
-			memcpy(pa_to_ptr(copy), pa_to_ptr(old), PAGE_SIZE);
-			gstage_unmap(&vm->gstage, page_gpa, NULL);
-			gstage_map(&vm->gstage, page_gpa, copy, GSTAGE_RWX);	/* table exists */
-			host_page_of(vm->host, copy)->mappings = 1;
-			if (shared && shared->mappings)
-				shared->mappings--;
-			if (is_shared(shared))
-				vm->pages_shared--;
-			vm->cow_breaks++;
-			*hpa = copy;
-		}
-	}
-	spin_unlock(&vm->lock);
-	return result;
-}
-
-enum touch_result guest_memory_touch_writable(struct vm *vm, uint64_t gpa, uint64_t *hpa)
-{
-	unsigned perms;
-	enum touch_result r = guest_memory_touch(vm, gpa, hpa);
-
-	if (r != TOUCH_OK)
-		return r;
-	spin_lock(&vm->lock);
-	bool writable = gstage_lookup(&vm->gstage, gpa & PAGE_MASK, NULL, &perms) &&
-			(perms & GSTAGE_WRITE);
-	spin_unlock(&vm->lock);
-	return writable ? TOUCH_OK : guest_memory_break_cow(vm, gpa, hpa);
-}
-
 bool guest_memory_map_shared(struct vm *vm, uint64_t gpa, uint64_t shared_pa,
-			     uint64_t *old_private)
+			     struct retired_pages *retired)
 {
-	uint64_t old;
-	bool ok = true;
+	struct host_page *s = host_page_of(vm->host, shared_pa), *p;
+	struct gstage_old old;
+	uint64_t hpa;
 
-	*old_private = 0;
-	if ((gpa & ~PAGE_MASK) || !guest_memory_contains(vm, gpa, PAGE_SIZE))
+	if ((gpa & ~PAGE_MASK) || !guest_memory_contains(vm, gpa, PAGE_SIZE) || !s ||
+	    retired_full(retired))
 		return false;
 	spin_lock(&vm->lock);
-	if (gstage_lookup(&vm->gstage, gpa, &old, NULL)) {
-		if (old == shared_pa) {
-			spin_unlock(&vm->lock);
-			return true;	/* already this page */
-		}
-		struct host_page *p = host_page_of(vm->host, old);
-		gstage_unmap(&vm->gstage, gpa, NULL);
-		vm->pages_mapped--;
-		if (p && p->node == vm->home_node)
-			vm->pages_local--;
-		else
-			vm->pages_remote--;
-		if (p && p->mappings)
-			p->mappings--;
-		if (is_shared(p))
-			vm->pages_shared--;
-		else
-			*old_private = old;
+	if (gstage_lookup(&vm->gstage, gpa, &hpa, NULL) && hpa == shared_pa) {
+		spin_unlock(&vm->lock);
+		return true;	/* already this page */
 	}
-	if (gstage_map(&vm->gstage, gpa, shared_pa, GSTAGE_RX) != 0) {
-		ok = false;
-	} else {
-		struct host_page *s = host_page_of(vm->host, shared_pa);
-		s->mappings++;
-		vm->pages_mapped++;
-		vm->pages_shared++;
-		if (s->node == vm->home_node)
-			vm->pages_local++;
-		else
-			vm->pages_remote++;
+	if (gstage_remap(&vm->gstage, gpa, shared_pa, GSTAGE_RX, &old) != 0) {
+		spin_unlock(&vm->lock);
+		return false;	/* no page for a table; nothing changed */
 	}
+	if (old.valid) {
+		p = host_page_of(vm->host, old.hpa);
+		count_unmapped(vm, p);
+		if (!is_shared(p))
+			retired->pa[retired->count++] = old.hpa;	/* freed after the fence */
+		if (old.fence_gen > retired->fence_gen)
+			retired->fence_gen = old.fence_gen;
+	}
+	s->mappings++;
+	count_mapped(vm, s);
 	spin_unlock(&vm->lock);
-	return ok;
+	return true;
 }
 
-void guest_memory_free_private(struct vm *vm, uint64_t pa)
+void guest_memory_sync(struct vm *vm)
 {
-	host_page_free(vm->host, pa);
+	gstage_sync(&vm->gstage);
+}
+
+void guest_memory_free_retired(struct vm *vm, struct retired_pages *r)
+{
+	if (!r->count)
+		return;
+	guest_memory_sync(vm);
+	/* The rule, checked: a retired page goes back only after its fence. */
+	if (!gstage_fenced(&vm->gstage, r->fence_gen))
+		return;	/* cannot happen after a sync; leak rather than reuse */
+	for (unsigned i = 0; i < r->count; i++)
+		host_page_free(vm->host, r->pa[i]);
+	retired_init(r);
 }
 
 bool guest_copy_to(struct vm *vm, uint64_t gpa, const void *src, size_t len)
@@ -243,17 +315,9 @@ static void release_page(void *arg, uint64_t gpa, uint64_t hpa, unsigned perms)
 
 	(void)gpa;
 	(void)perms;
-	if (p && p->mappings)
-		p->mappings--;
-	if (p && p->node == vm->home_node)
-		vm->pages_local--;
-	else
-		vm->pages_remote--;
-	if (is_shared(p))
-		vm->pages_shared--;	/* it stays, shared by others or cached */
-	else
-		host_page_free(vm->host, hpa);
-	vm->pages_mapped--;
+	count_unmapped(vm, p);
+	if (!is_shared(p))
+		host_page_free(vm->host, hpa);	/* shared ones stay: others' or cached */
 }
 
 void guest_memory_release(struct vm *vm)

@@ -1,12 +1,14 @@
 /*
- * Guest-physical memory of a VM: RAM allocated on first touch, and copies
- * between the hypervisor and guest RAM that check every address.
+ * Guest-physical memory of a VM: RAM allocated on first touch, copy-on-
+ * write of shared pages, and copies between the hypervisor and guest RAM
+ * that check every address.
  *
  * Guest RAM is not allocated up front. The G-stage starts empty; the first
  * access to a page takes a guest-page fault and guest_memory_touch() maps
  * a freshly zeroed host page from the VM's home NUMA node. Every page
  * mapped for a guest goes through here, so the owner record is always
- * right. Pure code (G-stage and host_pages only): unit-tested natively.
+ * right. Pure code (G-stage, host_pages, and vm_flush_gstage as the remote
+ * fence): unit-tested natively.
  */
 #ifndef DISCV_GUEST_MEMORY_H
 #define DISCV_GUEST_MEMORY_H
@@ -29,49 +31,97 @@ enum touch_result {
 	TOUCH_NO_MEMORY,	/* host memory exhausted */
 };
 
+/*
+ * Hypervisor accesses to guest RAM (devices, SBI calls, the loader) get a
+ * host address from the two functions below and use it until the end of
+ * the exit. That is safe because a page unmapped from a running VM is
+ * freed only after a G-stage fence that every loaded vCPU of the VM has
+ * acknowledged, and a vCPU acknowledges only between exits: while a hart
+ * serves an exit, no page it was handed can be freed under it
+ * (docs/concurrency.md, "Host addresses of guest pages").
+ */
+
 /* Makes sure the page holding gpa is mapped, allocating a zeroed private
  * page on first touch. On TOUCH_OK, *hpa is the host address of gpa's
- * page (page-aligned). */
+ * page (page-aligned), for reading. */
 enum touch_result guest_memory_touch(struct vm *vm, uint64_t gpa, uint64_t *hpa);
 
+/* Like guest_memory_touch, for a write by the hypervisor: a page mapped
+ * read-only because it is shared gets its private copy first. The lookup,
+ * the check and the copy happen under one hold of the VM's lock, so *hpa
+ * is always a page that only this VM maps, writable. If a copy was made,
+ * the VM owes a fence (guest_memory_sync) before the guest is told that
+ * the written data is there. */
+enum touch_result guest_memory_touch_writable(struct vm *vm, uint64_t gpa, uint64_t *hpa);
+
 /*
- * The first-touch fault path: maps the page holding gpa, and with it the
- * still-unmapped pages of its 64 KiB-aligned block ("fault-around"). Each
- * G-stage fault is an exit, and under QEMU an exit costs a full TLB flush;
- * Linux touches its memory densely, so mapping a block per fault removes
- * ~94 % of boot-time faults for ~1 % more mapped pages (docs/performance.md).
- * Returns the result for gpa's own page.
+ * The guest-page fault path: resolves a fault at gpa for a store
+ * (`store`) or a load/fetch. An unmapped page is mapped (first touch, with
+ * the still-unmapped pages of its 64 KiB-aligned block: "fault-around":
+ * each G-stage fault is an exit, and under QEMU an exit costs a full TLB
+ * flush; Linux touches its memory densely, so mapping a block per fault
+ * removes ~94 % of boot-time faults for ~1 % more mapped pages,
+ * docs/performance.md); a store to a shared page copies it (copy-on-write,
+ * which owes a fence). *spurious is set when the mapping already allowed
+ * the access: the faulting hart used a stale entry (an older invalid or
+ * read-only one, which the privileged spec lets it keep until it fences,
+ * 4.2.1) and must fence that address locally before retrying, or it can
+ * fault for ever.
  */
 #define FAULT_AROUND_BYTES (64UL * 1024)
-enum touch_result guest_memory_fault_in(struct vm *vm, uint64_t gpa, uint64_t *hpa);
+enum touch_result guest_memory_fault(struct vm *vm, uint64_t gpa, bool store, bool *spurious);
 
 /* True if the page holding gpa is mapped (with any permissions). */
 bool guest_memory_is_mapped(struct vm *vm, uint64_t gpa);
 
-/* Like guest_memory_touch, for a write by the hypervisor: a page mapped
- * read-only because it is shared gets its private copy first. */
-enum touch_result guest_memory_touch_writable(struct vm *vm, uint64_t gpa, uint64_t *hpa);
+/*
+ * Pages unmapped from a VM that may be running, waiting for their fence
+ * before they go back to the allocator (Linux's mmu_gather, in small).
+ * A caller that unmaps or replaces mappings collects the old pages here
+ * and hands them to guest_memory_free_retired when it holds no lock.
+ */
+#define RETIRED_MAX 32
+struct retired_pages {
+	uint64_t fence_gen;	/* the G-stage generation they wait for */
+	unsigned count;
+	uint64_t pa[RETIRED_MAX];
+};
+
+static inline void retired_init(struct retired_pages *r)
+{
+	r->fence_gen = 0;
+	r->count = 0;
+}
+
+static inline bool retired_full(const struct retired_pages *r)
+{
+	return r->count == RETIRED_MAX;
+}
+
+/* Fences what the VM owes (guest_memory_sync), then frees the pages.
+ * No lock may be held. */
+void guest_memory_free_retired(struct vm *vm, struct retired_pages *r);
 
 /*
- * Sharing (hyp/share/). guest_memory_map_shared maps the shared host page
- * shared_pa read-only (and executable) at page-aligned gpa in place of
- * whatever was there, and counts the new mapping in its owner record. A
- * private page it replaced is returned in *old_private: the caller frees
- * it with guest_memory_free_private only after the VM's G-stage TLBs were
- * flushed on every hart (docs/concurrency.md). False if gpa is not RAM or
- * a table page could not be had.
+ * Sharing (hyp/share/). Maps the shared host page shared_pa read-only
+ * (and executable) at page-aligned gpa in place of whatever was there,
+ * and counts the new mapping in its owner record. A private page it
+ * replaced goes to *retired, which must have room (!retired_full). The
+ * change owes a fence whenever something was mapped there before, a
+ * shared page included: pay it (guest_memory_sync or _free_retired)
+ * before telling the guest the new contents are there. False if gpa is
+ * not RAM or a table page could not be had.
  */
 bool guest_memory_map_shared(struct vm *vm, uint64_t gpa, uint64_t shared_pa,
-			     uint64_t *old_private);
-void guest_memory_free_private(struct vm *vm, uint64_t pa);
+			     struct retired_pages *retired);
 
 /*
- * Copy-on-write: the guest (or a device on its behalf) writes to gpa,
- * mapped read-only to a shared page. Gives the VM a private copy, mapped
- * writable. *hpa is the copy. The VM's other vCPUs must be fenced before
- * they run again (they may hold the old read-only translation).
+ * Pays the VM's fence debt: returns once every G-stage change of the VM
+ * made before the call is fenced on every hart (gstage_sync). No lock may
+ * be held. Devices call it before they publish a completion; every exit
+ * ends with it.
  */
-enum touch_result guest_memory_break_cow(struct vm *vm, uint64_t gpa, uint64_t *hpa);
+void guest_memory_sync(struct vm *vm);
 
 /* Copy between hypervisor memory and guest RAM, touching pages as needed.
  * Return false (having copied nothing) if the range is not all RAM, or

@@ -42,6 +42,12 @@ bool mmio_emulate(struct vcpu *v, const struct mmio_region *r, uint64_t gpa)
 		if (a.width < 8)
 			value &= (1ULL << (a.width * 8)) - 1;
 		r->write(r->dev, v, offset, a.width, value);
+		if (v->mmio_retry) {
+			/* Work left: back to the guest, which stores again
+			 * (and takes its interrupts in between). */
+			v->mmio_retry = false;
+			return true;
+		}
 	} else {
 		uint64_t value = insn_load_result(&a, r->read(r->dev, v, offset, a.width));
 		if (a.reg)

@@ -85,6 +85,9 @@ struct vcpu {
 	unsigned id;			/* the guest's hart id */
 	enum vcpu_power power;		/* written by other harts: use vcpu_power() */
 	bool loaded;			/* on its hart between vcpu_load and vcpu_put */
+	/* Set by a device during an MMIO store it could not finish within
+	 * its budget: the guest executes the store again (mmio.c). */
+	bool mmio_retry;
 	unsigned requests;		/* enum vcpu_request bits, atomic */
 	uint64_t irq_inject;		/* hvip bits to raise at next entry, atomic */
 

@@ -7,6 +7,7 @@
 #include "console.h"
 #include "csr.h"
 #include "firmware.h"
+#include "g-stage/gstage_fence.h"
 #include "guest_memory.h"
 #include "hart.h"
 #include "mmio.h"
@@ -37,18 +38,16 @@ static uint64_t access_fault_for(uint64_t guest_page_fault)
 static void guest_page_fault(struct vcpu *v, const struct trap_info *t)
 {
 	uint64_t gpa = (t->htval << 2) | (t->stval & 3);
-	uint64_t hpa;
-	enum touch_result r;
+	bool spurious;
 
-	/* A store to a page mapped read-only (shared): copy-on-write, then
-	 * the VM's other vCPUs drop the old read-only translation. */
-	if (t->scause == EXC_STORE_GUEST_PAGE_FAULT && guest_memory_is_mapped(v->vm, gpa)) {
-		r = guest_memory_break_cow(v->vm, gpa, &hpa);	/* fenced in vcpu_handle_exit */
-	} else {
-		r = guest_memory_fault_in(v->vm, gpa, &hpa);
-	}
-	switch (r) {
+	/* First touch, or a store to a shared page (copy-on-write: paid for
+	 * at the end of the exit, guest_memory_sync). */
+	switch (guest_memory_fault(v->vm, gpa, t->scause == EXC_STORE_GUEST_PAGE_FAULT, &spurious)) {
 	case TOUCH_OK:
+		/* The mapping was already right: this hart used a stale entry
+		 * (priv spec 4.2.1 lets it keep one until it fences). */
+		if (spurious)
+			gstage_fence_gpa(v->vm->gstage.vmid, gpa & PAGE_MASK);
 		return;	/* retry the access */
 	case TOUCH_NO_MEMORY:
 		vm_stop(v->vm, VM_KILLED, "host memory exhausted");
@@ -109,7 +108,6 @@ void vcpu_handle_exit(struct vcpu *v, const struct trap_info *t)
 	enum exit_reason reason = exit_reason_of(t->scause);
 
 	struct exit_record *r = &v->trace[v->trace_next++ % VCPU_TRACE_LEN];
-	uint64_t cow_before = v->vm->cow_breaks;
 
 	v->exits++;
 	v->exits_by_cause[reason]++;
@@ -144,9 +142,9 @@ void vcpu_handle_exit(struct vcpu *v, const struct trap_info *t)
 		vm_stop(v->vm, VM_KILLED, "unexpected trap");
 		break;
 	}
-	/* A copy-on-write (a guest store, or a device or SBI call writing
-	 * guest memory) replaced a read-only mapping: the VM's other vCPUs may
-	 * still hold it. Fenced here, with no lock held (docs/concurrency.md). */
-	if (v->vm->cow_breaks != cow_before)
-		vm_flush_gstage(v->vm);
+	/* A G-stage change in this exit (a copy-on-write by a guest store, or
+	 * by a device or SBI call writing guest memory) may have left the VM's
+	 * other vCPUs a stale translation: pay the fence before this vCPU
+	 * retries its access, with no lock held (docs/concurrency.md). */
+	guest_memory_sync(v->vm);
 }

@@ -87,6 +87,7 @@ struct vm {
 	uint64_t pages_remote;		/* ... from another node (home node full) */
 	uint64_t pages_shared;		/* ... that are shared pages, read-only */
 	uint64_t cow_breaks;		/* writes to shared pages that made a private copy */
+	uint64_t spurious_faults;	/* guest-page faults on pages already mapped as needed */
 };
 
 static inline enum vm_state vm_get_state(const struct vm *vm)

@@ -30,15 +30,28 @@ static bool is_leaf(uint64_t pte)
 }
 
 void gstage_init(struct gstage *gs, uint64_t *root, uint16_t vmid,
-		 gstage_alloc_fn alloc_table, gstage_free_fn free_table, void *ctx)
+		 gstage_alloc_fn alloc_table, gstage_free_fn free_table,
+		 gstage_remote_fence_fn remote_fence, void *ctx)
 {
 	*gs = (struct gstage){
 		.root = root,
 		.vmid = vmid,
 		.alloc_table = alloc_table,
 		.free_table = free_table,
+		.remote_fence = remote_fence,
 		.ctx = ctx,
 	};
+}
+
+/*
+ * Publishes a page-table entry. The release store orders every earlier
+ * write of this hart (the zeroes of a new table or page, a copy) before
+ * the entry, so a walker on another hart that finds the entry also finds
+ * what it points to (RVWMO; on RISC-V GCC emits `fence rw,w` + `sd`).
+ */
+static void publish_pte(uint64_t *slot, uint64_t pte)
+{
+	__atomic_store_n(slot, pte, __ATOMIC_RELEASE);
 }
 
 static bool gpa_valid(uint64_t gpa)
@@ -67,7 +80,7 @@ static uint64_t *walk(const struct gstage *gs, uint64_t gpa, bool create, bool *
 				return NULL;
 			}
 			((struct gstage *)gs)->table_pages++;
-			*pte = make_pte(pa, PTE_V);	/* non-leaf: V only */
+			publish_pte(pte, make_pte(pa, PTE_V));	/* non-leaf: V only */
 		} else if (is_leaf(*pte)) {
 			return NULL;	/* superpage: never created by discv */
 		}
@@ -76,20 +89,75 @@ static uint64_t *walk(const struct gstage *gs, uint64_t gpa, bool create, bool *
 	return &table[pte_index(gpa, 0)];
 }
 
+static bool perms_valid(unsigned perms)
+{
+	/* W without R is reserved (priv spec 4.3.1). */
+	return (perms & PTE_PERMS) && !(perms & ~PTE_PERMS) && (perms & (PTE_R | PTE_W)) != PTE_W;
+}
+
+/*
+ * The one function that changes a leaf (see gstage.h). new_pte == 0
+ * removes it. Sorts the change, numbers it if it owes a remote fence, and
+ * publishes the new entry. The caller holds the lock that serializes
+ * changes of this table (the VM's lock).
+ */
+static void set_leaf(struct gstage *gs, uint64_t *slot, uint64_t new_pte, struct gstage_old *old)
+{
+	uint64_t old_pte = *slot;
+	bool same_page = (old_pte >> PTE_PPN_SHIFT) == (new_pte >> PTE_PPN_SHIFT);
+	unsigned old_perms = (unsigned)(old_pte & PTE_PERMS), new_perms = (unsigned)(new_pte & PTE_PERMS);
+	bool owes_fence;
+
+	*old = (struct gstage_old){ 0 };
+	if (old_pte & PTE_V) {
+		old->valid = true;
+		old->hpa = (old_pte >> PTE_PPN_SHIFT) << PAGE_SHIFT;
+		old->perms = old_perms;
+	}
+	/* Only creating a leaf, or widening one in place, is safe without a
+	 * fence: every other change leaves a stale translation usable. */
+	owes_fence = (old_pte & PTE_V) &&
+		     !((new_pte & PTE_V) && same_page && (new_perms & old_perms) == old_perms);
+	if ((old_pte & PTE_V) && !(new_pte & PTE_V))
+		gs->leaves--;
+	else if (!(old_pte & PTE_V) && (new_pte & PTE_V))
+		gs->leaves++;
+	publish_pte(slot, new_pte);
+	/* Numbered after it is published: a gstage_sync() that reads this
+	 * number (gstage_changed, acquire) also sees the new entry, so its
+	 * fence cannot run ahead of the store it covers. */
+	if (owes_fence)
+		old->fence_gen = __atomic_add_fetch(&gs->changed, 1, __ATOMIC_ACQ_REL);
+}
+
 int gstage_map(struct gstage *gs, uint64_t gpa, uint64_t hpa, unsigned perms)
 {
 	bool no_memory = false;
+	struct gstage_old old;
 
-	if (!gpa_valid(gpa) || (hpa & ~PAGE_MASK) || (hpa >> 56) || !(perms & PTE_PERMS) ||
-	    (perms & ~PTE_PERMS) || (perms & (PTE_R | PTE_W)) == PTE_W)
-		return -1;	/* W without R is reserved (priv spec 4.3.1) */
+	if (!gpa_valid(gpa) || (hpa & ~PAGE_MASK) || (hpa >> 56) || !perms_valid(perms))
+		return -1;
 	uint64_t *pte = walk(gs, gpa, true, &no_memory);
 	if (!pte)
 		return no_memory ? -2 : -1;
 	if (*pte & PTE_V)
 		return -3;
-	*pte = make_pte(hpa, PTE_V | PTE_U | PTE_A | PTE_D | perms);
-	gs->leaves++;
+	set_leaf(gs, pte, make_pte(hpa, PTE_V | PTE_U | PTE_A | PTE_D | perms), &old);
+	return 0;
+}
+
+int gstage_remap(struct gstage *gs, uint64_t gpa, uint64_t hpa, unsigned perms,
+		 struct gstage_old *old)
+{
+	bool no_memory = false;
+
+	*old = (struct gstage_old){ 0 };
+	if (!gpa_valid(gpa) || (hpa & ~PAGE_MASK) || (hpa >> 56) || !perms_valid(perms))
+		return -1;
+	uint64_t *pte = walk(gs, gpa, true, &no_memory);
+	if (!pte)
+		return no_memory ? -2 : -1;
+	set_leaf(gs, pte, make_pte(hpa, PTE_V | PTE_U | PTE_A | PTE_D | perms), old);
 	return 0;
 }
 
@@ -113,6 +181,7 @@ bool gstage_lookup(const struct gstage *gs, uint64_t gpa, uint64_t *hpa, unsigne
 bool gstage_unmap(struct gstage *gs, uint64_t gpa, uint64_t *old_hpa)
 {
 	bool no_memory = false;
+	struct gstage_old old;
 	uint64_t *pte;
 
 	if (!gpa_valid(gpa))
@@ -120,25 +189,53 @@ bool gstage_unmap(struct gstage *gs, uint64_t gpa, uint64_t *old_hpa)
 	pte = walk(gs, gpa, false, &no_memory);
 	if (!pte || !(*pte & PTE_V))
 		return false;
+	set_leaf(gs, pte, 0, &old);
 	if (old_hpa)
-		*old_hpa = (*pte >> PTE_PPN_SHIFT) << PAGE_SHIFT;
-	*pte = 0;
-	gs->leaves--;
+		*old_hpa = old.hpa;
 	return true;
 }
 
 bool gstage_protect(struct gstage *gs, uint64_t gpa, unsigned perms)
 {
 	bool no_memory = false;
+	struct gstage_old old;
 	uint64_t *pte;
 
-	if (!gpa_valid(gpa) || !(perms & PTE_PERMS) || (perms & ~PTE_PERMS) ||
-	    (perms & (PTE_R | PTE_W)) == PTE_W)
+	if (!gpa_valid(gpa) || !perms_valid(perms))
 		return false;
 	pte = walk(gs, gpa, false, &no_memory);
 	if (!pte || !(*pte & PTE_V))
 		return false;
-	*pte = (*pte & ~(uint64_t)PTE_PERMS) | perms;
+	set_leaf(gs, pte, (*pte & ~(uint64_t)PTE_PERMS) | perms, &old);
+	return true;
+}
+
+uint64_t gstage_changed(const struct gstage *gs)
+{
+	return __atomic_load_n(&gs->changed, __ATOMIC_ACQUIRE);
+}
+
+bool gstage_fenced(const struct gstage *gs, uint64_t gen)
+{
+	return __atomic_load_n(&gs->fenced, __ATOMIC_ACQUIRE) >= gen;
+}
+
+bool gstage_sync(struct gstage *gs)
+{
+	/* Every change numbered <= target was published before we read it. */
+	uint64_t target = gstage_changed(gs), done;
+
+	if (gstage_fenced(gs, target))
+		return false;
+	gs->remote_fence(gs->ctx);
+	__atomic_add_fetch(&gs->remote_fences, 1, __ATOMIC_RELAXED);
+	/* fenced = max(fenced, target): another hart's fence may have gone
+	 * further meanwhile; never move it back. */
+	done = __atomic_load_n(&gs->fenced, __ATOMIC_ACQUIRE);
+	while (done < target &&
+	       !__atomic_compare_exchange_n(&gs->fenced, &done, target, false,
+					    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		;
 	return true;
 }
 
@@ -182,7 +279,7 @@ static void clear_table(struct gstage *gs, uint64_t *table, int level)
 		} else {
 			gs->leaves--;
 		}
-		table[i] = 0;
+		table[i] = 0;	/* the caller fences: the VM is not running */
 	}
 }
 

@@ -17,8 +17,31 @@
  * with A and D set: QEMU sets them in hardware anyway, and a hypervisor
  * that relies on A/D faults would take one per first access.
  *
- * Pure code: page-table pages are reached through pa_to_ptr(). Callers do
- * the TLB maintenance (gstage_fence.c) after unmapping or write-protecting.
+ * Pure code: page-table pages are reached through pa_to_ptr(); the remote
+ * fence is a callback (the VM layer's IPI-and-wait), so the unit tests
+ * replay the protocol with a fake one.
+ *
+ * Changing a leaf of a table that may be live on other harts
+ * (docs/concurrency.md, "Changing a G-stage leaf"). Every verb below goes
+ * through one function, set_leaf() in gstage.c, which sorts the change:
+ *
+ *  - CREATE (empty slot to a leaf) and UPGRADE (same page, more
+ *    permissions): no remote fence. A hart may still use the old invalid
+ *    or narrower entry (priv spec 4.2.1: "either the new or old
+ *    permissions will be used"), which can only cause a spurious
+ *    guest-page fault; the faulting hart fences that address itself.
+ *  - Anything else (unmap, fewer permissions, another host page) leaves
+ *    translations that other harts may still use: the change gets a
+ *    generation number, and nothing may rely on it - free or reuse the old
+ *    host page, write into it for someone else, tell the guest (a used
+ *    ring entry, an interrupt) that the new contents are there - until
+ *    gstage_sync() has fenced that generation on every hart.
+ *
+ * The new entry is stored with release ordering, after everything the
+ * caller wrote into the page it points to (zeroes, a copy): a walker on
+ * another hart that sees the entry sees the contents (priv spec 4.2.1,
+ * and RVWMO: the page-table walker's reads are not ordered by the data
+ * writes otherwise).
  */
 #ifndef DISCV_GSTAGE_H
 #define DISCV_GSTAGE_H
@@ -52,20 +75,39 @@ enum gstage_perm {
 /* Where table pages come from: returns the PA of a zeroed page, or 0. */
 typedef uint64_t (*gstage_alloc_fn)(void *ctx);
 typedef void (*gstage_free_fn)(void *ctx, uint64_t pa);
+/* Fences the table's VMID on every hart that may cache it and returns
+ * when each has done so (or will before it next runs the guest). Called
+ * with no lock held. */
+typedef void (*gstage_remote_fence_fn)(void *ctx);
 
 struct gstage {
 	uint64_t *root;		/* GSTAGE_ROOT_ENTRIES entries, 16 KiB aligned */
 	uint16_t vmid;
 	gstage_alloc_fn alloc_table;
 	gstage_free_fn free_table;
+	gstage_remote_fence_fn remote_fence;
 	void *ctx;
 	uint64_t table_pages;	/* lower-level table pages in use */
 	uint64_t leaves;	/* leaf entries in use */
+	/* Fence generations (atomic): `changed` counts the changes that need
+	 * a remote fence; every change numbered <= `fenced` has had one. */
+	uint64_t changed;
+	uint64_t fenced;
+	uint64_t remote_fences;	/* fences gstage_sync asked for (hvstat) */
+};
+
+/* What a leaf was before a change, and what the change still owes. */
+struct gstage_old {
+	bool valid;		/* a leaf was there */
+	uint64_t hpa;		/* ... pointing to this page */
+	unsigned perms;		/* ... with these permissions */
+	uint64_t fence_gen;	/* 0: nothing owed; else wait for gstage_fenced() */
 };
 
 /* Starts an empty table; root must be zeroed, 16 KiB aligned storage. */
 void gstage_init(struct gstage *gs, uint64_t *root, uint16_t vmid,
-		 gstage_alloc_fn alloc_table, gstage_free_fn free_table, void *ctx);
+		 gstage_alloc_fn alloc_table, gstage_free_fn free_table,
+		 gstage_remote_fence_fn remote_fence, void *ctx);
 
 /* Maps the 4 KiB page at gpa to hpa with perms (GSTAGE_READ/WRITE/EXEC).
  * Allocates intermediate tables as needed. Returns 0, -1 if gpa is out of
@@ -76,14 +118,35 @@ int gstage_map(struct gstage *gs, uint64_t gpa, uint64_t hpa, unsigned perms);
 /* Looks gpa up. Returns true with the page's hpa and perms if mapped. */
 bool gstage_lookup(const struct gstage *gs, uint64_t gpa, uint64_t *hpa, unsigned *perms);
 
+/* Points gpa at hpa with perms, whatever was there (the verb of
+ * copy-on-write and of sharing). Returns 0 or gstage_map's errors (never
+ * -3); *old says what was there and what fence the change owes. */
+int gstage_remap(struct gstage *gs, uint64_t gpa, uint64_t hpa, unsigned perms,
+		 struct gstage_old *old);
+
 /* Removes the mapping of gpa. Returns true and the old hpa if one existed.
- * The caller must fence the VMID on every hart that may cache it before
- * reusing the old page. */
+ * The old page may be reused only once gstage_sync() returned. */
 bool gstage_unmap(struct gstage *gs, uint64_t gpa, uint64_t *old_hpa);
 
 /* Changes the perms of an existing mapping (write-protect: GSTAGE_RX).
- * Returns false if gpa is not mapped. Same fencing rule as unmap. */
+ * Returns false if gpa is not mapped. Fewer permissions owe a fence, as
+ * unmap does; more do not. */
 bool gstage_protect(struct gstage *gs, uint64_t gpa, unsigned perms);
+
+/* The generation of the latest change that owes a remote fence. */
+uint64_t gstage_changed(const struct gstage *gs);
+
+/* True if every change up to generation gen has been fenced everywhere. */
+bool gstage_fenced(const struct gstage *gs, uint64_t gen);
+
+/*
+ * Pays what the changes so far owe: if any is not fenced yet, calls the
+ * remote fence and then records every change it covers as fenced. Must be
+ * called with no lock held (the harts it waits for may be spinning on
+ * one). Returns true if it fenced. Harts may call it concurrently: each
+ * returns only once the changes made before its call are fenced.
+ */
+bool gstage_sync(struct gstage *gs);
 
 /* Calls fn for every mapped page, in GPA order. */
 void gstage_for_each(const struct gstage *gs,

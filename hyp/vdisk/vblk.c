@@ -36,7 +36,6 @@ enum {
 #define DEVICE_FEATURES (F_VERSION_1 | F_SEG_MAX | F_BLK_SIZE | F_FLUSH)
 
 #define SEG_MAX (VIRTQ_MAX_CHAIN - 2)	/* + header + status */
-#define FREED_BATCH 32	/* replaced pages given back per G-stage fence */
 
 /* virtio-blk configuration space (5.2.4), the fields discv fills. */
 struct blk_config {
@@ -100,6 +99,8 @@ static bool mem_write(void *ctx, uint64_t gpa, const void *src, size_t len)
 	return mem_access(ctx, gpa, (void *)src, len, true);
 }
 
+/* The device's reset (virtio 1.2, 4.2.3.1: a status write of 0). Work
+ * being served is dropped: the server sees `resets` move and stops. */
 static void reset(struct vblk *b)
 {
 	b->status = 0;
@@ -107,124 +108,160 @@ static void reset(struct vblk *b)
 	b->device_features_sel = b->driver_features_sel = b->queue_sel = 0;
 	b->interrupt_status = 0;
 	memset(&b->vq, 0, sizeof(b->vq));
+	b->inflight.active = false;
+	b->resets++;
 	vm_set_irq_line(b->vm, b->irq, false);
 }
 
 /*
- * Moves the bytes of one request between the disk and the guest's
- * buffers, block by block through the bounce page: each 4 KiB disk block
- * is read (or read, modified and written) whole. Returns a virtio status.
+ * How much one exit may serve. A guest can queue 256 requests of a
+ * megabyte or more each; served in one exit, that is seconds with the
+ * device lock held and the hart taken from every other guest. At the
+ * budget the notifying vCPU goes back to its guest, which executes its
+ * QueueNotify store again (mmio.c, vcpu->mmio_retry) and so comes back for
+ * the rest, taking its interrupts and its turn on the hart in between.
  */
+#define BUDGET_BLOCKS 64	/* 4 KiB disk blocks moved per exit (256 KiB) */
+#define BUDGET_REQUESTS 32	/* requests completed per exit: one fence for all */
+
+struct budget {
+	unsigned blocks, requests;
+};
+
+/* Finished requests waiting to go into the used ring together. */
+struct completions {
+	unsigned count;
+	struct { uint16_t head; uint32_t len; } done[BUDGET_REQUESTS];
+};
+
+/*
+ * Pays the VM's G-stage fence debt and frees the pages retired so far.
+ * The VM's other vCPUs acknowledge a fence only when they run hypervisor
+ * code: one spinning on this device's lock never would, so the lock is
+ * released around the wait (docs/concurrency.md: no waiting for another
+ * hart with a lock held). The caller owns the queue meanwhile (`serving`),
+ * so nobody else serves it; a driver reset in the window shows in
+ * b->resets.
+ */
+static void fence_unlocked(struct vblk *b, struct retired_pages *retired)
+{
+	spin_unlock(&b->lock);
+	guest_memory_sync(b->vm);
+	guest_memory_free_retired(b->vm, retired);
+	spin_lock(&b->lock);
+}
+
 /*
  * A read of a base-disk block (not in the guest's delta) with sharing on
  * (hyp/share/): a whole, page-aligned guest page gets the block's shared
  * host page mapped read-only, instead of a copy; anything less is copied
  * out of that page, which then serves as the block cache. A private page
- * the mapping replaced is queued in *freed (freed after the fence).
+ * the mapping replaced is retired (freed after the fence).
  */
 static bool read_shared(struct vblk *b, uint64_t block, uint64_t in_block, uint64_t gpa,
-			uint64_t n, uint64_t *freed, unsigned *nfreed)
+			uint64_t n, struct retired_pages *retired)
 {
-	uint64_t pa = share_base_block(&b->disk, block, b->vm->home_node), old;
+	uint64_t pa = share_base_block(&b->disk, block, b->vm->home_node);
 
 	if (!pa)
 		return false;
-	if (in_block == 0 && n == VDISK_BLOCK && (gpa & ~PAGE_MASK) == 0) {
-		if (!guest_memory_map_shared(b->vm, gpa, pa, &old))
-			return false;
-		if (old)
-			freed[(*nfreed)++] = old;
-		return true;
-	}
+	if (in_block == 0 && n == VDISK_BLOCK && (gpa & ~PAGE_MASK) == 0)
+		return guest_memory_map_shared(b->vm, gpa, pa, retired);
 	return guest_copy_to(b->vm, gpa, (char *)pa_to_ptr(pa) + in_block, n);
 }
 
 /*
- * Gives back private pages that shared mappings replaced. The VM's other
- * vCPUs must first drop their translations, and they acknowledge only when
- * they get to run hypervisor code: so no lock may be held while waiting
- * (a vCPU spinning on the device's lock would never acknowledge). The
- * device lock is released around the wait; the popped request is this
- * hart's alone meanwhile.
+ * Moves the bytes of the in-flight read or write between the disk and the
+ * guest's buffers, block by block through the bounce page: each 4 KiB
+ * disk block is read (or read, modified and written) whole. Goes on from
+ * where an earlier exit stopped. Returns false if the budget ran out
+ * first (the request stays in flight), true when the request is done,
+ * with its virtio status in *status.
  */
-static void release_replaced(struct vblk *b, uint64_t *freed, unsigned *nfreed)
+static bool do_io(struct vblk *b, struct budget *budget, struct retired_pages *retired,
+		  uint8_t *status)
 {
-	if (!*nfreed)
-		return;
-	spin_unlock(&b->lock);
-	vm_flush_gstage(b->vm);
-	for (unsigned i = 0; i < *nfreed; i++)
-		guest_memory_free_private(b->vm, freed[i]);
-	spin_lock(&b->lock);
-	*nfreed = 0;
-}
-
-static uint8_t do_io(struct vblk *b, const struct blk_request *r)
-{
+	struct vblk_inflight *f = &b->inflight;
+	const struct blk_request *r = &f->req;
 	struct vdisk *d = &b->disk;
-	uint64_t pos = r->sector * 512;	/* disk byte offset */
-	unsigned seg = 0, nfreed = 0;
-	uint32_t seg_off = 0;
 	bool write = r->type == VIRTIO_BLK_T_OUT;
 	uint64_t bounce = ptr_to_pa(d->bounce), unused;
-	uint64_t freed[FREED_BATCH];
-	uint8_t status = VIRTIO_BLK_S_OK;
+	unsigned resets = b->resets;
 
-	while (seg < r->nsegs && status == VIRTIO_BLK_S_OK) {
-		uint64_t block = pos / VDISK_BLOCK, in_block = pos % VDISK_BLOCK;
+	*status = VIRTIO_BLK_S_OK;
+	while (f->seg < r->nsegs) {
+		if (!budget->blocks)
+			return false;
+		budget->blocks--;
+		if (retired_full(retired)) {
+			fence_unlocked(b, retired);
+			if (b->resets != resets)
+				return true;	/* reset meanwhile: nothing left to do */
+		}
+		uint64_t block = f->pos / VDISK_BLOCK, in_block = f->pos % VDISK_BLOCK;
 		uint64_t n = VDISK_BLOCK - in_block;
-		if (n > r->seg[seg].len - seg_off)
-			n = r->seg[seg].len - seg_off;
+		if (n > r->seg[f->seg].len - f->seg_off)
+			n = r->seg[f->seg].len - f->seg_off;
 		bool whole = in_block == 0 && n == VDISK_BLOCK;
-		uint64_t gpa = r->seg[seg].gpa + seg_off;
-		if (nfreed == FREED_BATCH)
-			release_replaced(b, freed, &nfreed);
+		uint64_t gpa = r->seg[f->seg].gpa + f->seg_off;
+		bool ok;
 		if (!write && share_enabled() && !overlay_lookup(&d->overlay, block, &unused)) {
-			if (!read_shared(b, block, in_block, gpa, n, freed, &nfreed))
-				status = VIRTIO_BLK_S_IOERR;
+			ok = read_shared(b, block, in_block, gpa, n, retired);
 			d->read_bytes += n;
 		} else if ((!write || !whole) && !vdisk_read_block(d, block, bounce)) {
-			status = VIRTIO_BLK_S_IOERR;
+			ok = false;
 		} else if (write) {
-			if (!guest_copy_from(b->vm, d->bounce + in_block, gpa, n) ||
-			    !vdisk_write_block(d, block, bounce))
-				status = VIRTIO_BLK_S_IOERR;
+			ok = guest_copy_from(b->vm, d->bounce + in_block, gpa, n) &&
+			     vdisk_write_block(d, block, bounce);
 			d->write_bytes += n;
 		} else {
-			if (!guest_copy_to(b->vm, gpa, d->bounce + in_block, n))
-				status = VIRTIO_BLK_S_IOERR;
+			ok = guest_copy_to(b->vm, gpa, d->bounce + in_block, n);
 			d->read_bytes += n;
 		}
-		pos += n;
-		seg_off += (uint32_t)n;
-		if (seg_off == r->seg[seg].len) {
-			seg++;
-			seg_off = 0;
+		if (!ok) {
+			*status = VIRTIO_BLK_S_IOERR;
+			return true;
+		}
+		f->pos += n;
+		f->seg_off += (uint32_t)n;
+		if (f->seg_off == r->seg[f->seg].len) {
+			f->seg++;
+			f->seg_off = 0;
 		}
 	}
-	release_replaced(b, freed, &nfreed);
-	return status;
+	return true;
 }
 
-static uint8_t execute(struct vblk *b, const struct blk_request *r)
+/* Serves the in-flight request as far as the budget goes; true when it
+ * is done, with its status. */
+static bool execute(struct vblk *b, struct budget *budget, struct retired_pages *retired,
+		    uint8_t *status)
 {
+	const struct blk_request *r = &b->inflight.req;
 	char id[VIRTIO_BLK_ID_BYTES + 1];
 
+	if (b->inflight.parse_status >= 0) {
+		*status = (uint8_t)b->inflight.parse_status;	/* answered unread */
+		return true;
+	}
 	switch (r->type) {
 	case VIRTIO_BLK_T_IN:
 	case VIRTIO_BLK_T_OUT:
-		return do_io(b, r);
+		return do_io(b, budget, retired, status);
 	case VIRTIO_BLK_T_FLUSH:
-		return vdisk_flush(&b->disk) ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR;
+		*status = vdisk_flush(&b->disk) ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR;
+		return true;
 	case VIRTIO_BLK_T_GET_ID:
 		memset(id, 0, sizeof(id));
 		format(id, sizeof(id), "discv-%s", b->vm->name);
-		return guest_copy_to(b->vm, r->seg[0].gpa, id,
-				     r->seg[0].len < VIRTIO_BLK_ID_BYTES ? r->seg[0].len
-									 : VIRTIO_BLK_ID_BYTES)
-			       ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR;
+		*status = guest_copy_to(b->vm, r->seg[0].gpa, id,
+					r->seg[0].len < VIRTIO_BLK_ID_BYTES ? r->seg[0].len
+									    : VIRTIO_BLK_ID_BYTES)
+				  ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR;
+		return true;
 	default:
-		return VIRTIO_BLK_S_UNSUPP;
+		*status = VIRTIO_BLK_S_UNSUPP;
+		return true;
 	}
 }
 
@@ -236,44 +273,139 @@ static void needs_reset(struct vblk *b, const char *why)
 	b->errors++;
 	b->status |= STATUS_DEVICE_NEEDS_RESET;
 	b->vq.ready = false;
+	b->inflight.active = false;
 	b->interrupt_status |= INTERRUPT_CONFIG_CHANGE;
 	vm_set_irq_line(b->vm, b->irq, true);
 }
 
-/* QueueNotify: serve every available request, on the notifying hart. */
-static void process_queue(struct vblk *b)
+/*
+ * Takes the next available request into b->inflight. Returns 1 if there
+ * is one (a request that can only be answered with IOERR or UNSUPP
+ * included), 0 if the queue is empty, -1 if the driver broke the protocol
+ * (the device then needs a reset).
+ */
+static int start_next(struct vblk *b, const struct guest_mem_ops *mem)
+{
+	struct virtq_chain chain;
+	int got = virtq_pop(&b->vq, mem, &chain);
+
+	if (got < 0) {
+		needs_reset(b, virtq_error_name(got));
+		return -1;
+	}
+	if (got == 0)
+		return 0;
+	struct vblk_inflight *f = &b->inflight;
+	f->head = chain.head;
+	f->seg = 0;
+	f->seg_off = 0;
+	switch (blk_request_parse(&chain, mem, vdisk_capacity_bytes(&b->disk) / 512, &f->req)) {
+	case BLK_REQ_OK: f->parse_status = -1; break;
+	case BLK_REQ_IOERR: f->parse_status = VIRTIO_BLK_S_IOERR; break;
+	case BLK_REQ_UNSUPP: f->parse_status = VIRTIO_BLK_S_UNSUPP; break;
+	default:
+		needs_reset(b, "malformed request (no header or status byte)");
+		return -1;
+	}
+	f->pos = f->req.sector * 512;
+	f->active = true;
+	return 1;
+}
+
+/*
+ * Serves requests until the queue is empty or the budget is spent; true
+ * if work is left. The completion protocol (docs/concurrency.md): every
+ * G-stage change the requests made (shared pages mapped in, pages copied
+ * on write) is fenced on every hart before any of them goes into the used
+ * ring, and the used ring before the interrupt: a vCPU that sees the
+ * completion never reads the data through a stale translation.
+ */
+static bool serve_queue(struct vblk *b)
 {
 	const struct guest_mem_ops mem = { b->vm, mem_read, mem_write };
-	struct virtq_chain chain;
-	struct blk_request req;
-	bool pushed = false;
-	int got;
+	struct budget budget = { BUDGET_BLOCKS, BUDGET_REQUESTS };
+	struct retired_pages retired;
+	struct completions c = { 0 };
+	unsigned resets = b->resets;
+	bool more = false;
 
-	while (b->vq.ready && (got = virtq_pop(&b->vq, &mem, &chain)) != 0) {
-		if (got < 0) {
-			needs_reset(b, virtq_error_name(got));
-			return;
-		}
+	retired_init(&retired);
+	while (b->vq.ready && !(b->status & STATUS_DEVICE_NEEDS_RESET)) {
 		uint8_t status;
-		switch (blk_request_parse(&chain, &mem, vdisk_capacity_bytes(&b->disk) / 512, &req)) {
-		case BLK_REQ_OK: status = execute(b, &req); break;
-		case BLK_REQ_IOERR: status = VIRTIO_BLK_S_IOERR; break;
-		case BLK_REQ_UNSUPP: status = VIRTIO_BLK_S_UNSUPP; break;
-		default:
-			needs_reset(b, "malformed request (no header or status byte)");
-			return;
+		if (c.count == BUDGET_REQUESTS || !budget.blocks) {
+			more = true;
+			break;
 		}
+		if (!b->inflight.active && start_next(b, &mem) <= 0)
+			break;
+		if (!execute(b, &budget, &retired, &status)) {
+			more = true;	/* the request goes on in the next exit */
+			break;
+		}
+		if (b->resets != resets)
+			break;
+		struct blk_request *r = &b->inflight.req;
+		b->inflight.active = false;
 		b->requests++;
-		blk_request_write_status(&req, &mem, status);
-		if (virtq_push(&b->vq, &mem, chain.head, blk_request_written_len(&req, status)) < 0) {
-			needs_reset(b, virtq_error_name(VIRTQ_E_USED_UNWRITABLE));
-			return;
-		}
-		pushed = true;
+		blk_request_write_status(r, &mem, status);
+		c.done[c.count].head = b->inflight.head;
+		c.done[c.count].len = blk_request_written_len(r, status);
+		c.count++;
 	}
-	if (pushed && virtq_needs_notify(&b->vq, &mem)) {
+	/* 1. Fence: the data of every finished request is where the guest's
+	 *    translations say, on every hart. */
+	fence_unlocked(b, &retired);
+	if (b->resets != resets || (b->status & STATUS_DEVICE_NEEDS_RESET) || !c.count)
+		return more && b->resets == resets;
+	/* 2. The used ring. */
+	for (unsigned i = 0; i < c.count; i++) {
+		if (virtq_push(&b->vq, &mem, c.done[i].head, c.done[i].len) < 0) {
+			needs_reset(b, virtq_error_name(VIRTQ_E_USED_UNWRITABLE));
+			return false;
+		}
+	}
+	bool notify = virtq_needs_notify(&b->vq, &mem);
+	/* 3. The used ring's own page may just have been copied on write. */
+	fence_unlocked(b, &retired);
+	/* 4. The interrupt. */
+	if (notify && b->resets == resets) {
 		b->interrupt_status |= INTERRUPT_USED_BUFFER;
 		vm_set_irq_line(b->vm, b->irq, true);
+	}
+	if (more)
+		b->budget_yields++;
+	return more;
+}
+
+/*
+ * QueueNotify. One hart at a time serves the queue (`serving`); a notify
+ * that finds it busy leaves `notify_pending` for the server, which looks
+ * at it again after it stops, so no notification is lost and no hart
+ * waits for another's work. If the budget ran out, the notifying vCPU
+ * executes its store again (v->mmio_retry) and so comes back for the rest.
+ * Called without the device lock.
+ */
+static void queue_notify(struct vblk *b, struct vcpu *v)
+{
+	__atomic_store_n(&b->notify_pending, 1, __ATOMIC_SEQ_CST);
+	for (;;) {
+		bool more = false;
+		if (__atomic_exchange_n(&b->serving, 1, __ATOMIC_SEQ_CST))
+			return;	/* the server will see notify_pending */
+		spin_lock(&b->lock);
+		while (!more && __atomic_exchange_n(&b->notify_pending, 0, __ATOMIC_SEQ_CST))
+			more = serve_queue(b);
+		if (more)
+			__atomic_store_n(&b->notify_pending, 1, __ATOMIC_SEQ_CST);
+		spin_unlock(&b->lock);
+		__atomic_store_n(&b->serving, 0, __ATOMIC_SEQ_CST);
+		if (more) {
+			v->mmio_retry = true;
+			return;
+		}
+		/* A notify that came while we finished found us serving. */
+		if (!__atomic_load_n(&b->notify_pending, __ATOMIC_SEQ_CST))
+			return;
 	}
 }
 
@@ -329,13 +461,18 @@ static void vblk_write(void *dev, struct vcpu *vcpu, uint64_t off, unsigned widt
 {
 	struct vblk *b = dev;
 	uint32_t v = (uint32_t)value;
-	/* The queue's setup registers only while it is not ready (4.2.2). */
-	bool setup = b->queue_sel == 0 && !b->vq.ready;
+	bool setup;
 
-	(void)vcpu;
 	if (width != 4 || off >= REG_CONFIG)
 		return;	/* the configuration space is read-only for virtio-blk */
+	if (off == REG_QUEUE_NOTIFY) {
+		if (v == 0)
+			queue_notify(b, vcpu);
+		return;
+	}
 	spin_lock(&b->lock);
+	/* The queue's setup registers only while it is not ready (4.2.2). */
+	setup = b->queue_sel == 0 && !b->vq.ready;
 	switch (off) {
 	case REG_DEVICE_FEATURES_SEL: b->device_features_sel = v; break;
 	case REG_DRIVER_FEATURES_SEL: b->driver_features_sel = v; break;
@@ -366,10 +503,6 @@ static void vblk_write(void *dev, struct vcpu *vcpu, uint64_t off, unsigned widt
 		} else {
 			b->vq.ready = false;
 		}
-		break;
-	case REG_QUEUE_NOTIFY:
-		if (v == 0 && !(b->status & STATUS_DEVICE_NEEDS_RESET))
-			process_queue(b);
 		break;
 	case REG_INTERRUPT_ACK:
 		b->interrupt_status &= ~v;

@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "spinlock.h"
+#include "guest_memory.h"
+#include "vdisk/blk_request.h"
 #include "vdisk/vdisk.h"
 #include "vdisk/virtq.h"
 
@@ -26,8 +28,23 @@ struct vblk {
 	uint32_t queue_sel;
 	uint32_t interrupt_status;
 	struct virtq vq;
+	unsigned resets;		/* driver resets so far: work from before one is dropped */
+	/* The request being served, if one had to stop at the end of an
+	 * exit's budget: the next QueueNotify (or its retry) goes on with it. */
+	struct vblk_inflight {
+		bool active;
+		uint16_t head;
+		struct blk_request req;
+		int parse_status;	/* -1: serve it; else answer this status */
+		unsigned seg;		/* segment and offset reached */
+		uint32_t seg_off;
+		uint64_t pos;		/* disk byte offset reached */
+	} inflight;
+	int serving;			/* a hart is serving the queue (atomic) */
+	int notify_pending;		/* a QueueNotify not yet served (atomic) */
 	/* counters (hvstat) */
 	uint64_t requests, errors;
+	uint64_t budget_yields;		/* exits that stopped at their budget, work left */
 };
 
 /* Creates the VM's disk device at GUEST_VIRTIO_BASE (vPLIC source 1). */

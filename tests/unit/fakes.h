@@ -37,6 +37,8 @@ struct fake_state {
 	uint64_t read_gva;
 	uint64_t guest_u64;
 	bool guest_u64_fault;
+	/* vm_flush_gstage (the G-stage's remote fence) */
+	unsigned flush_calls;
 	/* vm_system_reset */
 	unsigned reset_calls;
 	struct vm *reset_vm;

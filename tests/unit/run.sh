@@ -14,7 +14,7 @@ mkdir -p "$out" && out=$(cd "$out" && pwd) || exit 1	# relative to the caller
 cd "$here/../.." || exit 1
 
 CC=${HOSTCC:-gcc}
-CFLAGS=(-std=gnu11 "-fsanitize=address,undefined" -fno-sanitize-recover=all
+CFLAGS=(-std=gnu11 "-fsanitize=address,undefined" -fno-sanitize-recover=all -DDISCV_UNIT_INTERLEAVE
 	-g -O1 -Wall -Wextra -Werror -Ihyp -Itests/unit)
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=0:detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}

@@ -73,7 +73,23 @@ struct table {
 	struct pool pool;
 	uint64_t *root;
 	struct gstage gs;
+	/* The fake remote fence: counts calls; `during_fence` runs inside
+	 * it, as another hart's step while this hart waits for the fence. */
+	unsigned fences;
+	void (*during_fence)(struct table *t);
 };
+
+static void fake_remote_fence(void *ctx)
+{
+	struct table *t = ctx;
+
+	t->fences++;
+	if (t->during_fence) {
+		void (*step)(struct table *) = t->during_fence;
+		t->during_fence = NULL;	/* once */
+		step(t);
+	}
+}
 
 static struct table *table_new(uint16_t vmid)
 {
@@ -86,7 +102,7 @@ static struct table *table_new(uint16_t vmid)
 	if (!t->root)
 		abort();
 	memset(t->root, 0, GSTAGE_ROOT_BYTES);
-	gstage_init(&t->gs, t->root, vmid, pool_alloc, pool_free, &t->pool);
+	gstage_init(&t->gs, t->root, vmid, pool_alloc, pool_free, fake_remote_fence, t);
 	return t;
 }
 
@@ -694,6 +710,102 @@ static void test_random_vs_model(void)
 	table_delete(t);
 }
 
+/*
+ * Which leaf changes owe a remote fence (gstage.h): creating a leaf and
+ * widening one in place do not; removing, narrowing and redirecting do,
+ * each with its own generation, and shared->shared redirection too
+ * (the defect where a page moved from one shared page to another was
+ * never fenced).
+ */
+static void test_fence_classes(void)
+{
+	struct table *t = table_new(1);
+	uint64_t gpa = 0x80000000;
+	struct gstage_old old;
+
+	CHECK_EQ(gstage_changed(&t->gs), 0);
+	CHECK_EQ(gstage_map(&t->gs, gpa, 0x1000, GSTAGE_RX), 0);
+	CHECK_EQ(gstage_changed(&t->gs), 0);		/* create: nothing cached */
+	CHECK(gstage_protect(&t->gs, gpa, GSTAGE_RWX));
+	CHECK_EQ(gstage_changed(&t->gs), 0);		/* upgrade in place */
+	CHECK(gstage_protect(&t->gs, gpa, GSTAGE_RX));
+	CHECK_EQ(gstage_changed(&t->gs), 1);		/* write-protect */
+	CHECK_EQ(gstage_remap(&t->gs, gpa, 0x2000, GSTAGE_RX, &old), 0);
+	CHECK(old.valid);
+	CHECK_EQ(old.hpa, 0x1000);
+	CHECK_EQ(old.perms, GSTAGE_RX);
+	CHECK_EQ(old.fence_gen, 2);			/* shared page X -> Y */
+	CHECK_EQ(gstage_remap(&t->gs, gpa, 0x2000, GSTAGE_RX, &old), 0);
+	CHECK_EQ(old.fence_gen, 0);			/* the same entry again */
+	CHECK_EQ(gstage_remap(&t->gs, gpa, 0x3000, GSTAGE_RWX, &old), 0);
+	CHECK_EQ(old.fence_gen, 3);			/* copy-on-write: another page */
+	CHECK_EQ(gstage_remap(&t->gs, gpa + PAGE_SIZE, 0x4000, GSTAGE_RWX, &old), 0);
+	CHECK(!old.valid);
+	CHECK_EQ(old.fence_gen, 0);			/* remap of an empty slot: a create */
+	CHECK(gstage_unmap(&t->gs, gpa, NULL));
+	CHECK_EQ(gstage_changed(&t->gs), 4);		/* unmap */
+	CHECK(!gstage_fenced(&t->gs, 1));
+	CHECK(gstage_fenced(&t->gs, 0));
+	CHECK_EQ(t->fences, 0);				/* nobody fenced yet */
+	CHECK_EQ(t->gs.leaves, 1);
+	table_delete(t);
+}
+
+/* gstage_sync fences once for everything owed, and not when nothing is. */
+static void test_sync(void)
+{
+	struct table *t = table_new(1);
+	uint64_t gpa = 0x80000000;
+
+	CHECK(!gstage_sync(&t->gs));
+	CHECK_EQ(t->fences, 0);
+	CHECK_EQ(gstage_map(&t->gs, gpa, 0x1000, GSTAGE_RWX), 0);
+	CHECK(!gstage_sync(&t->gs));			/* a create owes nothing */
+	CHECK(gstage_protect(&t->gs, gpa, GSTAGE_RX));
+	CHECK(gstage_unmap(&t->gs, gpa, NULL));
+	CHECK(gstage_sync(&t->gs));
+	CHECK_EQ(t->fences, 1);				/* one fence pays both */
+	CHECK(gstage_fenced(&t->gs, 2));
+	CHECK(!gstage_sync(&t->gs));
+	CHECK_EQ(t->fences, 1);
+	CHECK_EQ(t->gs.remote_fences, 1);
+	table_delete(t);
+}
+
+/* Another hart changes a leaf while this hart's fence is in flight: the
+ * fence covers only what was published before it started, so the later
+ * change stays owed and the next sync fences again. */
+static uint64_t late_gen;
+static void change_during_fence(struct table *t)
+{
+	struct gstage_old old;
+
+	gstage_remap(&t->gs, 0x80001000, 0x9000, GSTAGE_RX, &old);
+	late_gen = old.fence_gen;
+}
+
+static void test_sync_concurrent_change(void)
+{
+	struct table *t = table_new(1);
+
+	CHECK_EQ(gstage_map(&t->gs, 0x80000000, 0x1000, GSTAGE_RWX), 0);
+	CHECK_EQ(gstage_map(&t->gs, 0x80001000, 0x2000, GSTAGE_RWX), 0);
+	CHECK(gstage_unmap(&t->gs, 0x80000000, NULL));	/* generation 1 */
+	t->during_fence = change_during_fence;		/* generation 2, mid-fence */
+	CHECK(gstage_sync(&t->gs));
+	CHECK_EQ(late_gen, 2);
+	CHECK(gstage_fenced(&t->gs, 1));
+	CHECK(!gstage_fenced(&t->gs, 2));		/* not covered by that fence */
+	CHECK(gstage_sync(&t->gs));
+	CHECK(gstage_fenced(&t->gs, 2));
+	CHECK_EQ(t->fences, 2);
+	/* A slower hart's sync never moves `fenced` back. */
+	__atomic_store_n(&t->gs.fenced, 5, __ATOMIC_RELEASE);
+	CHECK(!gstage_sync(&t->gs));
+	CHECK_EQ(t->gs.fenced, 5);
+	table_delete(t);
+}
+
 int main(void)
 {
 	RUN(test_init_empty);
@@ -708,5 +820,8 @@ int main(void)
 	RUN(test_clear);
 	RUN(test_hgatp);
 	RUN(test_random_vs_model);
+	RUN(test_fence_classes);
+	RUN(test_sync);
+	RUN(test_sync_concurrent_change);
 	return unit_report("test_gstage");
 }

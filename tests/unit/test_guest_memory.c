@@ -38,6 +38,32 @@ static void vm_delete(struct vm *vm)
 	free(vm);
 }
 
+/* The G-stage's remote fence, faked: counts, and may run another hart's
+ * step while "waiting" (fence_step). */
+static unsigned fences;
+static void (*fence_step)(void);
+void vm_flush_gstage(struct vm *vm)
+{
+	(void)vm;
+	fences++;
+	if (fence_step) {
+		void (*step)(void) = fence_step;
+		fence_step = NULL;
+		step();
+	}
+}
+
+/* A load fault at gpa; *hpa is its page afterwards. */
+static enum touch_result fault_in(struct vm *vm, uint64_t gpa, uint64_t *hpa)
+{
+	bool spurious;
+	enum touch_result r = guest_memory_fault(vm, gpa, false, &spurious);
+
+	if (r == TOUCH_OK)
+		gstage_lookup(&vm->gstage, gpa & PAGE_MASK, hpa, NULL);
+	return r;
+}
+
 static void test_init(void)
 {
 	struct test_ram r;
@@ -411,7 +437,7 @@ static void test_fault_in(void)
 	CHECK_EQ(guest_memory_touch(vm, block + 3 * PAGE_SIZE, &neighbour), TOUCH_OK);
 	memset(pa_to_ptr(neighbour), 0x42, PAGE_SIZE);
 
-	CHECK_EQ(guest_memory_fault_in(vm, block + 5 * PAGE_SIZE + 0x123, &hpa), TOUCH_OK);
+	CHECK_EQ(fault_in(vm, block + 5 * PAGE_SIZE + 0x123, &hpa), TOUCH_OK);
 	CHECK(gstage_lookup(&vm->gstage, block + 5 * PAGE_SIZE, &got, NULL));
 	CHECK_EQ(hpa, got);			/* the result is gpa's own page */
 	CHECK_EQ(host_page_of(&r.hm, hpa)->gpa, block + 5 * PAGE_SIZE);
@@ -436,15 +462,15 @@ static void test_fault_in(void)
 	CHECK_EQ(good, pages);
 
 	/* Again in the same block: nothing new. */
-	CHECK_EQ(guest_memory_fault_in(vm, block, &hpa), TOUCH_OK);
+	CHECK_EQ(fault_in(vm, block, &hpa), TOUCH_OK);
 	CHECK_EQ(vm->pages_mapped, pages);
 
 	/* The last block of RAM; outside RAM nothing is mapped. */
-	CHECK_EQ(guest_memory_fault_in(vm, RAM_END - 1, &hpa), TOUCH_OK);
+	CHECK_EQ(fault_in(vm, RAM_END - 1, &hpa), TOUCH_OK);
 	CHECK_EQ(mapped_in(vm, RAM_END - FAULT_AROUND_BYTES, RAM_END), pages);
 	CHECK_EQ(vm->pages_mapped, 2 * pages);
-	CHECK_EQ(guest_memory_fault_in(vm, RAM_END, &hpa), TOUCH_NOT_RAM);
-	CHECK_EQ(guest_memory_fault_in(vm, RAM_BASE - 1, &hpa), TOUCH_NOT_RAM);
+	CHECK_EQ(fault_in(vm, RAM_END, &hpa), TOUCH_NOT_RAM);
+	CHECK_EQ(fault_in(vm, RAM_BASE - 1, &hpa), TOUCH_NOT_RAM);
 	CHECK_EQ(vm->pages_mapped, 2 * pages);
 
 	guest_memory_release(vm);
@@ -463,7 +489,7 @@ static void test_fault_in_edges(void)
 
 	vm->ram_size = (2UL << 20) + 2 * PAGE_SIZE;
 	uint64_t end = RAM_BASE + vm->ram_size;
-	CHECK_EQ(guest_memory_fault_in(vm, end - PAGE_SIZE, &hpa), TOUCH_OK);
+	CHECK_EQ(fault_in(vm, end - PAGE_SIZE, &hpa), TOUCH_OK);
 	CHECK_EQ(mapped_in(vm, end - 2 * PAGE_SIZE, end), 2);
 	CHECK_EQ(vm->pages_mapped, 2);
 	CHECK(!gstage_lookup(&vm->gstage, end, NULL, NULL));
@@ -475,13 +501,13 @@ static void test_fault_in_edges(void)
 	 * as many neighbours as fit; the fault still succeeds. */
 	test_ram_init(&r, 8, 1);	/* 2 table pages + 6 guest pages */
 	vm = vm_new(&r.hm, 0, 0);
-	CHECK_EQ(guest_memory_fault_in(vm, RAM_BASE + 0xf000, &hpa), TOUCH_OK);
+	CHECK_EQ(fault_in(vm, RAM_BASE + 0xf000, &hpa), TOUCH_OK);
 	CHECK(gstage_lookup(&vm->gstage, RAM_BASE + 0xf000, NULL, NULL));
 	CHECK_EQ(vm->pages_mapped, 6);
 	CHECK_EQ(mapped_in(vm, RAM_BASE, RAM_BASE + FAULT_AROUND_BYTES), 6);
 	CHECK_EQ(host_pages_free_count(&r.hm), 0);
 	/* No page for gpa itself: the error, and nothing else happens. */
-	CHECK_EQ(guest_memory_fault_in(vm, RAM_BASE + 0x1e000, &hpa), TOUCH_NO_MEMORY);
+	CHECK_EQ(fault_in(vm, RAM_BASE + 0x1e000, &hpa), TOUCH_NO_MEMORY);
 	CHECK_EQ(vm->pages_mapped, 6);
 	guest_memory_release(vm);
 	CHECK_EQ(host_pages_free_count(&r.hm), 8);
@@ -563,6 +589,214 @@ static void test_local_remote(void)
 	test_ram_destroy(&r);
 }
 
+/* A base-disk block's shared host page, filled with `byte`. */
+static uint64_t shared_page(struct test_ram *r, uint64_t block, int byte)
+{
+	uint64_t pa = host_page_alloc(&r->hm, 0, PAGE_SHARED_DISK, HOST_PAGE_NO_VM, block);
+
+	if (pa)
+		memset(pa_to_ptr(pa), byte, PAGE_SIZE);
+	return pa;
+}
+
+static bool all_bytes(uint64_t pa, int byte)
+{
+	const unsigned char *p = pa_to_ptr(pa);
+
+	for (unsigned i = 0; i < PAGE_SIZE; i++)
+		if (p[i] != byte)
+			return false;
+	return true;
+}
+
+/*
+ * Defect: a hypervisor write (a device's DMA, DBCN, GET_ID) into a page
+ * mapped to a shared page looked the page up, dropped the VM's lock,
+ * retook it and checked only that the page was writable by then. Another
+ * vCPU breaking copy-on-write on the same page in that gap made it
+ * writable - to its new copy - and the write went into the shared page
+ * that every guest reading that block sees. Replayed: the other vCPU's
+ * store fault runs at the first release of the lock inside the write.
+ */
+static struct vm *race_vm;
+static uint64_t race_gpa;
+static bool race_other_spurious;
+static void other_vcpu_stores(struct spinlock *l)
+{
+	if (l != &race_vm->lock) {
+		unit_unlock_hook = other_vcpu_stores;	/* not this one: wait on */
+		return;
+	}
+	guest_memory_fault(race_vm, race_gpa, true, &race_other_spurious);
+}
+
+static void test_write_races_cow(void)
+{
+	struct test_ram r;
+	test_ram_init(&r, 64, 1);
+	struct vm *vm = vm_new(&r.hm, 0, 0);
+	struct retired_pages retired;
+	uint64_t gpa = RAM_BASE + 0x5000, s = shared_page(&r, 7, 'B'), hpa = 0;
+
+	retired_init(&retired);
+	CHECK(guest_memory_map_shared(vm, gpa, s, &retired));
+	CHECK_EQ(host_page_of(&r.hm, s)->mappings, 1);
+	race_vm = vm;
+	race_gpa = gpa;
+	unit_unlock_hook = other_vcpu_stores;
+	CHECK(guest_copy_to(vm, gpa + 100, "XXXX", 4));
+	unit_unlock_hook = NULL;
+	CHECK(all_bytes(s, 'B'));			/* the shared page is untouched */
+	CHECK(gstage_lookup(&vm->gstage, gpa, &hpa, NULL));
+	CHECK(hpa != s);
+	CHECK_MEM((char *)pa_to_ptr(hpa) + 100, "XXXX", 4);	/* the write is in the copy */
+	CHECK_EQ(*(char *)pa_to_ptr(hpa + 99), 'B');
+	CHECK_EQ(vm->cow_breaks, 1);			/* one copy, not two */
+	CHECK(race_other_spurious);			/* the other vCPU found it done */
+	CHECK_EQ(host_page_of(&r.hm, s)->mappings, 0);
+	CHECK_EQ(vm->pages_shared, 0);
+	CHECK_EQ(vm->pages_mapped, 1);
+	/* The copy owes the other vCPUs a fence. */
+	CHECK(!gstage_fenced(&vm->gstage, gstage_changed(&vm->gstage)));
+	fences = 0;
+	guest_memory_sync(vm);
+	CHECK_EQ(fences, 1);
+	guest_memory_release(vm);
+	vm_delete(vm);
+	test_ram_destroy(&r);
+}
+
+/*
+ * Defect: a guest page that moved from one shared page to another (block
+ * X's to block Y's: Linux reuses page-cache pages) was never fenced, so
+ * the VM's other vCPUs could go on reading X. Every change of a live leaf
+ * owes a fence before the device completes the request.
+ */
+static void test_shared_to_shared_owes_fence(void)
+{
+	struct test_ram r;
+	test_ram_init(&r, 64, 1);
+	struct vm *vm = vm_new(&r.hm, 0, 0);
+	struct retired_pages retired;
+	uint64_t gpa = RAM_BASE, x = shared_page(&r, 1, 'X'), y = shared_page(&r, 2, 'Y'), hpa;
+
+	retired_init(&retired);
+	CHECK(guest_memory_map_shared(vm, gpa, x, &retired));
+	CHECK_EQ(retired.fence_gen, 0);		/* nothing was mapped there */
+	fences = 0;
+	guest_memory_sync(vm);
+	CHECK_EQ(fences, 0);
+	CHECK(guest_memory_map_shared(vm, gpa, y, &retired));
+	CHECK_EQ(retired.count, 0);		/* X stays: it is the block cache's */
+	CHECK(retired.fence_gen > 0);		/* ...but the move owes a fence */
+	guest_memory_sync(vm);
+	CHECK_EQ(fences, 1);
+	CHECK(gstage_fenced(&vm->gstage, retired.fence_gen));
+	CHECK(gstage_lookup(&vm->gstage, gpa, &hpa, NULL));
+	CHECK_EQ(hpa, y);
+	CHECK_EQ(host_page_of(&r.hm, x)->mappings, 0);
+	CHECK_EQ(host_page_of(&r.hm, y)->mappings, 1);
+	CHECK_EQ(vm->pages_shared, 1);
+	CHECK_EQ(vm->pages_mapped, 1);
+	guest_memory_release(vm);
+	vm_delete(vm);
+	test_ram_destroy(&r);
+}
+
+/*
+ * A private page replaced by a shared mapping is retired and goes back to
+ * the allocator only after the fence: while the fence waits for the other
+ * harts (one of which may still be writing through its old translation),
+ * the page is still the VM's.
+ */
+static struct test_ram *fence_ram;
+static uint64_t fence_watched;
+static bool watched_still_owned;
+static void check_watched_page(void)
+{
+	struct host_page *p = host_page_of(&fence_ram->hm, fence_watched);
+
+	watched_still_owned = p && p->origin == PAGE_GUEST_PRIVATE && p->vm == 0;
+}
+
+static void test_retired_after_fence(void)
+{
+	struct test_ram r;
+	test_ram_init(&r, 64, 1);
+	struct vm *vm = vm_new(&r.hm, 0, 0);
+	struct retired_pages retired;
+	uint64_t gpa = RAM_BASE + 0x3000, s = shared_page(&r, 3, 'S'), priv = 0;
+
+	CHECK_EQ(guest_memory_touch(vm, gpa, &priv), TOUCH_OK);
+	uint64_t free_before = host_pages_free_count(&r.hm);
+	retired_init(&retired);
+	CHECK(guest_memory_map_shared(vm, gpa, s, &retired));
+	CHECK_EQ(retired.count, 1);
+	CHECK_EQ(retired.pa[0], priv);
+	CHECK_EQ(host_pages_free_count(&r.hm), free_before);	/* not yet */
+	fences = 0;
+	fence_ram = &r;
+	fence_watched = priv;
+	watched_still_owned = false;
+	fence_step = check_watched_page;
+	guest_memory_free_retired(vm, &retired);
+	CHECK_EQ(fences, 1);
+	CHECK(watched_still_owned);			/* during the fence */
+	CHECK_EQ(host_page_of(&r.hm, priv)->origin, PAGE_FREE);	/* after it */
+	CHECK_EQ(host_pages_free_count(&r.hm), free_before + 1);
+	CHECK_EQ(retired.count, 0);
+	/* A full list refuses more, rather than lose a page. */
+	retired.count = RETIRED_MAX;
+	CHECK(!guest_memory_map_shared(vm, gpa + PAGE_SIZE, s, &retired));
+	guest_memory_release(vm);
+	vm_delete(vm);
+	test_ram_destroy(&r);
+}
+
+/*
+ * The fault path: a store to a shared page copies it (and owes a fence);
+ * a fault on a page that is already mapped as the access needs is
+ * spurious - the hart used a stale entry, which the privileged spec lets
+ * it keep until it fences - and must tell the caller to fence locally, or
+ * the vCPU can fault on it for ever.
+ */
+static void test_fault_cow_and_spurious(void)
+{
+	struct test_ram r;
+	test_ram_init(&r, 64, 1);
+	struct vm *vm = vm_new(&r.hm, 0, 0);
+	struct retired_pages retired;
+	uint64_t gpa = RAM_BASE + 0x7000, s = shared_page(&r, 9, 'K'), hpa = 0;
+	bool spurious = true;
+
+	retired_init(&retired);
+	CHECK(guest_memory_map_shared(vm, gpa, s, &retired));
+	/* A load or fetch fault on the read-only shared page: spurious. */
+	CHECK_EQ(guest_memory_fault(vm, gpa, false, &spurious), TOUCH_OK);
+	CHECK(spurious);
+	/* A store: copy-on-write, not spurious. */
+	CHECK_EQ(guest_memory_fault(vm, gpa + 8, true, &spurious), TOUCH_OK);
+	CHECK(!spurious);
+	CHECK(gstage_lookup(&vm->gstage, gpa, &hpa, NULL));
+	CHECK(hpa != s);
+	CHECK(all_bytes(hpa, 'K'));
+	CHECK_EQ(vm->cow_breaks, 1);
+	uint64_t owed = gstage_changed(&vm->gstage);
+	CHECK(!gstage_fenced(&vm->gstage, owed));
+	/* Another vCPU's store fault on it, after the copy: spurious. */
+	CHECK_EQ(guest_memory_fault(vm, gpa, true, &spurious), TOUCH_OK);
+	CHECK(spurious);
+	CHECK_EQ(vm->cow_breaks, 1);
+	CHECK_EQ(vm->spurious_faults, 2);
+	/* A first touch is not spurious. */
+	CHECK_EQ(guest_memory_fault(vm, RAM_BASE + 0x20000, true, &spurious), TOUCH_OK);
+	CHECK(!spurious);
+	CHECK_EQ(gstage_changed(&vm->gstage), owed);	/* creates owe nothing */
+	guest_memory_release(vm);
+	vm_delete(vm);
+	test_ram_destroy(&r);
+}
+
 int main(void)
 {
 	RUN(test_init);
@@ -575,5 +809,9 @@ int main(void)
 	RUN(test_fault_in);
 	RUN(test_fault_in_edges);
 	RUN(test_local_remote);
+	RUN(test_write_races_cow);
+	RUN(test_shared_to_shared_owes_fence);
+	RUN(test_retired_after_fence);
+	RUN(test_fault_cow_and_spurious);
 	return unit_report("test_guest_memory");
 }

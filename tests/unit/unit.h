@@ -140,6 +140,27 @@ __attribute__((unused)) static int unit_report(const char *binary)
 	return 0;
 }
 
+/*
+ * Replaying an interleaving: hyp/spinlock.h (built with
+ * -DDISCV_UNIT_INTERLEAVE) calls unit_after_unlock at every lock release.
+ * A test sets unit_unlock_hook to run one step of "another hart" at the
+ * next release, the point where a real hart could slip in. The hook runs
+ * once (it is cleared before it is called, so its own lock releases do
+ * not recurse).
+ */
+struct spinlock;
+static void (*unit_unlock_hook)(struct spinlock *l);
+void unit_after_unlock(struct spinlock *l);
+void unit_after_unlock(struct spinlock *l)
+{
+	void (*hook)(struct spinlock *) = unit_unlock_hook;
+
+	if (hook) {
+		unit_unlock_hook = NULL;
+		hook(l);
+	}
+}
+
 /* A small deterministic PRNG (xorshift64*) for the randomized tests. */
 __attribute__((unused)) static uint64_t unit_rand(uint64_t *state)
 {
