@@ -40,9 +40,11 @@ size_t hvstat_format_vm(char *buf, size_t size, const struct vm *vm)
 	exits_json(buf, size, len, vm);
 	if (vm->has_disk)
 		APPEND(",\"disk_read_bytes\":%lu,\"disk_host_read_bytes\":%lu,"
-		       "\"disk_write_bytes\":%lu",
+		       "\"disk_write_bytes\":%lu,\"disk_budget_yields\":%lu",
 		       vm->disk.disk.read_bytes, vm->disk.disk.host_read_bytes,
-		       vm->disk.disk.write_bytes);
+		       vm->disk.disk.write_bytes, vm->disk.budget_yields);
+	APPEND(",\"gstage_remote_fences\":%lu,\"spurious_faults\":%lu",
+	       vm->gstage.remote_fences, vm->spurious_faults);
 	APPEND(",\"pages_shared\":%lu,\"pages_private\":%lu,\"cow_breaks\":%lu",
 	       vm->pages_shared, vm->pages_mapped - vm->pages_shared, vm->cow_breaks);
 	APPEND(",\"vplic_injections\":%lu}", vm->vplic.claims);

@@ -13,6 +13,7 @@
 #include "config.h"
 #include "console.h"
 #include "csr.h"
+#include "g-stage/gstage_fence.h"
 #include "hart.h"
 #include "host_pages.h"
 #include "hvstat.h"
@@ -54,6 +55,7 @@ void hart_init(struct hart *h)
 	csr_clear(CSR_SSTATUS, SSTATUS_SIE);
 	csr_set(CSR_SSTATUS, SSTATUS_FS_INITIAL);
 	csr_write(CSR_SIE, SIP_SSIP | SIP_STIP | SIP_SEIP);
+	gstage_probe_vmid_bits();
 }
 
 /* NUMA nodes with RAM (before the page allocator knows them). */
@@ -183,6 +185,9 @@ void hyp_main(unsigned long boot_hartid, const void *fdt)
 	host_blk_enable_irqs();		/* the boot hart's share; the others at start */
 	log_info("%u guest(s), %u vCPU(s) and %lu MiB each%s", config.guests, config.vcpus,
 		 config.guest_mem >> 20, config.batch ? ", batch mode" : "");
+	log_info("G-stage: %u VMID bits%s", gstage_vmid_bits(),
+		 gstage_vmids_distinct(config.guests) ? ""
+		 : ": fewer VMIDs than guests, the G-stage TLB is flushed at every vCPU switch");
 
 	timebase_hz = platform.timebase_hz;
 	vm_set_timebase(platform.timebase_hz);

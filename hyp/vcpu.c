@@ -10,6 +10,7 @@
 #include "vcpu.h"
 #include "vcpu_exit.h"
 #include "vm.h"
+#include "vm_table.h"
 #include "vplic_dev.h"
 
 void vcpu_switch_to(struct vcpu_context *ctx);
@@ -49,8 +50,11 @@ void vcpu_load(struct vcpu *v)
 
 	csr_write(CSR_HGATP, gstage_hgatp(&v->vm->gstage));
 	/* A vCPU arriving from another hart may find stale G-stage entries
-	 * for its VMID here from an earlier visit: flush them. */
-	if (v->last_hart != (int)h->index)
+	 * for its VMID here from an earlier visit: flush them. With fewer
+	 * hardware VMIDs than VMs the tag cannot be trusted at all. */
+	if (!gstage_vmids_distinct(vm_count))
+		gstage_fence_all();
+	else if (v->last_hart != (int)h->index)
 		gstage_fence_vmid(v->vm->gstage.vmid);
 	csr_write(CSR_HEDELEG, GUEST_EXCEPTIONS);
 	csr_write(CSR_HIDELEG, GUEST_INTERRUPTS);

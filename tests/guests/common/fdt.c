@@ -35,7 +35,8 @@ static unsigned str_len(const char *s)
 	return n;
 }
 
-bool fdt_chosen_u32(const void *dtb, const char *name, unsigned *value)
+/* Finds property `name` of /chosen: its value and length, or false. */
+static bool chosen_prop(const void *dtb, const char *name, const char **value, unsigned *len)
 {
 	const char *base = dtb;
 
@@ -61,11 +62,12 @@ bool fdt_chosen_u32(const void *dtb, const char *name, unsigned *value)
 			in_chosen = false;
 			break;
 		case FDT_PROP: {
-			unsigned len = be32(p), nameoff = be32(p + 4);
+			unsigned n = be32(p), nameoff = be32(p + 4);
 			const char *val = p + 8;
-			p = val + ((len + 3) & ~3U);
-			if (in_chosen && len == 4 && str_eq(strings + nameoff, name)) {
-				*value = be32(val);
+			p = val + ((n + 3) & ~3U);
+			if (in_chosen && str_eq(strings + nameoff, name)) {
+				*value = val;
+				*len = n;
 				return true;
 			}
 			break;
@@ -77,4 +79,25 @@ bool fdt_chosen_u32(const void *dtb, const char *name, unsigned *value)
 		}
 	}
 	return false;
+}
+
+bool fdt_chosen_u32(const void *dtb, const char *name, unsigned *value)
+{
+	const char *val;
+	unsigned len;
+
+	if (!chosen_prop(dtb, name, &val, &len) || len != 4)
+		return false;
+	*value = be32(val);
+	return true;
+}
+
+const char *fdt_chosen_string(const void *dtb, const char *name)
+{
+	const char *val;
+	unsigned len;
+
+	if (!chosen_prop(dtb, name, &val, &len) || len == 0 || val[len - 1] != '\0')
+		return 0;
+	return val;
 }

@@ -11,4 +11,8 @@
  * is not a device tree or has no such 4-byte property. */
 bool fdt_chosen_u32(const void *dtb, const char *name, unsigned *value);
 
+/* The string property `name` of /chosen (NUL-terminated in the tree), or
+ * 0 if there is none. */
+const char *fdt_chosen_string(const void *dtb, const char *name);
+
 #endif
