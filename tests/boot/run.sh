@@ -258,6 +258,24 @@ run_test host-disk-interrupts 0 "${DISKRUN[@]}" NODES=1 'GUEST_CMD=cat /usr/bin/
 run_test virtio-malformed 0 "${DISKRUN[@]}" HARTS=1 NODES=1 GUEST_KERNEL=$BUILD/tests/guests/virtio-test.bin \
 	GUEST_INITRD=none GUEST_APPEND= -- \
 	'line:[guest0] virtio-test: ' 'noline:FAIL'
+# The G-stage change protocol under two vCPUs (tests/guests/virtio-test,
+# multi-vCPU scenarios). cow-race: the device maps a shared base-disk page
+# into a page and writes part of it while the other vCPU stores into the
+# same page; the shared page must never change, every change is fenced.
+run_test dma-cow-race 0 "${DISKRUN[@]}" NODES=1 GUEST_VCPUS=2 \
+	GUEST_KERNEL=$BUILD/tests/guests/virtio-test.bin GUEST_INITRD=none \
+	GUEST_APPEND=virtio-test=cow-race -- \
+	'line:PASS cow_race.shared_block_intact' 'noline:FAIL' \
+	'hvstat:vm[0]["cow_breaks"] >= 100 and vm[0]["gstage_remote_fences"] >= 100'
+# flood: guest0 queues 1.25 GiB of reads at once and notifies from both its
+# vCPUs; guest1, on the same two harts, must never be kept off its hart for
+# 500 ms (it was for about a second per batch when one exit served the
+# whole queue). The device works to a budget per exit and comes back.
+run_test disk-flood-fairness 0 "${DISKRUN[@]}" HARTS=2 NODES=1 GUESTS=2 GUEST_VCPUS=2 \
+	GUEST_KERNEL=$BUILD/tests/guests/virtio-test.bin GUEST_INITRD=none \
+	GUEST_APPEND=virtio-test=flood -- \
+	'line:[guest1] PASS flood.bystander_keeps_its_hart' 'line:[guest0] PASS flood.all_ok' \
+	'noline:FAIL' 'hvstat:vm[0]["disk_budget_yields"] > 0'
 # Writes reach the delta and survive into the next run; two guests
 # writing the same path each read their own data back.
 run_test disk-write 0 "${DISKRUN[@]}" GUESTS=2 \
