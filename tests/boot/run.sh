@@ -258,6 +258,31 @@ run_test host-disk-interrupts 0 "${DISKRUN[@]}" NODES=1 'GUEST_CMD=cat /usr/bin/
 run_test virtio-malformed 0 "${DISKRUN[@]}" HARTS=1 NODES=1 GUEST_KERNEL=$BUILD/tests/guests/virtio-test.bin \
 	GUEST_INITRD=none GUEST_APPEND= -- \
 	'line:[guest0] virtio-test: ' 'noline:FAIL'
+# What a guest carries from one boot to the next, or from one guest to
+# the next on a hart (tests/guests/reboot-test; reboots happen only in
+# interactive mode, so no GUEST_CMD). Four guests on four harts reboot 15
+# times each, a 16 MiB initramfs keeping each reboot's device-tree build
+# and copy apart: each must boot with its own tree (name, boot count).
+RT=$BUILD/tests/guests/reboot-test.bin
+PAD=$BUILD/tests/guests/pad-16m.bin
+[ -f "$PAD" ] || head -c 16M /dev/zero >"$PAD"
+run_test reboot-dtb-concurrent 0 DISK=0 HARTS=4 NODES=1 GUESTS=4 GUEST_KERNEL=$RT \
+	GUEST_INITRD=$PAD GUEST_APPEND=rt=dtb:15 -- \
+	'line:[guest3] reboot-test: name=guest3 boot=15' 'noline:FAIL'
+if python3 tests/lib/reboot_boots.py "$LOGS/reboot-dtb-concurrent.log" 4 15 \
+	>"$LOGS/reboot-dtb-own-trees.log" 2>&1; then
+	passed=$((passed + 1)); echo "boot: PASS reboot-dtb-own-trees"
+else
+	failed=$((failed + 1)); echo "boot: FAIL reboot-dtb-own-trees: $(head -n 3 "$LOGS/reboot-dtb-own-trees.log" | tr '\n' ';')"
+fi
+# A guest that claims its disk interrupt and reboots without completing
+# it gets a reset device, a reset vPLIC, and disk interrupts again.
+run_test reboot-irq-claimed 0 "${DISKRUN[@]}" HARTS=1 NODES=1 GUEST_KERNEL=$RT GUEST_INITRD=none \
+	GUEST_APPEND=rt=irq -- 'line:[guest0] PASS irq.after_reboot' 'noline:FAIL'
+# Two guests on one hart: each one's scounteren and senvcfg survive the
+# other running in between.
+run_test csr-switch-one-hart 0 DISK=0 HARTS=1 NODES=1 GUESTS=2 GUEST_KERNEL=$RT GUEST_INITRD=none \
+	GUEST_APPEND=rt=csr -- 'line:[guest0] PASS csr.kept' 'line:[guest1] PASS csr.kept' 'noline:FAIL'
 # Writes reach the delta and survive into the next run; two guests
 # writing the same path each read their own data back.
 run_test disk-write 0 "${DISKRUN[@]}" GUESTS=2 \
