@@ -23,20 +23,23 @@
  *           off  8  le32 version (2)         off 32  le64 data_start
  *           off 12  le32 block bytes (4096)  off 40  le64 next_free_block
  *           off 16  le64 region_blocks       off 48  le32 CRC-32 of the
- *           the whole 4096-byte block with this field 0
- *           off 56  le64 generation (1, 2, ...: copy generation % 2 holds it)
+ *           whole 4096-byte block with this field 0
+ *           off 56  le64 generation 1, 2, ...; header copy (generation % 2)
+ *                   holds it
  *           off 128 the slot of each map block, a bit each (M bits, bit i
  *                   of byte i / 8); every other byte is 0
  *
  * The header with the higher generation among the valid copies is the
  * delta; it names, for each map block, the slot that holds it. A FLUSH
- * (overlay_commit...) never writes what that header refers to: it writes
+ * (steps 2-5 below) never writes what that header refers to: it writes
  * each dirty map block to its other slot, flushes the host disk (data and
  * map durable), then writes the next generation's header to the other
  * copy and flushes again. Torn anywhere, the region still loads as the
  * last completed FLUSH (or the one in progress, if its header got
  * through). A header is valid only if its CRC matches, so a torn header
- * is never taken.
+ * is never taken. (A data block overwritten in place can tear like any
+ * disk block written without a FLUSH after it: the guest's own data, as
+ * on hardware.)
  *
  * Version 1 (discv before two copies: one header at block 0, map at 1..M
  * only, data up to R - 1, no generation field) loads as generation 0 if
