@@ -3,10 +3,13 @@
 #include "config.h"
 #include "guest_boot.h"
 #include "guest_memory.h"
+#include "hart.h"
 #include "share/share.h"
 #include "vm.h"
 
-#define DTB_MAX (64 * 1024)
+/* The largest guest device tree: a 4 KiB command, 1 KiB of bootargs and 8
+ * cpus take under 8 KiB. */
+#define DTB_MAX (16 * 1024)
 #define SZ_2M (2UL << 20)
 
 uint64_t linux_image_footprint(const void *image, uint64_t file_size, const char **why)
@@ -49,8 +52,20 @@ static bool load_kernel(struct vm *vm, uint64_t gpa, const struct hyp_config *cf
 	return true;
 }
 
-/* One buffer for building device trees: VMs are created one at a time. */
-static char dtb_buf[DTB_MAX] __attribute__((aligned(8)));
+/*
+ * One buffer per hart for building device trees. VMs are created one at a
+ * time, but they reboot whenever they ask, on the hart that puts their
+ * last vCPU: two VMs on two harts can be here at once, and one buffer for
+ * both gave a VM a torn tree, or the other VM's name and command. A
+ * buffer of its own per hart needs no lock: the tree is built and copied
+ * into the guest within one guest_boot_load, and a hart never runs other
+ * hypervisor code in between (interrupts are off, nothing preempts it,
+ * and nothing in here starts another VM's boot). A lock would serialise
+ * reboots across harts and take a place above vm->lock and
+ * host_memory.lock (the copy takes them) in docs/concurrency.md's order;
+ * per-VM buffers would cost 16 KiB for each of 64 VMs.
+ */
+static char dtb_buf[MAX_HARTS][DTB_MAX] __attribute__((aligned(8)));
 
 /*
  * Guest RAM layout (docs/guest-platform.md):
@@ -65,6 +80,7 @@ bool guest_boot_load(struct vm *vm, const struct hyp_config *cfg, uint64_t timeb
 	uint64_t ram_end = vm->ram_base + vm->ram_size;
 	uint64_t dtb_gpa = ram_end - SZ_2M;
 	uint64_t footprint, initrd_gpa = dtb_gpa;
+	char *dtb = dtb_buf[this_hart()->index];
 
 	footprint = linux_image_footprint(pa_to_ptr(cfg->kernel_pa), cfg->kernel_size, why);
 	if (!footprint)
@@ -81,15 +97,15 @@ bool guest_boot_load(struct vm *vm, const struct hyp_config *cfg, uint64_t timeb
 		*why = "kernel and initramfs do not fit in guest RAM (raise GUEST_MEM)";
 		return false;
 	}
-	if (guest_fdt_build(dtb_buf, sizeof(dtb_buf), vm, cfg, timebase_hz, initrd_gpa,
+	if (guest_fdt_build(dtb, DTB_MAX, vm, cfg, timebase_hz, initrd_gpa,
 			    initrd_gpa + cfg->initrd_size) < 0) {
-		*why = "guest device tree does not fit in 64 KiB";
+		*why = "guest device tree does not fit in 16 KiB";
 		return false;
 	}
 	if (!load_kernel(vm, kernel_gpa, cfg) ||
 	    (cfg->initrd_size &&
 	     !guest_copy_to(vm, initrd_gpa, pa_to_ptr(cfg->initrd_pa), cfg->initrd_size)) ||
-	    !guest_copy_to(vm, dtb_gpa, dtb_buf, fdt_totalsize(dtb_buf))) {
+	    !guest_copy_to(vm, dtb_gpa, dtb, fdt_totalsize(dtb))) {
 		*why = "host memory exhausted while loading the guest";
 		return false;
 	}

@@ -23,6 +23,11 @@
 #define CSR_SIP 0x144
 #define CSR_STIMECMP 0x14D	/* Sstc */
 #define CSR_SATP 0x180
+/* Not VS aliases: in VS-mode the guest reads and writes these very CSRs
+ * (priv spec 8.2: only the CSRs with a vs* counterpart are swapped by
+ * V=1), so the hypervisor switches them per vCPU. */
+#define CSR_SCOUNTEREN 0x106
+#define CSR_SENVCFG 0x10A
 #define CSR_TIME 0xC01
 
 /* Hypervisor CSRs (priv spec 8.2) */

@@ -44,6 +44,14 @@ _Static_assert(offsetof(struct fp_state, fcsr) == 256, "fp_state layout");
 /* Interrupts the guest takes directly: its VS software, timer, external. */
 #define GUEST_INTERRUPTS (HVIP_VSSIP | HVIP_VSTIP | HVIP_VSEIP)
 
+/*
+ * Makes this hart run v: every CSR the guest can see or that decides what
+ * it may do. The VS CSRs are the guest's S-level state (priv spec 8.2.x:
+ * vsstatus, vsie, ...); scounteren and senvcfg have no VS copy - in VS-mode
+ * the guest accesses the real ones, which govern its VU-mode - so they are
+ * the guest's too, and switched here like the rest (hcounteren and henvcfg
+ * are the hypervisor's controls over VS-mode, the same for every guest).
+ */
 void vcpu_load(struct vcpu *v)
 {
 	struct hart *h = this_hart();
@@ -68,6 +76,8 @@ void vcpu_load(struct vcpu *v)
 	csr_write(CSR_VSCAUSE, v->csrs.vscause);
 	csr_write(CSR_VSTVAL, v->csrs.vstval);
 	csr_write(CSR_VSATP, v->csrs.vsatp);
+	csr_write(CSR_SCOUNTEREN, v->csrs.scounteren);
+	csr_write(CSR_SENVCFG, v->csrs.senvcfg);
 	csr_write(CSR_HVIP, v->csrs.hvip);
 	/* QEMU 7.2 re-arms the guest timer only on a vstimecmp write, not on
 	 * htimedelta: write htimedelta first. */
@@ -80,6 +90,7 @@ void vcpu_load(struct vcpu *v)
 	h->current = v;
 }
 
+/* Saves what vcpu_load loaded and the guest may have changed. */
 void vcpu_put(struct vcpu *v)
 {
 	struct hart *h = this_hart();
@@ -92,6 +103,8 @@ void vcpu_put(struct vcpu *v)
 	v->csrs.vscause = csr_read(CSR_VSCAUSE);
 	v->csrs.vstval = csr_read(CSR_VSTVAL);
 	v->csrs.vsatp = csr_read(CSR_VSATP);
+	v->csrs.scounteren = csr_read(CSR_SCOUNTEREN);
+	v->csrs.senvcfg = csr_read(CSR_SENVCFG);
 	/* The guest may have cleared VSSIP through its sip: read it back. */
 	v->csrs.hvip = csr_read(CSR_HVIP);
 	v->csrs.vstimecmp = csr_read(CSR_VSTIMECMP);

@@ -22,7 +22,15 @@ struct vcpu_csrs {
 	uint64_t hvip;		/* interrupts injected into the guest */
 	uint64_t htimedelta;
 	uint64_t vstimecmp;	/* the guest's Sstc timer deadline */
+	/* The guest's own S-level CSRs that have no VS copy (it accesses the
+	 * real ones: vcpu_load/vcpu_put switch them). */
+	uint64_t scounteren;	/* counters its VU-mode may read (with hcounteren) */
+	uint64_t senvcfg;	/* its VU-mode environment (FIOM, CBIE, ...) */
 };
+
+/* scounteren at reset: VU-mode may read cycle, time and instret, as KVM
+ * gives a new vCPU (and Linux 6.1's vDSO reads time from user mode). */
+#define VCPU_RESET_SCOUNTEREN 0x7
 
 struct fp_state {
 	uint64_t f[32];

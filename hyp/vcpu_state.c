@@ -55,6 +55,7 @@ void vcpu_reset(struct vcpu *v, uint64_t pc, uint64_t a1)
 {
 	memset(&v->ctx, 0, sizeof(v->ctx));
 	memset(&v->csrs, 0, sizeof(v->csrs));
+	v->csrs.scounteren = VCPU_RESET_SCOUNTEREN;	/* senvcfg: 0 */
 	memset(&v->fp, 0, sizeof(v->fp));
 	v->fp_dirty = false;
 	v->ctx.sepc = pc;

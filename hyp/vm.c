@@ -33,11 +33,22 @@ const char *const vm_state_name[] = {
 	[VM_STOPPED] = "stopped",
 };
 
-/* Puts a VM's vCPUs in their power-on state and loads its images. */
+/*
+ * Puts a VM's devices, interrupt controller and vCPUs in their power-on
+ * state and loads its images. On a reboot it runs under life_lock with no
+ * vCPU of the VM loaded, so no guest is in a device: the device's lock,
+ * then the vPLIC's, are taken (and released) here as at any device reset.
+ * Without these two resets a source the old guest claimed and never
+ * completed (a panic in the disk's interrupt handler) stays claimed, and
+ * the new guest never gets a disk interrupt again.
+ */
 static bool vm_boot(struct vm *vm, const char **why)
 {
 	bool ok;
 
+	if (vm->has_disk)
+		vblk_reset(&vm->disk);
+	vplic_reset(&vm->vplic);
 	for (unsigned i = 0; i < vm->nvcpus; i++) {
 		struct vcpu *v = &vm->vcpu[i];
 		vcpu_reset(v, 0, 0);

@@ -1,9 +1,21 @@
+#include <string.h>
 #include "vplic.h"
 
 void vplic_init(struct vplic *p, unsigned ncontexts)
 {
 	*p = (struct vplic){ .ncontexts = ncontexts < VPLIC_MAX_CONTEXTS ? ncontexts
 								   : VPLIC_MAX_CONTEXTS };
+}
+
+void vplic_reset(struct vplic *p)
+{
+	spin_lock(&p->lock);
+	memset(p->priority, 0, sizeof(p->priority));
+	p->level = p->pending = p->claimed = 0;
+	memset(p->enable, 0, sizeof(p->enable));
+	memset(p->threshold, 0, sizeof(p->threshold));
+	p->output = 0;
+	spin_unlock(&p->lock);
 }
 
 static bool valid_source(unsigned s)

@@ -46,6 +46,15 @@ struct vplic {
 
 void vplic_init(struct vplic *p, unsigned ncontexts);
 
+/* The state a PLIC has at power-on (PLIC spec 1.0.0 leaves it to the
+ * platform; discv's is vplic_init's): every priority, enable and
+ * threshold 0, nothing pending, nothing claimed, every output down. For a
+ * VM's reboot: a source the old guest claimed and never completed would
+ * otherwise stay claimed, and the new guest never get it again. The
+ * device lines go down too (the caller resets the devices first, which
+ * lower them anyway). Only the claims counter is kept (the VM's life). */
+void vplic_reset(struct vplic *p);
+
 /* A device sets its source's line (level-triggered). */
 void vplic_set_level(struct vplic *p, unsigned source, bool asserted);
 

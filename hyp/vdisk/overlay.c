@@ -10,7 +10,10 @@
 #define H_DATA_START 32
 #define H_NEXT_FREE 40
 #define H_CRC 48
-#define H_END 52	/* bytes from here on are reserved, 0 */
+#define H_END_V1 52	/* version 1: bytes from here on are reserved, 0 */
+#define H_GENERATION 56
+#define H_SLOTS 128	/* OVERLAY_MAX_MAP_BLOCKS bits */
+#define H_SLOTS_END (H_SLOTS + OVERLAY_MAX_MAP_BLOCKS / 8)
 
 static const char *const error_names[] = {
 	[-OVERLAY_OK] = "OVERLAY_OK",
@@ -29,6 +32,10 @@ static const char *const error_names[] = {
 	[-OVERLAY_E_RANGE] = "OVERLAY_E_RANGE",
 	[-OVERLAY_E_NOT_ALLOCATED] = "OVERLAY_E_NOT_ALLOCATED",
 	[-OVERLAY_E_ALREADY_MAPPED] = "OVERLAY_E_ALREADY_MAPPED",
+	[-OVERLAY_E_EMPTY] = "OVERLAY_E_EMPTY",
+	[-OVERLAY_E_DAMAGED] = "OVERLAY_E_DAMAGED",
+	[-OVERLAY_E_SLOTS] = "OVERLAY_E_SLOTS",
+	[-OVERLAY_E_OLD_FULL] = "OVERLAY_E_OLD_FULL",
 };
 
 const char *overlay_error_name(int err)
@@ -94,7 +101,7 @@ static uint32_t header_crc(const uint8_t *h)
 	uint32_t crc = crc32_update(0xffffffff, h, H_CRC);
 
 	crc = crc32_update(crc, zero, sizeof(zero));
-	return ~crc32_update(crc, h + H_END, OVERLAY_BLOCK_BYTES - H_END);
+	return ~crc32_update(crc, h + H_CRC + 4, OVERLAY_BLOCK_BYTES - H_CRC - 4);
 }
 
 uint64_t overlay_map_blocks(uint64_t base_blocks)
@@ -114,13 +121,14 @@ static int set_geometry(struct overlay *o, void *map, uint64_t region_blocks,
 	uint64_t m = overlay_map_blocks(base_blocks);
 
 	if (base_blocks == 0 || base_blocks > OVERLAY_MAX_BASE_BLOCKS ||
-	    region_blocks > OVERLAY_MAX_REGION_BLOCKS || region_blocks <= 1 + m)
+	    region_blocks > OVERLAY_MAX_REGION_BLOCKS || region_blocks <= 2 + 2 * m)
 		return OVERLAY_E_SIZE;
 	memset(o, 0, sizeof(*o));
 	o->region_blocks = region_blocks;
 	o->base_blocks = base_blocks;
 	o->map_blocks = m;
 	o->data_start = 1 + m;
+	o->data_end = region_blocks - 1 - m;
 	o->next_free = o->data_start;
 	o->map = map;
 	return OVERLAY_OK;
@@ -152,11 +160,29 @@ static bool checksum_ok(const uint8_t *h)
 	return header_crc(h) == get_le32(h + H_CRC);
 }
 
-/* The header's fields against the geometry o was set up with. */
-static int check_fields(const struct overlay *o, const uint8_t *h)
+static bool bit(const uint64_t *bits, uint64_t i)
 {
-	uint64_t next_free = get_le64(h + H_NEXT_FREE);
+	return (bits[i / 64] >> (i % 64)) & 1;
+}
 
+/* One header copy against the geometry o was set up with. On OVERLAY_OK
+ * its generation, next_free and slots are in *generation, *next_free and
+ * slots. */
+static int parse_copy(const struct overlay *o, const uint8_t *h, uint64_t *generation,
+		      uint64_t *next_free, uint64_t *slots)
+{
+	uint32_t version = get_le32(h + H_VERSION);
+	uint64_t limit;
+
+	if (all_zero(h, OVERLAY_BLOCK_BYTES))
+		return OVERLAY_E_EMPTY;
+	if (memcmp(h + H_MAGIC, OVERLAY_MAGIC, 8) != 0)
+		return OVERLAY_E_MAGIC;
+	if (version != OVERLAY_VERSION && version != OVERLAY_VERSION_ONE_COPY)
+		return OVERLAY_E_VERSION;
+	if (!checksum_ok(h))
+		return OVERLAY_E_CHECKSUM;
+	*next_free = get_le64(h + H_NEXT_FREE);
 	if (get_le32(h + H_BLOCK_BYTES) != OVERLAY_BLOCK_BYTES)
 		return OVERLAY_E_BLOCK_BYTES;
 	if (get_le64(h + H_REGION_BLOCKS) != o->region_blocks)
@@ -165,33 +191,72 @@ static int check_fields(const struct overlay *o, const uint8_t *h)
 		return OVERLAY_E_BASE_BLOCKS;
 	if (get_le64(h + H_DATA_START) != o->data_start)
 		return OVERLAY_E_DATA_START;
-	if (next_free < o->data_start || next_free > o->region_blocks)
+	/* Version 1 handed out data blocks up to the region's end. */
+	limit = version == OVERLAY_VERSION ? o->data_end : o->region_blocks;
+	if (*next_free < o->data_start || *next_free > limit)
 		return OVERLAY_E_NEXT_FREE;
-	if (!all_zero(h + H_END, OVERLAY_BLOCK_BYTES - H_END))
+	memset(slots, 0, OVERLAY_MAX_MAP_BLOCKS / 8);
+	if (version == OVERLAY_VERSION_ONE_COPY) {
+		if (!all_zero(h + H_END_V1, OVERLAY_BLOCK_BYTES - H_END_V1))
+			return OVERLAY_E_RESERVED;
+		if (*next_free > o->data_end)
+			return OVERLAY_E_OLD_FULL;	/* data where map slot 1 goes */
+		*generation = 0;
+		return OVERLAY_OK;
+	}
+	if (!all_zero(h + H_CRC + 4, H_GENERATION - H_CRC - 4) ||
+	    !all_zero(h + H_GENERATION + 8, H_SLOTS - H_GENERATION - 8) ||
+	    !all_zero(h + H_SLOTS_END, OVERLAY_BLOCK_BYTES - H_SLOTS_END))
 		return OVERLAY_E_RESERVED;
+	*generation = get_le64(h + H_GENERATION);
+	if (*generation == 0)
+		return OVERLAY_E_RESERVED;	/* version 2 starts at 1 */
+	for (uint64_t i = 0; i < OVERLAY_MAX_MAP_BLOCKS; i++) {
+		if (!((h[H_SLOTS + i / 8] >> (i % 8)) & 1))
+			continue;
+		if (i >= o->map_blocks)
+			return OVERLAY_E_SLOTS;
+		slots[i / 64] |= 1ULL << (i % 64);
+	}
 	return OVERLAY_OK;
 }
 
-int overlay_load(struct overlay *o, void *map, const void *header, uint64_t region_blocks,
-		 uint64_t base_blocks)
+int overlay_load(struct overlay *o, void *map, const void *copy0, const void *copy1,
+		 uint64_t region_blocks, uint64_t base_blocks, int copy_err[OVERLAY_COPIES])
 {
-	const uint8_t *h = header;
-	int err;
+	const uint8_t *copy[OVERLAY_COPIES] = { copy0, copy1 };
+	uint64_t generation[OVERLAY_COPIES], next_free[OVERLAY_COPIES];
+	uint64_t slots[OVERLAY_COPIES][OVERLAY_MAX_MAP_BLOCKS / 64];
+	int best = -1, err = set_geometry(o, map, region_blocks, base_blocks);
 
-	if (memcmp(h + H_MAGIC, OVERLAY_MAGIC, 8) != 0)
-		return OVERLAY_E_MAGIC;
-	if (get_le32(h + H_VERSION) != OVERLAY_VERSION)
-		return OVERLAY_E_VERSION;
-	if (!checksum_ok(h))
-		return OVERLAY_E_CHECKSUM;
-	err = set_geometry(o, map, region_blocks, base_blocks);
-	if (err)
+	if (err) {
+		copy_err[0] = copy_err[1] = err;
 		return err;
-	err = check_fields(o, h);
-	if (err)
-		return err;
-	o->next_free = get_le64(h + H_NEXT_FREE);
+	}
+	for (int c = 0; c < OVERLAY_COPIES; c++) {
+		copy_err[c] = parse_copy(o, copy[c], &generation[c], &next_free[c], slots[c]);
+		/* A copy sits where its generation says (version 1: copy 0). */
+		if (copy_err[c] == OVERLAY_OK && generation[c] % 2 != (uint64_t)c)
+			copy_err[c] = OVERLAY_E_RESERVED;
+		if (copy_err[c] == OVERLAY_OK && (best < 0 || generation[c] > generation[best]))
+			best = c;
+	}
+	if (best < 0)
+		return copy_err[0] == OVERLAY_E_EMPTY && copy_err[1] == OVERLAY_E_EMPTY
+			       ? OVERLAY_E_EMPTY : OVERLAY_E_DAMAGED;
+	o->generation = generation[best];
+	o->next_free = next_free[best];
+	memcpy(o->slot, slots[best], sizeof(o->slot));
+	/* The other copy damaged: rewrite it at the first commit. (An empty
+	 * one is fine: a region's first header goes to copy 1, version 1
+	 * never wrote copy 1.) */
+	o->header_dirty = copy_err[1 - best] != OVERLAY_OK && copy_err[1 - best] != OVERLAY_E_EMPTY;
 	return OVERLAY_OK;
+}
+
+uint64_t overlay_map_block_location(const struct overlay *o, uint64_t map_block)
+{
+	return (bit(o->slot, map_block) ? o->data_end : 1) + map_block;
 }
 
 static uint32_t map_entry(const struct overlay *o, uint64_t b)
@@ -199,16 +264,23 @@ static uint32_t map_entry(const struct overlay *o, uint64_t b)
 	return get_le32(o->map + 4 * b);
 }
 
-int overlay_check_map(const struct overlay *o)
+int overlay_check_map(struct overlay *o)
 {
 	uint64_t entries = o->map_blocks * OVERLAY_ENTRIES_PER_MAP_BLOCK;
+	uint64_t end = o->next_free;
 
 	for (uint64_t b = 0; b < entries; b++) {
 		uint32_t e = map_entry(o, b);
 		if (e == 0)
 			continue;
-		if (b >= o->base_blocks || e < o->data_start || e >= o->next_free)
+		if (b >= o->base_blocks || e < o->data_start || e >= o->data_end)
 			return OVERLAY_E_MAP_ENTRY;
+		if (e >= end)
+			end = (uint64_t)e + 1;
+	}
+	if (end > o->next_free) {
+		o->next_free = end;
+		o->header_dirty = true;
 	}
 	return OVERLAY_OK;
 }
@@ -228,7 +300,7 @@ bool overlay_lookup(const struct overlay *o, uint64_t base_block, uint64_t *delt
 
 int overlay_allocate(struct overlay *o, uint64_t *delta_block)
 {
-	if (o->next_free >= o->region_blocks)
+	if (o->next_free >= o->data_end)
 		return OVERLAY_E_FULL;
 	*delta_block = o->next_free++;
 	o->header_dirty = true;
@@ -250,16 +322,27 @@ int overlay_publish(struct overlay *o, uint64_t base_block, uint64_t delta_block
 	return OVERLAY_OK;
 }
 
-bool overlay_next_dirty_map_block(const struct overlay *o, uint64_t *map_block,
-				  const void **bytes)
+bool overlay_needs_commit(const struct overlay *o)
 {
-	for (uint64_t i = 0; i < o->map_blocks; i++) {
+	if (o->header_dirty)
+		return true;
+	for (uint64_t w = 0; w < OVERLAY_MAX_MAP_BLOCKS / 64; w++)
+		if (o->dirty[w])
+			return true;
+	return false;
+}
+
+bool overlay_next_dirty_map_block(const struct overlay *o, uint64_t from, uint64_t *map_block,
+				  uint64_t *region_block, const void **bytes)
+{
+	for (uint64_t i = from; i < o->map_blocks; i++) {
 		if (!o->dirty[i / 64]) {
 			i |= 63;	/* skip the clean word */
 			continue;
 		}
-		if (o->dirty[i / 64] & (1ULL << (i % 64))) {
+		if (bit(o->dirty, i)) {
 			*map_block = i;
+			*region_block = (bit(o->slot, i) ? 1 : o->data_end) + i;	/* the free slot */
 			*bytes = o->map + i * OVERLAY_BLOCK_BYTES;
 			return true;
 		}
@@ -267,15 +350,10 @@ bool overlay_next_dirty_map_block(const struct overlay *o, uint64_t *map_block,
 	return false;
 }
 
-void overlay_clear_dirty(struct overlay *o, uint64_t map_block)
-{
-	if (map_block < o->map_blocks)
-		o->dirty[map_block / 64] &= ~(1ULL << (map_block % 64));
-}
-
-void overlay_header_bytes(const struct overlay *o, void *buf)
+void overlay_commit_header(const struct overlay *o, void *buf, uint64_t *region_block)
 {
 	uint8_t *h = buf;
+	uint64_t generation = o->generation + 1;
 
 	memset(h, 0, OVERLAY_BLOCK_BYTES);
 	memcpy(h + H_MAGIC, OVERLAY_MAGIC, 8);
@@ -285,5 +363,20 @@ void overlay_header_bytes(const struct overlay *o, void *buf)
 	put_le64(h + H_BASE_BLOCKS, o->base_blocks);
 	put_le64(h + H_DATA_START, o->data_start);
 	put_le64(h + H_NEXT_FREE, o->next_free);
+	put_le64(h + H_GENERATION, generation);
+	for (uint64_t i = 0; i < o->map_blocks; i++)
+		if (bit(o->slot, i) != bit(o->dirty, i))	/* dirty ones move */
+			h[H_SLOTS + i / 8] |= (uint8_t)(1u << (i % 8));
 	put_le32(h + H_CRC, header_crc(h));
+	*region_block = generation % 2 ? o->region_blocks - 1 : 0;
+}
+
+void overlay_committed(struct overlay *o)
+{
+	for (uint64_t w = 0; w < OVERLAY_MAX_MAP_BLOCKS / 64; w++) {
+		o->slot[w] ^= o->dirty[w];
+		o->dirty[w] = 0;
+	}
+	o->generation++;
+	o->header_dirty = false;
 }

@@ -3,22 +3,48 @@
  * read-only base disk, at 4 KiB block granularity (one guest page = one
  * disk block).
  *
- * Each guest owns a REGION of the delta host disk (all little-endian):
+ * Each guest owns a REGION of R blocks of the delta host disk (all
+ * little-endian). Every piece of metadata has two places, so that a write
+ * torn by a host crash (power loss: any part of a block written, old
+ * bytes, new bytes or garbage) always leaves the other intact:
  *
- *   block 0                 the header (below)
- *   blocks 1..M             the map: one le32 per base block, 0 = "not in
- *                           the delta, read the base", else the
+ *   block 0                 header copy 0
+ *   blocks 1..M             map, slot 0: one le32 per base block, 0 = "not
+ *                           in the delta, read the base", else the
  *                           region-relative block holding its data;
  *                           M = ceil(base_blocks / 1024)
  *   blocks data_start..     the data, handed out in order (a bump
- *     region_blocks - 1     allocator; data_start = 1 + M); blocks are
+ *     data_end - 1          allocator; data_start = 1 + M); blocks are
  *                           never freed, so a region only fills up
+ *   blocks data_end..R - 2  map, slot 1 (data_end = R - 1 - M)
+ *   block R - 1             header copy 1
  *
  *   header: off  0  magic "DISCVDL1"         off 24  le64 base_blocks
- *           off  8  le32 version (1)         off 32  le64 data_start
+ *           off  8  le32 version (2)         off 32  le64 data_start
  *           off 12  le32 block bytes (4096)  off 40  le64 next_free_block
  *           off 16  le64 region_blocks       off 48  le32 CRC-32 of the
- *           the whole 4096-byte block with this field 0; bytes 52.. are 0
+ *           whole 4096-byte block with this field 0
+ *           off 56  le64 generation 1, 2, ...; header copy (generation % 2)
+ *                   holds it
+ *           off 128 the slot of each map block, a bit each (M bits, bit i
+ *                   of byte i / 8); every other byte is 0
+ *
+ * The header with the higher generation among the valid copies is the
+ * delta; it names, for each map block, the slot that holds it. A FLUSH
+ * (steps 2-5 below) never writes what that header refers to: it writes
+ * each dirty map block to its other slot, flushes the host disk (data and
+ * map durable), then writes the next generation's header to the other
+ * copy and flushes again. Torn anywhere, the region still loads as the
+ * last completed FLUSH (or the one in progress, if its header got
+ * through). A header is valid only if its CRC matches, so a torn header
+ * is never taken. (A data block overwritten in place can tear like any
+ * disk block written without a FLUSH after it: the guest's own data, as
+ * on hardware.)
+ *
+ * Version 1 (discv before two copies: one header at block 0, map at 1..M
+ * only, data up to R - 1, no generation field) loads as generation 0 if
+ * its data stayed below data_end; it becomes version 2 at its first
+ * FLUSH.
  *
  * Reading base block b: overlay_lookup() gives a delta block (read region
  * block d) or false (read base block b). Writing base block b: if it is in
@@ -26,22 +52,21 @@
  * data block, write the data there, and only once that write completed
  * overlay_publish() the map entry. The map lives in memory (the caller's
  * storage, the exact on-disk image) and reaches the disk at the guest's
- * FLUSH, in this order (crash-consistent: a map entry on disk never points
- * at data or at a next_free that is not on disk):
+ * FLUSH, in this order:
  *
  *   1. data blocks: already written before their publish
- *   2. if header_dirty: the header (overlay_header_bytes; next_free)
- *   3. host flush: data and header durable before any map block that
- *      refers to them (skippable if no map block is dirty)
- *   4. each dirty map block (overlay_next_dirty_map_block), then
- *      overlay_clear_dirty; header_dirty = false once step 2 succeeded
- *   5. host flush, then complete the guest's FLUSH
+ *   2. each dirty map block to its free slot (overlay_next_dirty_map_block)
+ *   3. host flush: data and map blocks durable before the header naming them
+ *   4. the next header (overlay_commit_header: its bytes and its block)
+ *   5. host flush, then overlay_committed(): the new generation is the
+ *      delta; then complete the guest's FLUSH
  *
- * The device must therefore offer VIRTIO_BLK_F_FLUSH (a volatile write
- * cache): completed writes are durable only after a FLUSH. A crash loses
- * at most the blocks allocated since the last FLUSH (leaked, never
- * misread). Publishes must not run while a map block is being written
- * (a lock per overlay), or the caller writes a copy of it.
+ * Steps 2-5 are needed only if overlay_needs_commit(); a FLUSH always
+ * flushes the host disk (in-place overwrites). The device must therefore
+ * offer VIRTIO_BLK_F_FLUSH (a volatile write cache): completed writes are
+ * durable only after a FLUSH. A crash loses at most the blocks allocated
+ * since the last FLUSH (leaked, never misread). Publishes must not run
+ * during steps 2-5 (a lock per overlay).
  *
  * Pure code: unit-tested natively.
  */
@@ -58,17 +83,22 @@
 #define OVERLAY_MAX_REGION_BLOCKS (1ULL << 24)	/* a 64 GiB region */
 #define OVERLAY_MAX_MAP_BLOCKS (OVERLAY_MAX_BASE_BLOCKS / OVERLAY_ENTRIES_PER_MAP_BLOCK)
 #define OVERLAY_MAGIC "DISCVDL1"
-#define OVERLAY_VERSION 1
+#define OVERLAY_VERSION 2
+#define OVERLAY_VERSION_ONE_COPY 1	/* read, and upgraded at the first FLUSH */
+#define OVERLAY_COPIES 2
 
 struct overlay {
 	uint64_t region_blocks;	/* the region, header and map included */
 	uint64_t base_blocks;
 	uint64_t map_blocks;	/* M */
 	uint64_t data_start;	/* 1 + M */
+	uint64_t data_end;	/* R - 1 - M: the first block of map slot 1 */
 	uint64_t next_free;	/* the next data block to allocate */
+	uint64_t generation;	/* of the durable header; 0: none yet (or version 1) */
 	uint8_t *map;		/* map_blocks * 4096 bytes: the on-disk map image */
-	bool header_dirty;	/* next_free changed since the header was written */
+	bool header_dirty;	/* the durable header is not up to date */
 	uint64_t dirty[OVERLAY_MAX_MAP_BLOCKS / 64];	/* map blocks to write back */
+	uint64_t slot[OVERLAY_MAX_MAP_BLOCKS / 64];	/* where the durable header has them */
 };
 
 enum overlay_error {
@@ -88,6 +118,10 @@ enum overlay_error {
 	OVERLAY_E_RANGE = -13,		/* a base block >= base_blocks */
 	OVERLAY_E_NOT_ALLOCATED = -14,	/* publish of a block never allocated */
 	OVERLAY_E_ALREADY_MAPPED = -15,	/* publish over an existing entry */
+	OVERLAY_E_EMPTY = -16,		/* all zero: never written */
+	OVERLAY_E_DAMAGED = -17,	/* no valid header copy, and not empty */
+	OVERLAY_E_SLOTS = -18,		/* a slot bit past the map's M blocks */
+	OVERLAY_E_OLD_FULL = -19,	/* version 1 with data where map slot 1 goes */
 };
 
 /* The name of an enum overlay_error ("OVERLAY_E_FULL"), "?" if unknown. */
@@ -101,27 +135,51 @@ size_t overlay_map_bytes(uint64_t base_blocks);
 /*
  * Starts a fresh region of region_blocks blocks over a base of base_blocks
  * (1..2^20) blocks, with at least one data block (region_blocks up to
- * 2^24). map is overlay_map_bytes(base_blocks) bytes, zeroed here. The
- * header and every map block start dirty: the region on disk holds
- * garbage until the first FLUSH sequence writes them.
+ * 2^24, and more than 2 + 2M). map is overlay_map_bytes(base_blocks)
+ * bytes, zeroed here. The header and every map block start dirty, at
+ * generation 0: the first commit writes generation 1 (copy 1). Only for a
+ * region that overlay_load found empty: formatting anything else throws
+ * the guest's disk away.
  * Returns OVERLAY_OK or OVERLAY_E_SIZE.
  */
 int overlay_format(struct overlay *o, void *map, uint64_t region_blocks, uint64_t base_blocks);
 
 /*
- * Takes up an existing region from its header block (4096 bytes read from
- * region block 0): magic, version, checksum, then every field against the
- * caller's region_blocks and base_blocks. On OVERLAY_OK the caller reads
- * map blocks 1..M into map (overlay_map_bytes(base_blocks) bytes) and
- * calls overlay_check_map. Nothing is dirty.
+ * Takes up an existing region from its two header copies (4096 bytes each,
+ * read from region blocks 0 and R - 1): each copy is checked (magic,
+ * version, checksum, then every field against the caller's region_blocks
+ * and base_blocks; an all-zero block is OVERLAY_E_EMPTY) and its result
+ * stored in copy_err[0], copy_err[1]. The valid copy of the higher
+ * generation wins. Returns
+ *   OVERLAY_OK         loaded: the caller reads each map block i from
+ *                      region block overlay_map_block_location(o, i) into
+ *                      map + i * 4096, then calls overlay_check_map.
+ *                      header_dirty is set if the other copy is damaged
+ *                      (neither valid nor empty), so the next commit
+ *                      repairs it.
+ *   OVERLAY_E_EMPTY    both copies all zero: a region never written, which
+ *                      the caller may format.
+ *   OVERLAY_E_DAMAGED  anything else: no copy can be trusted. The caller
+ *                      must not format it (that would throw the guest's
+ *                      disk away): it refuses the guest.
+ * Neither copy is read after the call returns, and map is not written: the
+ * caller may pass copy 0 in the map's storage.
  */
-int overlay_load(struct overlay *o, void *map, const void *header, uint64_t region_blocks,
-		 uint64_t base_blocks);
+int overlay_load(struct overlay *o, void *map, const void *copy0, const void *copy1,
+		 uint64_t region_blocks, uint64_t base_blocks, int copy_err[OVERLAY_COPIES]);
 
-/* Checks every map entry read from disk: 0 or in [data_start, next_free),
+/* The region block that holds map block i in the durable header's slot
+ * (where to read it from when loading). */
+uint64_t overlay_map_block_location(const struct overlay *o, uint64_t map_block);
+
+/* Checks every map entry read from disk: 0 or in [data_start, data_end),
  * and 0 past base_blocks. (Two entries naming the same block are not
- * detected.) Returns OVERLAY_OK or OVERLAY_E_MAP_ENTRY. */
-int overlay_check_map(const struct overlay *o);
+ * detected.) An entry at or past next_free (the newer header copy was
+ * lost, and the older one's next_free is behind the map) raises
+ * next_free past it, and marks the header dirty: no data block the map
+ * names is ever handed out again. Returns OVERLAY_OK or
+ * OVERLAY_E_MAP_ENTRY. */
+int overlay_check_map(struct overlay *o);
 
 /* Where base block b's data is: true and *delta_block (region-relative)
  * if the delta holds it, false to read the base (also for b out of
@@ -138,16 +196,27 @@ int overlay_allocate(struct overlay *o, uint64_t *delta_block);
  * to delta_block completed. Returns OVERLAY_OK or a negative error. */
 int overlay_publish(struct overlay *o, uint64_t base_block, uint64_t delta_block);
 
-/* The lowest dirty map block: its index (region block 1 + index on disk)
- * and its 4096 bytes in the map. False if none is dirty. */
-bool overlay_next_dirty_map_block(const struct overlay *o, uint64_t *map_block,
-				  const void **bytes);
+/* Whether a FLUSH has metadata to write (steps 2-5 above). */
+bool overlay_needs_commit(const struct overlay *o);
 
-/* Marks map block i clean: after it was written. */
-void overlay_clear_dirty(struct overlay *o, uint64_t map_block);
+/* Step 2: the lowest dirty map block at or after `from`: its index, the
+ * region block to write it to (its free slot: never the one the durable
+ * header names) and its 4096 bytes in the map. False if none. Dirty bits
+ * stay set until overlay_committed(). */
+bool overlay_next_dirty_map_block(const struct overlay *o, uint64_t from, uint64_t *map_block,
+				  uint64_t *region_block, const void **bytes);
 
-/* Serialises the header into buf (OVERLAY_BLOCK_BYTES bytes). */
-void overlay_header_bytes(const struct overlay *o, void *buf);
+/* Step 4: the next generation's header, with every dirty map block in its
+ * other slot, serialised into buf (4096 bytes); *region_block is where it
+ * goes (the copy the durable header is not in). Calling it again before
+ * overlay_committed() gives the same bytes and block (a retry after a
+ * failed write). */
+void overlay_commit_header(const struct overlay *o, void *buf, uint64_t *region_block);
+
+/* Step 5, after the host flush that followed the header write succeeded:
+ * that header is now the durable one (generation + 1, the written map
+ * blocks in their new slots, nothing dirty). */
+void overlay_committed(struct overlay *o);
 
 /* CRC-32 (IEEE 802.3, the zlib one: reflected 0xedb88320, ~0 in and out). */
 uint32_t overlay_crc32(const void *buf, size_t len);

@@ -527,6 +527,13 @@ static void vblk_write(void *dev, struct vcpu *vcpu, uint64_t off, unsigned widt
 	spin_unlock(&b->lock);
 }
 
+void vblk_reset(struct vblk *b)
+{
+	spin_lock(&b->lock);
+	reset(b);
+	spin_unlock(&b->lock);
+}
+
 bool vblk_init(struct vblk *b, struct vm *vm, uint8_t *map, const char **why)
 {
 	struct mmio_region r = {

@@ -50,4 +50,13 @@ struct vblk {
 /* Creates the VM's disk device at GUEST_VIRTIO_BASE (vPLIC source 1). */
 bool vblk_init(struct vblk *b, struct vm *vm, uint8_t *map, const char **why);
 
+/* Resets the device as a driver's write of 0 to Status does (virtio 1.2,
+ * 4.2.2.1 and 2.4): status, features, queue and interrupt status cleared,
+ * its interrupt line lowered. For the VM's reboot, so that the new guest
+ * meets a device in its reset state whatever the old one left. The
+ * delta's unflushed writes stay where they are (in memory, reaching the
+ * disk at the next FLUSH), as with a driver's reset. Takes the device's
+ * lock; no vCPU of the VM may be in the device (a reboot: none loaded). */
+void vblk_reset(struct vblk *b);
+
 #endif

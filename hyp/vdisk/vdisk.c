@@ -34,38 +34,42 @@ static uint64_t delta_offset(const struct vdisk *d, uint64_t b)
 	return (d->region_first + b) * VDISK_BLOCK;
 }
 
-/* Writes every dirty piece of the overlay, in the order overlay.h gives. */
+/* Writes every dirty piece of the overlay, in the order overlay.h gives;
+ * always ends with a host flush (the guest's in-place overwrites). */
 static bool write_metadata(struct vdisk *d)
 {
-	uint64_t map_block;
+	uint64_t map_block, where;
 	const void *bytes;
-	bool header_was_dirty = d->overlay.header_dirty;
 
-	if (header_was_dirty) {
-		overlay_header_bytes(&d->overlay, d->bounce);
-		if (!host_blk_write(d->delta, delta_offset(d, 0), ptr_to_pa(d->bounce), VDISK_BLOCK))
-			return false;
-	}
-	if (!overlay_next_dirty_map_block(&d->overlay, &map_block, &bytes)) {
-		d->overlay.header_dirty = false;
+	if (!overlay_needs_commit(&d->overlay))
 		return host_blk_flush(d->delta);
-	}
-	if (!host_blk_flush(d->delta))	/* data and header before the map */
-		return false;
-	while (overlay_next_dirty_map_block(&d->overlay, &map_block, &bytes)) {
+	for (uint64_t from = 0;
+	     overlay_next_dirty_map_block(&d->overlay, from, &map_block, &where, &bytes);
+	     from = map_block + 1) {
 		memcpy(d->bounce, bytes, VDISK_BLOCK);
-		if (!host_blk_write(d->delta, delta_offset(d, 1 + map_block), ptr_to_pa(d->bounce),
-				    VDISK_BLOCK))
+		if (!host_blk_write(d->delta, delta_offset(d, where), ptr_to_pa(d->bounce), VDISK_BLOCK))
 			return false;
-		overlay_clear_dirty(&d->overlay, map_block);
 	}
-	d->overlay.header_dirty = false;
-	return host_blk_flush(d->delta);
+	if (!host_blk_flush(d->delta))	/* data and map before the header naming them */
+		return false;
+	overlay_commit_header(&d->overlay, d->bounce, &where);
+	if (!host_blk_write(d->delta, delta_offset(d, where), ptr_to_pa(d->bounce), VDISK_BLOCK) ||
+	    !host_blk_flush(d->delta))
+		return false;
+	overlay_committed(&d->overlay);
+	return true;
 }
+
+/* The refusal every damaged delta gets: the run says which guest (the
+ * caller prefixes its name), why, and how to get going again. */
+#define REFUSED "refusing to start it rather than format its disk anew (the delta is kept " \
+	"as it is); to discard every guest's delta and start again from the base disk: make reset-disks"
 
 bool vdisk_open(struct vdisk *d, unsigned index, uint8_t *map, uint8_t *bounce,
 		const char **why)
 {
+	int err, copy_err[OVERLAY_COPIES];
+
 	memset(d, 0, sizeof(*d));
 	d->base = host_blk_find(BASE_SERIAL);
 	d->delta = host_blk_find(DELTA_SERIAL);
@@ -81,27 +85,64 @@ bool vdisk_open(struct vdisk *d, unsigned index, uint8_t *map, uint8_t *bounce,
 	d->base_blocks = host_blk_capacity_bytes(d->base) / VDISK_BLOCK;
 	d->region_first = (uint64_t)index * region_blocks(d);
 
-	/* A valid delta for this base in the region: take it up. */
-	if (host_blk_read(d->delta, delta_offset(d, 0), ptr_to_pa(bounce), VDISK_BLOCK) &&
-	    overlay_load(&d->overlay, map, bounce, region_blocks(d), d->base_blocks) == OVERLAY_OK) {
-		bool ok = true;
-		for (uint64_t m = 0; ok && m < d->overlay.map_blocks; m++) {
-			ok = host_blk_read(d->delta, delta_offset(d, 1 + m), ptr_to_pa(bounce),
-					   VDISK_BLOCK);
-			memcpy(map + m * VDISK_BLOCK, bounce, VDISK_BLOCK);
+	/* Both header copies: copy 0 read into the map's storage (it is
+	 * overwritten only once overlay_load is done with it). */
+	if (!host_blk_read(d->delta, delta_offset(d, 0), ptr_to_pa(map), VDISK_BLOCK) ||
+	    !host_blk_read(d->delta, delta_offset(d, region_blocks(d) - 1), ptr_to_pa(bounce),
+			   VDISK_BLOCK)) {
+		*why = "cannot read its delta's headers from the delta disk";
+		return false;
+	}
+	err = overlay_load(&d->overlay, map, map, bounce, region_blocks(d), d->base_blocks, copy_err);
+	if (err == OVERLAY_E_EMPTY) {
+		/* Never written: a fresh, empty delta, written out at once. */
+		if (overlay_format(&d->overlay, map, region_blocks(d), d->base_blocks) != OVERLAY_OK) {
+			*why = "the delta disk is too small for the base disk";
+			return false;
 		}
-		if (ok && overlay_check_map(&d->overlay) == OVERLAY_OK)
-			return true;
-		log_info("guest %u: its delta's map is damaged: starting a fresh delta", index);
+		if (!write_metadata(d)) {
+			*why = "cannot write the delta disk";
+			return false;
+		}
+		return true;
 	}
-	/* Otherwise a fresh, empty delta, written out at once. */
-	if (overlay_format(&d->overlay, map, region_blocks(d), d->base_blocks) != OVERLAY_OK) {
-		*why = "the delta disk is too small for the base disk";
+	if (err != OVERLAY_OK) {
+		log_info("guest%u: its delta's headers: copy 0 %s, copy 1 %s", index,
+			 overlay_error_name(copy_err[0]), overlay_error_name(copy_err[1]));
+		*why = err == OVERLAY_E_DAMAGED ? "its delta (its disk) is damaged: both header copies "
+						  "are invalid; " REFUSED
+						: "the delta disk is too small for the base disk";
 		return false;
 	}
-	if (!write_metadata(d)) {
-		*why = "cannot write the delta disk";
+	for (int c = 0; c < OVERLAY_COPIES; c++)
+		if (copy_err[c] != OVERLAY_OK && copy_err[c] != OVERLAY_E_EMPTY)
+			log_info("guest%u: its delta's header copy %d is damaged (%s): using copy %d "
+				 "(generation %lu), and rewriting copy %d", index, c,
+				 overlay_error_name(copy_err[c]), 1 - c,
+				 (unsigned long)d->overlay.generation, c);
+	for (uint64_t m = 0; m < d->overlay.map_blocks; m++) {
+		if (!host_blk_read(d->delta, delta_offset(d, overlay_map_block_location(&d->overlay, m)),
+				   ptr_to_pa(bounce), VDISK_BLOCK)) {
+			*why = "cannot read its delta's map from the delta disk";
+			return false;
+		}
+		memcpy(map + m * VDISK_BLOCK, bounce, VDISK_BLOCK);
+	}
+	err = overlay_check_map(&d->overlay);
+	if (err != OVERLAY_OK) {
+		log_info("guest%u: its delta's map (generation %lu): %s", index,
+			 (unsigned long)d->overlay.generation, overlay_error_name(err));
+		*why = "its delta (its disk) is damaged: a map entry points outside its data; " REFUSED;
 		return false;
+	}
+	/* A damaged copy (or a next_free behind the map) is repaired now, not
+	 * at the guest's first FLUSH: until then one more tear would leave
+	 * nothing to load. */
+	if (d->overlay.header_dirty) {
+		if (!write_metadata(d)) {
+			*why = "cannot write the delta disk";
+			return false;
+		}
 	}
 	return true;
 }

@@ -40,9 +40,13 @@ uint64_t vdisk_map_bytes(void);
 /* Blocks of the base disk, 0 if there is none. */
 uint64_t vdisk_base_blocks(void);
 
-/* Opens guest `index`'s disk: its delta region is loaded, or formatted
- * (and written) if it holds no valid delta for this base. map is
- * vdisk_map_bytes() of storage; bounce one page. False with *why set. */
+/* Opens guest `index`'s disk: its delta region is loaded (from the newer
+ * valid header copy, a damaged copy rewritten), or formatted (and written)
+ * only if the region was never written (all zero). A region that holds
+ * something else - both header copies torn or damaged, a map entry out of
+ * range, a delta for another base - is refused: false, with *why saying
+ * so and how to recover (the delta is left as it is). map is
+ * vdisk_map_bytes() of storage; bounce one page. */
 bool vdisk_open(struct vdisk *d, unsigned index, uint8_t *map, uint8_t *bounce,
 		const char **why);
 

@@ -276,6 +276,31 @@ run_test disk-flood-fairness 0 "${DISKRUN[@]}" HARTS=2 NODES=1 GUESTS=2 GUEST_VC
 	GUEST_APPEND=virtio-test=flood -- \
 	'line:[guest1] PASS flood.bystander_keeps_its_hart' 'line:[guest0] PASS flood.all_ok' \
 	'noline:FAIL' 'hvstat:vm[0]["disk_budget_yields"] > 0'
+# What a guest carries from one boot to the next, or from one guest to
+# the next on a hart (tests/guests/reboot-test; reboots happen only in
+# interactive mode, so no GUEST_CMD). Four guests on four harts reboot 15
+# times each, a 16 MiB initramfs keeping each reboot's device-tree build
+# and copy apart: each must boot with its own tree (name, boot count).
+RT=$BUILD/tests/guests/reboot-test.bin
+PAD=$BUILD/tests/guests/pad-16m.bin
+[ -f "$PAD" ] || head -c 16M /dev/zero >"$PAD"
+run_test reboot-dtb-concurrent 0 DISK=0 HARTS=4 NODES=1 GUESTS=4 GUEST_KERNEL=$RT \
+	GUEST_INITRD=$PAD GUEST_APPEND=rt=dtb:15 -- \
+	'line:[guest3] reboot-test: name=guest3 boot=15' 'noline:FAIL'
+if python3 tests/lib/reboot_boots.py "$LOGS/reboot-dtb-concurrent.log" 4 15 \
+	>"$LOGS/reboot-dtb-own-trees.log" 2>&1; then
+	passed=$((passed + 1)); echo "boot: PASS reboot-dtb-own-trees"
+else
+	failed=$((failed + 1)); echo "boot: FAIL reboot-dtb-own-trees: $(head -n 3 "$LOGS/reboot-dtb-own-trees.log" | tr '\n' ';')"
+fi
+# A guest that claims its disk interrupt and reboots without completing
+# it gets a reset device, a reset vPLIC, and disk interrupts again.
+run_test reboot-irq-claimed 0 "${DISKRUN[@]}" HARTS=1 NODES=1 GUEST_KERNEL=$RT GUEST_INITRD=none \
+	GUEST_APPEND=rt=irq -- 'line:[guest0] PASS irq.after_reboot' 'noline:FAIL'
+# Two guests on one hart: each one's scounteren and senvcfg survive the
+# other running in between.
+run_test csr-switch-one-hart 0 DISK=0 HARTS=1 NODES=1 GUESTS=2 GUEST_KERNEL=$RT GUEST_INITRD=none \
+	GUEST_APPEND=rt=csr -- 'line:[guest0] PASS csr.kept' 'line:[guest1] PASS csr.kept' 'noline:FAIL'
 # Writes reach the delta and survive into the next run; two guests
 # writing the same path each read their own data back.
 run_test disk-write 0 "${DISKRUN[@]}" GUESTS=2 \
@@ -380,6 +405,67 @@ if [ "$(sha256sum "$BASE" | cut -d' ' -f1)" = "$base_sum" ]; then
 else
 	failed=$((failed + 1)); echo "boot: FAIL base-disk-unchanged: the base image was written"
 fi
+
+# A damaged delta is refused, never formatted anew (hyp/vdisk/overlay.h:
+# two header copies, written alternately). In a state directory of its
+# own, guest0 writes a note; its delta's older header copy is damaged on
+# the host: the next run boots from the newer copy, says so, repairs the
+# other and reads the note. Then both copies are damaged: the run refuses
+# guest0 with the reason and the way out, and leaves the delta as it is;
+# with the two header blocks put back, the note reads back again.
+delta_headers() { python3 tools/vdisk-export.py --headers "$1" 0 $(( $(stat -c %s "$BASE") / 4096 )); }
+# damage_copy DELTA COPY: garbage over the second sector of guest0's header copy.
+damage_copy() {
+	local region=$(( $(stat -c %s "$1") / 4096 / 64 )) block=0
+	[ "$2" = 1 ] && block=$((region - 1))
+	head -c 512 /dev/zero | tr '\0' '\134' |
+		dd of="$1" bs=512 seek=$((block * 8 + 1)) conv=notrunc status=none
+}
+delta_tests() {
+	local DISCV_STATE delta older hdr_saved
+	DISCV_STATE=$(mktemp -d "${TMPDIR:-/tmp}/discv-test-delta.XXXXXX")
+	export DISCV_STATE
+	run_test delta-write 0 DISK=1 HARTS=1 NODES=1 \
+		'GUEST_CMD=echo kept-note > /root/kept; sync; cat /root/kept' -- 'line:[guest0] kept-note'
+	delta=$(echo "$DISCV_STATE"/delta-*.img)
+	delta_headers "$delta" >"$LOGS/delta-headers.log" 2>&1
+	# The older valid copy (or the only one).
+	older=$(sort -t' ' -k4n "$LOGS/delta-headers.log" | sed -n 's/^copy \([01]\): generation .*/\1/p' | head -n 1)
+	damage_copy "$delta" "${older:-0}"
+	run_test delta-one-copy-torn 0 DISK=1 HARTS=1 NODES=1 'GUEST_CMD=cat /root/kept' -- \
+		'line:[guest0] kept-note' "line:header copy ${older:-0} is damaged"
+	if delta_headers "$delta" | grep -q damaged; then
+		failed=$((failed + 1)); echo "boot: FAIL delta-copy-repaired: $(delta_headers "$delta" | tr '\n' ' ')"
+	else
+		passed=$((passed + 1)); echo "boot: PASS delta-copy-repaired"
+	fi
+	hdr_saved=$DISCV_STATE/headers
+	local region=$(( $(stat -c %s "$delta") / 4096 / 64 ))
+	dd if="$delta" of="$hdr_saved.0" bs=4096 count=1 status=none
+	dd if="$delta" of="$hdr_saved.1" bs=4096 skip=$((region - 1)) count=1 status=none
+	damage_copy "$delta" 0
+	damage_copy "$delta" 1
+	run_test delta-both-torn nonzero DISK=1 HARTS=1 NODES=1 'GUEST_CMD=cat /root/kept' -- \
+		'line:guest0: no disk: its delta (its disk) is damaged' 'line:make reset-disks' \
+		'noline:kept-note'
+	if [ "$(delta_headers "$delta" | grep -c damaged)" = 2 ]; then
+		passed=$((passed + 1)); echo "boot: PASS delta-left-as-is"
+	else
+		failed=$((failed + 1)); echo "boot: FAIL delta-left-as-is: $(delta_headers "$delta" | tr '\n' ' ')"
+	fi
+	dd if="$hdr_saved.0" of="$delta" bs=4096 conv=notrunc status=none
+	dd if="$hdr_saved.1" of="$delta" bs=4096 seek=$((region - 1)) conv=notrunc status=none
+	run_test delta-headers-restored 0 DISK=1 HARTS=1 NODES=1 'GUEST_CMD=cat /root/kept' -- \
+		'line:[guest0] kept-note'
+	if python3 tools/vdisk-export.py "$BASE" "$delta" 0 "$DISCV_STATE/guest0.img" >/dev/null &&
+		e2fsck -fn "$DISCV_STATE/guest0.img" >"$LOGS/delta-fsck.log" 2>&1; then
+		passed=$((passed + 1)); echo "boot: PASS delta-fsck"
+	else
+		failed=$((failed + 1)); echo "boot: FAIL delta-fsck (log: $LOGS/delta-fsck.log)"
+	fi
+	rm -rf "$DISCV_STATE"
+}
+delta_tests
 
 # Bad input is refused with a clear message before anything boots.
 run_test bad-option nonzero GUESTS=zero -- 'line:GUESTS must be 1..64'

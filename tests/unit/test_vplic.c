@@ -705,9 +705,66 @@ static void test_random(void)
 	CHECK(p.claims > 500);	/* the run did claim and complete */
 }
 
+/*
+ * A reboot in the middle of the disk's interrupt handler (issue 7, defect
+ * 9): the old guest claimed source 1 and never completed it. Kept as it
+ * was, the vPLIC never offers source 1 again, whatever the new guest and
+ * the device do; after vplic_reset it behaves as at power-on.
+ */
+static void test_reboot_reset(void)
+{
+	struct vplic p, stuck;
+
+	vplic_init(&p, 2);
+	setup(&p, 1, 1, 0);
+	setup(&p, 3, 2, 1);
+	vplic_write(&p, threshold(1), 1);
+	CHECK_EQ(claim(&p, 0), 1);	/* the handler runs... and the guest panics */
+	CHECK_EQ(p.claims, 1);
+	vplic_set_level(&p, 1, false);	/* the device's reset lowers its line */
+	vplic_update(&p);
+	stuck = p;
+
+	/* Without a reset: the new guest sets the source up, the device
+	 * asserts it, and nothing is ever pending. */
+	setup(&stuck, 1, 1, 0);
+	CHECK(!vplic_context_line(&stuck, 0));
+	CHECK_EQ(claim(&stuck, 0), 0);
+
+	vplic_reset(&p);
+	CHECK_EQ(p.ncontexts, 2);
+	CHECK_EQ(p.claims, 1);	/* the VM's counter survives */
+	CHECK_EQ(p.level | p.pending | p.claimed | p.output, 0);
+	for (unsigned src = 0; src < VPLIC_SOURCES; src++)
+		CHECK_EQ(vplic_read(&p, prio(src)), 0);
+	for (unsigned c = 0; c < 2; c++) {
+		CHECK_EQ(vplic_read(&p, enable(c)), 0);
+		CHECK_EQ(vplic_read(&p, threshold(c)), 0);
+		CHECK(!vplic_context_line(&p, c));
+	}
+	CHECK_EQ(vplic_update(&p), 0);	/* every line was reported down already */
+	/* The new guest's first disk interrupt arrives and completes. */
+	setup(&p, 1, 1, 0);
+	CHECK(vplic_context_line(&p, 0));
+	CHECK_EQ(vplic_update(&p), 1);
+	CHECK_EQ(claim(&p, 0), 1);
+	vplic_set_level(&p, 1, false);
+	complete(&p, 0, 1);
+	CHECK_EQ(p.claimed, 0);
+	CHECK_EQ(claim(&p, 0), 0);
+	CHECK_EQ(p.claims, 2);
+	/* A line still up at the reset (a device not reset first) is down
+	 * after it, and pends again only when the device asserts it anew. */
+	vplic_set_level(&p, 1, true);
+	vplic_reset(&p);
+	CHECK_EQ(p.level, 0);
+	CHECK(!vplic_context_line(&p, 0));
+}
+
 int main(void)
 {
 	RUN(test_init);
+	RUN(test_reboot_reset);
 	RUN(test_priority);
 	RUN(test_enable);
 	RUN(test_threshold);
