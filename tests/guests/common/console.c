@@ -1,4 +1,8 @@
 #include "console.h"
+#include "smp.h"
+
+/* One line at a time when several harts print. */
+static struct smp_lock console_lock;
 
 /* Legacy console_putchar: a7 = EID 1, a0 = the byte. */
 static void putchar_sbi(char c)
@@ -16,8 +20,10 @@ void vprint(const char *fmt, va_list ap)
 
 	if (n > (int)sizeof(line) - 1)
 		n = sizeof(line) - 1;
+	smp_lock(&console_lock);
 	for (int i = 0; i < n; i++)
 		putchar_sbi(line[i]);
+	smp_unlock(&console_lock);
 }
 
 void print(const char *fmt, ...)

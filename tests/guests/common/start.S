@@ -38,6 +38,7 @@ entry:
 	/* Keep the boot arguments in callee-saved registers. */
 	mv	s0, a0
 	mv	s1, a1
+	mv	tp, a0			/* every hart keeps its hart id in tp (smp.h) */
 
 	/* Zero .bss (the stack lives there too, but nothing uses it yet). */
 	la	t0, __bss_start
@@ -66,6 +67,7 @@ entry:
  * virtio-test's reports any trap as a failure), and return with sret.
  */
 	.balign 4
+	.globl trap_entry		/* also the secondary harts' (smp.S) */
 trap_entry:
 	addi	sp, sp, -128
 	sd	ra,   0(sp)
