@@ -77,7 +77,7 @@ static void virtual_instruction(struct vcpu *v, const struct trap_info *t)
 		return;	/* the guest's mapping changed under us: let it retry */
 	if (insn == INSN_WFI) {
 		v->ctx.sepc += 4;
-		vcpu_set_power(v, VCPU_WAITING);	/* the run loop decides if it sleeps */
+		vcpu_wait(v);	/* RUNNING -> WAITING, unless a reboot halted it */
 		return;
 	}
 	vcpu_inject_exception(v, EXC_ILLEGAL_INSN, insn);
