@@ -149,6 +149,7 @@ test-guests: | $(BUILD)/.deps-ok
 	@$(MAKE) --no-print-directory -C tests/guests/sbi-test O=$(abspath $(BUILD))/tests/guests
 	@if [ -f tests/guests/virtio-test/Makefile ]; then \
 		$(MAKE) --no-print-directory -C tests/guests/virtio-test O=$(abspath $(BUILD))/tests/guests; fi
+	@$(MAKE) --no-print-directory -C tests/guests/smp-test O=$(abspath $(BUILD))/tests/guests
 
 # Images `run` needs: the defaults are built, user-given ones must exist.
 RUN_PREREQS := hypervisor
