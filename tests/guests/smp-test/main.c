@@ -7,7 +7,7 @@
  * Each boot (vCPU 0 boots, the others stopped):
  *   1. checks that the reboot left every sibling STOPPED;
  *   2. the start race: vCPUs 1 and 2 hart_start vCPU 3 at the same
- *      moment, ROUNDS times: exactly one may win each round (SBI 2.0 9.1:
+ *      moment, ROUNDS times a boot: exactly one may win each round (SBI 2.0 9.1:
  *      the other gets SBI_ERR_ALREADY_AVAILABLE);
  *   3. the storm: vCPU 1 executes WFI in a loop (its timer due at once, or
  *      soon), vCPU 2 suspends (HSM retentive) in a loop and keeps starting
@@ -25,13 +25,14 @@
 #include "smp.h"
 
 #ifndef REBOOTS
-#define REBOOTS 15
+#define REBOOTS 50
 #endif
-#define ROUNDS 20
+#define ROUNDS 5	/* start-race rounds per boot */
 #ifndef START_RACE
 #define START_RACE 1	/* 0: only the storm and the reboots */
 #endif
 #define NHARTS 4
+#define TIMEBASE_HZ 10000000UL	/* QEMU virt; only bounds waits */
 
 #define EXT_SRST	0x53525354
 #define SRST_SHUTDOWN	0
@@ -198,18 +199,29 @@ static void suspend_storm(unsigned long hartid, unsigned long arg)
 
 static void storm_then_reboot(unsigned boot)
 {
-	smp_start(1, wfi_storm, 0);
-	smp_start(2, suspend_storm, 0);
+	long e1 = smp_start(1, wfi_storm, 0), e2 = smp_start(2, suspend_storm, 0);
+
+	if (e1 || e2) {
+		FAIL("boot %u: hart_start of vCPUs 1 and 2: SBI errors %ld %ld\n", boot, e1, e2);
+		return;
+	}
 	/* Let the storm get going, vCPU 0 starting vCPU 3 too, then reboot
 	 * at a moment that moves from boot to boot. */
 	unsigned long want = 20 + (boot * 7) % 40;
-	while (smp_load_acquire(&wfi_count) < want || smp_load_acquire(&suspend_count) < want / 2)
+	unsigned long give_up = read_time() + 2 * TIMEBASE_HZ;
+	while (smp_load_acquire(&wfi_count) < want || smp_load_acquire(&suspend_count) < want / 2) {
 		if (smp_start(3, worker, 0) == 0)
 			smp_fetch_add(&worker_starts, 1);
+		if (read_time() > give_up) {
+			FAIL("boot %u: the storm stalled: %lu WFIs, %lu suspends in 2 s\n", boot,
+			     wfi_count, suspend_count);
+			return;
+		}
+	}
 	print("smp-test: boot %u: rebooting after %lu WFIs, %lu suspends, %lu starts of vCPU 3\n",
 	      boot, wfi_count, suspend_count, worker_starts);
 	srst(SRST_COLD_REBOOT, SRST_NO_REASON);
-	FAIL("SRST cold reboot returned\n");
+	FAIL("boot %u: SRST cold reboot returned\n", boot);
 }
 
 /* ---- the last boot: WFI in U-mode ----------------------------------- */
@@ -275,7 +287,7 @@ static void check_user_wfi(void)
 	 * in U-mode (priv spec 3.1.6.1: S-level interrupts are always enabled
 	 * below S-mode), instead of the illegal-instruction exception. */
 	__asm__ volatile("csrw sie, %0" :: "r"(SIE_STIE));
-	set_timer(read_time() + 200000);
+	set_timer(read_time() + TIMEBASE_HZ / 50);
 	run_user(user_wfi);
 	set_timer(~0UL);
 	__asm__ volatile("csrw sie, zero");
