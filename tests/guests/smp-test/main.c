@@ -7,8 +7,8 @@
  * Each boot (vCPU 0 boots, the others stopped):
  *   1. checks that the reboot left every sibling STOPPED;
  *   2. the start race: vCPUs 1 and 2 hart_start vCPU 3 at the same
- *      moment, ROUNDS times a boot: exactly one may win each round (SBI 2.0 9.1:
- *      the other gets SBI_ERR_ALREADY_AVAILABLE);
+ *      moment, ROUNDS times a boot: exactly one may win each round
+ *      (SBI 2.0 9.1: the other gets SBI_ERR_ALREADY_AVAILABLE);
  *   3. the storm: vCPU 1 executes WFI in a loop (its timer due at once, or
  *      soon), vCPU 2 suspends (HSM retentive) in a loop and keeps starting
  *      vCPU 3, which runs a few WFIs and stops itself; vCPU 0 joins in
