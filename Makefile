@@ -150,6 +150,7 @@ test-guests: | $(BUILD)/.deps-ok
 	@if [ -f tests/guests/virtio-test/Makefile ]; then \
 		$(MAKE) --no-print-directory -C tests/guests/virtio-test O=$(abspath $(BUILD))/tests/guests; fi
 	@$(MAKE) --no-print-directory -C tests/guests/reboot-test O=$(abspath $(BUILD))/tests/guests
+	@$(MAKE) --no-print-directory -C tests/guests/smp-test O=$(abspath $(BUILD))/tests/guests
 
 # Images `run` needs: the defaults are built, user-given ones must exist.
 RUN_PREREQS := hypervisor

@@ -181,10 +181,14 @@ static void run_slice(struct hart *h, struct vcpu *v)
 {
 	struct trap_info t;
 
-	__atomic_store_n(&v->loaded, true, __ATOMIC_SEQ_CST);
-	/* Pairs with vm_request_reboot: stopped after we looked? Do not run. */
-	if (vcpu_power(v) != VCPU_RUNNING || !vm_is_running(v->vm)) {
-		__atomic_store_n(&v->loaded, false, __ATOMIC_SEQ_CST);
+	/* The handshake with the VM's reboot (vcpu_begin_run, vcpus_halt):
+	 * halted after we picked it? Do not run. */
+	if (!vcpu_begin_run(v)) {
+		vm_after_run(v->vm);
+		return;
+	}
+	if (!vm_is_running(v->vm)) {
+		vcpu_end_run(v);
 		vm_after_run(v->vm);
 		return;
 	}
@@ -205,7 +209,7 @@ static void run_slice(struct hart *h, struct vcpu *v)
 	}
 	hart_set_timer(UINT64_MAX);
 	vcpu_put(v);
-	__atomic_store_n(&v->loaded, false, __ATOMIC_SEQ_CST);
+	vcpu_end_run(v);	/* not loaded; a hart_stop completes */
 	vm_after_run(v->vm);
 }
 

@@ -37,7 +37,8 @@ uint64_t runqueue_next_deadline(const struct runqueue *rq)
 
 	for (unsigned i = 0; i < rq->n; i++) {
 		const struct vcpu *v = rq->vcpu[i];
-		if (vm_is_running(v->vm) && vcpu_power(v) == VCPU_WAITING &&
+		enum vcpu_power p = vcpu_power(v);
+		if (vm_is_running(v->vm) && (p == VCPU_WAITING || p == VCPU_SUSPENDED) &&
 		    v->csrs.vstimecmp < deadline)
 			deadline = v->csrs.vstimecmp;
 	}

@@ -37,11 +37,21 @@ struct fp_state {
 	uint64_t fcsr;
 };
 
-/* SBI HSM states (SBI 2.0 section 9.1), plus WAITING for a guest in WFI. */
+/*
+ * A vCPU's power state: the SBI HSM states (SBI 2.0 section 9.1) plus
+ * WAITING (a guest in WFI, still "started") and HALTED (held by its VM's
+ * reboot). Every change is a compare-and-swap from the state its author
+ * expects (vcpu_state.c), so the reboot's HALTED wins over any change in
+ * flight; docs/concurrency-vcpu-states.md draws the machine.
+ */
 enum vcpu_power {
-	VCPU_STOPPED,		/* not started, or stopped by HSM hart_stop */
-	VCPU_RUNNING,		/* runnable (HSM "started") */
-	VCPU_WAITING,		/* WFI or HSM suspend: runnable on an interrupt */
+	VCPU_STOPPED,		/* HSM STOPPED: not started, or stopped and saved */
+	VCPU_STARTING,		/* HSM START_PENDING: a hart_start writes its state */
+	VCPU_RUNNING,		/* HSM STARTED: runnable */
+	VCPU_WAITING,		/* HSM STARTED, in WFI: runnable on an interrupt */
+	VCPU_SUSPENDED,		/* HSM SUSPENDED: runnable on an interrupt */
+	VCPU_STOPPING,		/* HSM STOP_PENDING: hart_stop, not yet saved by its hart */
+	VCPU_HALTED,		/* its VM reboots: only the reboot moves it (to STOPPED) */
 };
 
 /* Why the guest left VS-mode; the names are hvstat's exits_by_cause keys. */
@@ -100,8 +110,9 @@ struct vcpu {
 	uint64_t irq_inject;		/* hvip bits to raise at next entry, atomic */
 
 	/* HSM suspend (SBI 2.0 9.4): a non-retentive suspend resumes like a
-	 * hart_start, at resume_addr with a1 = resume_opaque. */
-	bool suspended;
+	 * hart_start, at resume_addr with a1 = resume_opaque. Written and
+	 * read only while the vCPU is loaded (the reset on resume is done by
+	 * vcpu_begin_run, not by the wake-up). */
 	bool resume_non_retentive;
 	uint64_t resume_addr, resume_opaque;
 
@@ -118,18 +129,56 @@ static inline enum vcpu_power vcpu_power(const struct vcpu *v)
 	return __atomic_load_n(&v->power, __ATOMIC_ACQUIRE);
 }
 
+/* An unconditional store: only for a VM whose vCPUs nobody else can
+ * touch (creation, and the reboot while every vCPU is HALTED). */
 static inline void vcpu_set_power(struct vcpu *v, enum vcpu_power p)
 {
 	__atomic_store_n(&v->power, p, __ATOMIC_RELEASE);
 }
 
+/* Moves v from `from` to `to` if it is still in `from`. */
+static inline bool vcpu_power_cas(struct vcpu *v, enum vcpu_power from, enum vcpu_power to)
+{
+	return __atomic_compare_exchange_n(&v->power, &from, to, false, __ATOMIC_ACQ_REL,
+					   __ATOMIC_ACQUIRE);
+}
+
 /* Puts the vCPU in the state of a hart entering S-mode at pc with
- * a0 = its hart id and a1 = a1 (Linux boot protocol, SBI hart_start). */
+ * a0 = its hart id and a1 = a1 (Linux boot protocol, SBI hart_start).
+ * Pending fence requests and raised interrupts are kept: other harts set
+ * them atomically at any time, and a lost G-stage flush is a stale
+ * translation (docs/concurrency.md). The caller owns v's state: v is
+ * STARTING (hart_start), loaded on this hart (a resume), or its VM's
+ * reboot holds it. */
 void vcpu_reset(struct vcpu *v, uint64_t pc, uint64_t a1);
 
 /* If v waits (WFI, HSM suspend) and an enabled interrupt is pending, makes
- * it runnable again. Returns true if v is runnable. v must not be loaded. */
+ * it runnable again (a compare-and-swap: a reboot's HALTED wins). Returns
+ * true if v is runnable. Called by v's hart, v not loaded; writes nothing
+ * but the power state. */
 bool vcpu_wake_if_pending(struct vcpu *v, uint64_t now);
+
+/*
+ * The run handshake with the VM's reboot (vcpus_halt). vcpu_begin_run
+ * marks v loaded, then re-reads its power (both sequentially consistent):
+ * false if it is not RUNNING, and v is not loaded. Otherwise v is loaded
+ * and, if it is resuming from a non-retentive suspend, reset to its resume
+ * state. vcpu_end_run clears `loaded` after vcpu_put and completes a
+ * hart_stop (STOPPING -> STOPPED), so a hart_start never resets a vCPU
+ * whose hart is still saving it.
+ */
+bool vcpu_begin_run(struct vcpu *v);
+void vcpu_end_run(struct vcpu *v);
+
+/* The reboot's stop: every vCPU of the VM becomes HALTED (an exchange,
+ * whatever it was doing), then, after a full fence, returns true if any is
+ * still loaded (its hart will see HALTED and put it). Caller: the VM's
+ * life_lock held. */
+bool vcpus_halt(struct vcpu *vcpus, unsigned n);
+
+/* WFI (priv spec 3.3.3) from the guest kernel: RUNNING -> WAITING. False
+ * if the vCPU was halted meanwhile. Called by v's hart, v loaded. */
+bool vcpu_wait(struct vcpu *v);
 
 /* True if an interrupt the guest has enabled in vsie is pending, given
  * the vCPU's saved CSRs and the current time. Pure. */
@@ -146,8 +195,24 @@ void vcpu_request(struct vcpu *target, unsigned requests);
 /* Reads a u64 at a guest-virtual address, through the guest's own page
  * tables (HLV.D). False if the guest's translation faults. */
 bool vcpu_read_guest_u64(struct vcpu *v, uint64_t gva, uint64_t *value);
-/* HSM: start a stopped vCPU at addr with a1 = opaque; suspend the caller. */
-void vcpu_hsm_start(struct vcpu *target, uint64_t addr, uint64_t opaque);
-void vcpu_hsm_suspend(struct vcpu *v, bool non_retentive, uint64_t addr, uint64_t opaque);
+/*
+ * HSM (SBI 2.0 chapter 9). Each returns an SBI error.
+ * vcpu_hsm_start: STOPPED -> STARTING (exactly one of several concurrent
+ * starters wins; the others get SBI_ERR_ALREADY_AVAILABLE), the reset,
+ * then STARTING -> RUNNING; SBI_ERR_FAILED if the VM's reboot halted the
+ * target meanwhile. vcpu_hsm_stop: RUNNING -> STOPPING (its hart finishes
+ * the stop, vcpu_end_run). vcpu_hsm_suspend: RUNNING -> SUSPENDED. The
+ * callers are loaded vCPUs (the caller of start, the subject of stop and
+ * suspend), so the VM's reboot waits until they are put.
+ */
+long vcpu_hsm_start(struct vcpu *target, uint64_t addr, uint64_t opaque);
+/* vcpu_hsm_start's two halves: the claim (STOPPED -> STARTING, false if
+ * not STOPPED), then the reset and STARTING -> RUNNING by the winner. */
+bool vcpu_start_claim(struct vcpu *target);
+long vcpu_start_finish(struct vcpu *target, uint64_t addr, uint64_t opaque);
+long vcpu_hsm_stop(struct vcpu *v);
+long vcpu_hsm_suspend(struct vcpu *v, bool non_retentive, uint64_t addr, uint64_t opaque);
+/* The HSM state of a vCPU (SBI 2.0 table 9.1) for hart_get_status. */
+unsigned long vcpu_hsm_state(const struct vcpu *v);
 
 #endif

@@ -63,10 +63,16 @@ static void guest_page_fault(struct vcpu *v, const struct trap_info *t)
 }
 
 /*
- * A virtual-instruction exception (priv spec 8.6.1): an instruction legal
- * in HS-mode but not allowed to the guest. discv sets hstatus.VTW so WFI
- * lands here; everything else (hypervisor CSRs, hfence, ...) is illegal
- * for a guest that sees a machine without the H extension.
+ * A virtual-instruction exception (priv spec 20211203, 8.6.1): an
+ * instruction legal in HS-mode but not allowed to the guest. WFI lands
+ * here from VS-mode because discv sets hstatus.VTW, and from VU-mode
+ * always (mstatus.TW = 0 under OpenSBI). The guest sees a machine with S-
+ * and U-mode and no H: there a WFI in U-mode raises an illegal-instruction
+ * exception (3.1.6.5, TW: "When S-mode is implemented, then executing WFI
+ * in U-mode causes an illegal instruction exception"), so that is what a
+ * VU-mode WFI delivers to the guest kernel; only the kernel's WFI waits.
+ * sstatus.SPP holds the guest's privilege at the trap (8.6.4). Everything
+ * else (hypervisor CSRs, hfence, ...) is illegal for such a guest too.
  */
 static void virtual_instruction(struct vcpu *v, const struct trap_info *t)
 {
@@ -74,9 +80,9 @@ static void virtual_instruction(struct vcpu *v, const struct trap_info *t)
 
 	if (insn == 0 && !vcpu_fetch_insn(v, &insn))
 		return;	/* the guest's mapping changed under us: let it retry */
-	if (insn == INSN_WFI) {
+	if (insn == INSN_WFI && (v->ctx.sstatus & SSTATUS_SPP)) {
 		v->ctx.sepc += 4;
-		vcpu_set_power(v, VCPU_WAITING);	/* the run loop decides if it sleeps */
+		vcpu_wait(v);	/* RUNNING -> WAITING, unless a reboot halted it */
 		return;
 	}
 	vcpu_inject_exception(v, EXC_ILLEGAL_INSN, insn);

@@ -1,9 +1,18 @@
 /*
- * vCPU state changes that need no CSR access: reset, the HSM transitions
- * and the wake-up test. Pure: unit-tested natively.
+ * vCPU state changes that need no CSR access: reset, the power-state
+ * machine (HSM, WFI, wake-up, the run handshake, the reboot's halt).
+ * Pure: unit-tested natively (tests/unit/test_vcpu_states.c replays the
+ * interleavings).
+ *
+ * Every power change is a compare-and-swap from the state its author
+ * expects. Only the VM's reboot changes a state unconditionally (to
+ * HALTED), and nothing but the reboot leaves HALTED, so once the reboot
+ * has halted the vCPUs no WFI, suspend, stop, start or wake-up in flight
+ * can make one runnable again (docs/concurrency-vcpu-states.md).
  */
 #include <string.h>
 #include "riscv_defs.h"
+#include "sbi/sbi_defs.h"
 #include "vcpu.h"
 #include "vm.h"
 
@@ -50,6 +59,10 @@ enum exit_reason exit_reason_of(uint64_t scause)
  * makes the guest's WFI trap, so a waiting vCPU gives its hart away.
  * FS = Clean in sstatus lets the guest use FP (its own vsstatus.FS too)
  * and shows, as Dirty, when it did.
+ *
+ * `requests` and `irq_inject` are only added to, atomically: another hart
+ * may have posted a G-stage flush (a page of the VM was replaced) or an
+ * IPI a moment ago, and a plain store here would lose it.
  */
 void vcpu_reset(struct vcpu *v, uint64_t pc, uint64_t a1)
 {
@@ -64,25 +77,62 @@ void vcpu_reset(struct vcpu *v, uint64_t pc, uint64_t a1)
 	v->ctx.sstatus = SSTATUS_SPP | SSTATUS_FS_CLEAN;
 	v->ctx.hstatus = HSTATUS_SPV | HSTATUS_SPVP | HSTATUS_VTW | HSTATUS_VSXL_64;
 	v->csrs.vstimecmp = UINT64_MAX;	/* no timer until the guest sets one */
-	v->irq_inject = 0;
-	v->requests = VCPU_REQ_FENCE_I | VCPU_REQ_FLUSH_VS_TLB;
-	v->suspended = false;
+	__atomic_fetch_or(&v->requests, VCPU_REQ_FENCE_I | VCPU_REQ_FLUSH_VS_TLB,
+			  __ATOMIC_ACQ_REL);
 	v->resume_non_retentive = false;
 }
 
-void vcpu_hsm_start(struct vcpu *target, uint64_t addr, uint64_t opaque)
+bool vcpu_start_claim(struct vcpu *target)
 {
-	vcpu_reset(target, addr, opaque);
-	vcpu_set_power(target, VCPU_RUNNING);	/* after the state: its hart may look */
+	return vcpu_power_cas(target, VCPU_STOPPED, VCPU_STARTING);
 }
 
-void vcpu_hsm_suspend(struct vcpu *v, bool non_retentive, uint64_t addr, uint64_t opaque)
+long vcpu_start_finish(struct vcpu *target, uint64_t addr, uint64_t opaque)
 {
-	vcpu_set_power(v, VCPU_WAITING);
-	v->suspended = true;
+	vcpu_reset(target, addr, opaque);
+	/* Release: its hart sees the state before it sees RUNNING. */
+	if (!vcpu_power_cas(target, VCPU_STARTING, VCPU_RUNNING))
+		return SBI_ERR_FAILED;	/* the VM's reboot halted it meanwhile */
+	return SBI_SUCCESS;
+}
+
+long vcpu_hsm_start(struct vcpu *target, uint64_t addr, uint64_t opaque)
+{
+	if (!vcpu_start_claim(target))
+		return SBI_ERR_ALREADY_AVAILABLE;
+	return vcpu_start_finish(target, addr, opaque);
+}
+
+long vcpu_hsm_stop(struct vcpu *v)
+{
+	return vcpu_power_cas(v, VCPU_RUNNING, VCPU_STOPPING) ? SBI_SUCCESS : SBI_ERR_FAILED;
+}
+
+long vcpu_hsm_suspend(struct vcpu *v, bool non_retentive, uint64_t addr, uint64_t opaque)
+{
 	v->resume_non_retentive = non_retentive;
 	v->resume_addr = addr;
 	v->resume_opaque = opaque;
+	return vcpu_power_cas(v, VCPU_RUNNING, VCPU_SUSPENDED) ? SBI_SUCCESS : SBI_ERR_FAILED;
+}
+
+unsigned long vcpu_hsm_state(const struct vcpu *v)
+{
+	switch (vcpu_power(v)) {
+	case VCPU_STARTING: return SBI_HSM_STATE_START_PENDING;
+	case VCPU_RUNNING:
+	case VCPU_WAITING: return SBI_HSM_STATE_STARTED;	/* WFI is still "started" */
+	case VCPU_SUSPENDED: return SBI_HSM_STATE_SUSPENDED;
+	case VCPU_STOPPING: return SBI_HSM_STATE_STOP_PENDING;
+	case VCPU_STOPPED:
+	case VCPU_HALTED:
+	default: return SBI_HSM_STATE_STOPPED;
+	}
+}
+
+bool vcpu_wait(struct vcpu *v)
+{
+	return vcpu_power_cas(v, VCPU_RUNNING, VCPU_WAITING);
 }
 
 bool vcpu_csrs_interrupt_pending(const struct vcpu_csrs *c, uint64_t now)
@@ -98,31 +148,62 @@ bool vcpu_csrs_interrupt_pending(const struct vcpu_csrs *c, uint64_t now)
 
 bool vcpu_wake_if_pending(struct vcpu *v, uint64_t now)
 {
-	struct vcpu_csrs c = v->csrs;
-
 	enum vcpu_power power = vcpu_power(v);
 
-	if (power != VCPU_WAITING)
-		return power == VCPU_RUNNING;
+	if (power == VCPU_RUNNING)
+		return true;
+	if (power != VCPU_WAITING && power != VCPU_SUSPENDED)
+		return false;
+	/* Read after the power (acquire): saved by the vCPU's put. A reboot
+	 * resetting them now makes the swap below fail. */
+	struct vcpu_csrs c = v->csrs;
 	c.hvip |= __atomic_load_n(&v->irq_inject, __ATOMIC_ACQUIRE);
 	if (!vcpu_csrs_interrupt_pending(&c, now))
 		return false;
-	if (v->suspended && v->resume_non_retentive) {
-		uint64_t vstimecmp = v->csrs.vstimecmp, vsie = v->csrs.vsie;
-		uint64_t hvip = v->csrs.hvip;
-		uint64_t inject = __atomic_load_n(&v->irq_inject, __ATOMIC_ACQUIRE);
-		vcpu_reset(v, v->resume_addr, v->resume_opaque);
-		/* A non-retentive suspend keeps pending interrupts and the timer
-		 * (vcpu_reset cleared hvip and irq_inject: put them back, or the
-		 * interrupt that woke the vCPU, an IPI say, is lost). */
-		v->csrs.vstimecmp = vstimecmp;
-		v->csrs.vsie = vsie;
-		v->csrs.hvip = hvip;
-		__atomic_fetch_or(&v->irq_inject, inject, __ATOMIC_ACQ_REL);
+	/* Nothing else is written here: a non-retentive resume is reset by
+	 * vcpu_begin_run, once the vCPU is loaded and safe from a reboot. */
+	return vcpu_power_cas(v, power, VCPU_RUNNING);
+}
+
+/* A non-retentive suspend resumes like a hart_start at its resume address
+ * (SBI 2.0 9.4) but keeps pending interrupts and the timer: the interrupt
+ * that woke the vCPU must still be delivered. */
+static void resume_non_retentive(struct vcpu *v)
+{
+	uint64_t vstimecmp = v->csrs.vstimecmp, vsie = v->csrs.vsie, hvip = v->csrs.hvip;
+
+	vcpu_reset(v, v->resume_addr, v->resume_opaque);
+	v->csrs.vstimecmp = vstimecmp;
+	v->csrs.vsie = vsie;
+	v->csrs.hvip = hvip;
+}
+
+bool vcpu_begin_run(struct vcpu *v)
+{
+	__atomic_store_n(&v->loaded, true, __ATOMIC_SEQ_CST);
+	/* Pairs with vcpus_halt: halted after we looked? Do not run. */
+	if (__atomic_load_n(&v->power, __ATOMIC_SEQ_CST) != VCPU_RUNNING) {
+		__atomic_store_n(&v->loaded, false, __ATOMIC_SEQ_CST);
+		return false;
 	}
-	v->suspended = false;
-	/* Only if nobody stopped it meanwhile (a reboot, say). */
-	enum vcpu_power waiting = VCPU_WAITING;
-	return __atomic_compare_exchange_n(&v->power, &waiting, VCPU_RUNNING, false,
-					   __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+	if (v->resume_non_retentive)
+		resume_non_retentive(v);
+	return true;
+}
+
+void vcpu_end_run(struct vcpu *v)
+{
+	__atomic_store_n(&v->loaded, false, __ATOMIC_SEQ_CST);
+	vcpu_power_cas(v, VCPU_STOPPING, VCPU_STOPPED);	/* now it may be started */
+}
+
+bool vcpus_halt(struct vcpu *vcpus, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		__atomic_exchange_n(&vcpus[i].power, VCPU_HALTED, __ATOMIC_SEQ_CST);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	for (unsigned i = 0; i < n; i++)
+		if (__atomic_load_n(&vcpus[i].loaded, __ATOMIC_SEQ_CST))
+			return true;
+	return false;
 }

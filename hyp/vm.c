@@ -46,6 +46,8 @@ static bool vm_boot(struct vm *vm, const char **why)
 {
 	bool ok;
 
+	/* Nobody else touches the vCPUs now: at creation no hart runs yet,
+	 * at a reboot every vCPU is HALTED and none is loaded. */
 	if (vm->has_disk)
 		vblk_reset(&vm->disk);
 	vplic_reset(&vm->vplic);
@@ -53,6 +55,7 @@ static bool vm_boot(struct vm *vm, const char **why)
 		struct vcpu *v = &vm->vcpu[i];
 		vcpu_reset(v, 0, 0);
 		v->masked_ticks = 0;
+		__atomic_store_n(&v->irq_inject, 0, __ATOMIC_RELEASE);	/* the last boot's */
 		vcpu_set_power(v, VCPU_STOPPED);	/* secondaries wait for hart_start */
 	}
 	ok = guest_boot_load(vm, boot_config, boot_timebase_hz, why);
@@ -171,17 +174,19 @@ void vm_system_reset(struct vm *vm, unsigned long type, unsigned long reason)
 static bool any_vcpu_loaded(const struct vm *vm)
 {
 	for (unsigned i = 0; i < vm->nvcpus; i++)
-		if (__atomic_load_n(&vm->vcpu[i].loaded, __ATOMIC_ACQUIRE))
+		if (__atomic_load_n(&vm->vcpu[i].loaded, __ATOMIC_SEQ_CST))
 			return true;
 	return false;
 }
 
 /*
  * A reboot: every page of the VM goes back to the allocator and the VM
- * boots again from its images on freshly zeroed pages. It happens on the
- * hart that puts the VM's last loaded vCPU, so no hart is running the VM
- * when its pages are freed; each vCPU flushes the VM's VMID when next
- * loaded (last_hart = -1), so no stale G-stage translation survives.
+ * boots again from its images on freshly zeroed pages. It happens with
+ * every vCPU HALTED and none loaded (on the hart that puts the VM's last
+ * loaded vCPU), so no hart is running the VM when its pages are freed,
+ * and none can start to until vm_boot leaves HALTED; each vCPU flushes
+ * the VM's VMID when next loaded (last_hart = -1), so no stale G-stage
+ * translation survives.
  */
 static void reboot(struct vm *vm)
 {
@@ -199,22 +204,24 @@ static void reboot(struct vm *vm)
 }
 
 /*
- * Stops every vCPU, then reboots at once if none is loaded; otherwise the
- * hart that puts the last loaded one reboots (vm_after_run). A hart about
- * to run a vCPU marks it loaded, then re-checks that it is still running
- * (hart.c); here the vCPUs are stopped, then `loaded` is read: with a full
- * fence on both sides, at least one of the two sees the other.
+ * Halts every vCPU (vcpus_halt: HALTED wins over any WFI, suspend, stop,
+ * start or wake-up in flight, and nothing but the reboot leaves it), then
+ * reboots at once if none is loaded; otherwise the hart that puts the
+ * last loaded one reboots (vm_after_run). A hart about to run a vCPU
+ * marks it loaded, then re-reads its power (vcpu_begin_run); here the
+ * vCPUs are halted, then `loaded` is read: with a full fence on both
+ * sides, at least one of the two sees the other. A second request while
+ * one is pending (another vCPU's SRST) changes nothing.
  */
 void vm_request_reboot(struct vm *vm)
 {
 	spin_lock(&vm->life_lock);
-	vm->reboot_pending = true;
-	for (unsigned i = 0; i < vm->nvcpus; i++)
-		vcpu_set_power(&vm->vcpu[i], VCPU_STOPPED);
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	if (!any_vcpu_loaded(vm)) {
-		vm->reboot_pending = false;
-		reboot(vm);
+	if (!vm->reboot_pending) {
+		vm->reboot_pending = true;
+		if (!vcpus_halt(vm->vcpu, vm->nvcpus)) {
+			vm->reboot_pending = false;
+			reboot(vm);
+		}
 	}
 	spin_unlock(&vm->life_lock);
 	kick_vcpus(vm);
@@ -233,6 +240,8 @@ void vm_after_run(struct vm *vm)
 		spin_unlock(&vm->life_lock);
 		return;
 	}
+	/* A STOPPING vCPU is not counted dead yet: its hart calls us again
+	 * once it is STOPPED. */
 	for (unsigned i = 0; i < vm->nvcpus; i++)
 		alive |= vcpu_power(&vm->vcpu[i]) != VCPU_STOPPED;
 	spin_unlock(&vm->life_lock);

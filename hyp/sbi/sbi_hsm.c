@@ -31,44 +31,40 @@ static void hsm_handle(struct vcpu *v, unsigned long eid, unsigned long fid,
 			break;
 		}
 		target = &vm->vcpu[args[0]];
-		/* A vCPU that stopped itself is still loaded until its hart
-		 * has saved it: until then it is not available to start. */
-		if (vcpu_power(target) != VCPU_STOPPED ||
-		    __atomic_load_n(&target->loaded, __ATOMIC_ACQUIRE)) {
-			ret->error = SBI_ERR_ALREADY_AVAILABLE;
-		} else if (!guest_memory_contains(vm, args[1], 4)) {
+		if (!guest_memory_contains(vm, args[1], 4)) {
 			ret->error = SBI_ERR_INVALID_ADDRESS;
-		} else {
-			vcpu_hsm_start(target, args[1], args[2]);
-			vcpu_request(target, 0);	/* wake its hart */
+			break;
 		}
+		/* A compare-and-swap claims a STOPPED target: of two vCPUs
+		 * starting it at once, the second gets ALREADY_AVAILABLE, as
+		 * does a starter of a vCPU still stopping (its hart has not
+		 * saved it yet: STOP_PENDING). */
+		ret->error = vcpu_hsm_start(target, args[1], args[2]);
+		if (ret->error == SBI_SUCCESS)
+			vcpu_request(target, 0);	/* wake its hart */
 		break;
 	case SBI_HSM_HART_STOP:
-		vcpu_set_power(v, VCPU_STOPPED);	/* the run loop takes it off its hart */
+		/* Returns to the guest only if it failed (SBI 2.0 9.2): the
+		 * run loop takes the vCPU off its hart. */
+		ret->error = vcpu_hsm_stop(v);
 		break;
 	case SBI_HSM_HART_GET_STATUS:
 		if (args[0] >= vm->nvcpus) {
 			ret->error = SBI_ERR_INVALID_PARAM;
 			break;
 		}
-		target = &vm->vcpu[args[0]];
-		if (vcpu_power(target) == VCPU_STOPPED)
-			ret->value = SBI_HSM_STATE_STOPPED;
-		else if (vcpu_power(target) == VCPU_WAITING && target->suspended)
-			ret->value = SBI_HSM_STATE_SUSPENDED;
-		else
-			ret->value = SBI_HSM_STATE_STARTED;	/* WFI is still "started" */
+		ret->value = vcpu_hsm_state(&vm->vcpu[args[0]]);
 		break;
 	case SBI_HSM_HART_SUSPEND:
 		if (suspend_type_reserved(args[0])) {
 			ret->error = SBI_ERR_INVALID_PARAM;
 		} else if (args[0] == SBI_HSM_SUSPEND_RETENTIVE_DEFAULT) {
-			vcpu_hsm_suspend(v, false, 0, 0);
+			ret->error = vcpu_hsm_suspend(v, false, 0, 0);
 		} else if (args[0] == SBI_HSM_SUSPEND_NON_RETENTIVE_DEFAULT) {
 			if (!guest_memory_contains(vm, args[1], 4))
 				ret->error = SBI_ERR_INVALID_ADDRESS;
 			else
-				vcpu_hsm_suspend(v, true, args[1], args[2]);
+				ret->error = vcpu_hsm_suspend(v, true, args[1], args[2]);
 		} else {
 			ret->error = SBI_ERR_NOT_SUPPORTED;	/* platform-specific types */
 		}

@@ -100,6 +100,22 @@ run_test sbi-test-guest 0 "${ONE[@]}" GUEST_KERNEL=$BUILD/tests/guests/sbi-test.
 	'noline:FAIL' \
 	'hvstat:vm[0]["state"] == "off" and vm[0]["exits_by_cause"]["virtual_instruction"] >= 1'
 
+# An SMP guest reboots 50 times while its other vCPUs sit in WFI, in HSM
+# suspend, and start and stop each other (tests/guests/smp-test); two of
+# them race to hart_start a third, and a WFI in U-mode must raise an
+# illegal-instruction exception. Interactive (no GUEST_CMD): in batch
+# mode a reboot is a crash. One vCPU per hart, so the reboot's stop and
+# the WFI exits happen on different harts at once.
+run_test smp-reboot-loop 0 HARTS=4 NODES=1 GUEST_VCPUS=4 \
+	GUEST_KERNEL=$BUILD/tests/guests/smp-test.bin GUEST_INITRD=none GUEST_APPEND= -- \
+	'line:[guest0] smp-test: PASS: 50 reboots' \
+	'line:[guest0] smp-test: WFI in U-mode raised an illegal-instruction exception' \
+	'noline:FAIL' \
+	'line:discv: guest0 rebooting' \
+	'hvstat:vm[0]["state"] == "off" and vm[0]["vcpus"] == 4' \
+	'hvstat:vm[0]["exits_by_cause"]["virtual_instruction"] > 100' \
+	'hvstat:total["host_pages_used"] + total["host_pages_free"] == total["host_pages_total"]'
+
 # A guest crashed on purpose: the run fails naming it, and the hypervisor
 # survives to print its final hvstat.
 run_test guest-crash nonzero "${ONE[@]}" 'GUEST_CMD=echo c > /proc/sysrq-trigger' -- \

@@ -241,7 +241,6 @@ static void test_waiting_timer(void)
 	CHECK(pick(&rq, 1000, &runnable) == w);
 	CHECK_EQ(runnable, 3);
 	CHECK_EQ(vcpu_power(w), VCPU_RUNNING);
-	CHECK(!w->suspended);
 	CHECK_EQ(w->ctx.sepc, PC);		/* WFI: no reset */
 	CHECK_EQ(w->csrs.vstimecmp, 1000);	/* the interrupt is still there */
 
@@ -310,19 +309,20 @@ static void test_waiting_ipi(void)
 	CHECK(pick(&rq, 10, &runnable) == w);
 	CHECK_EQ(vcpu_power(w), VCPU_RUNNING);
 
-	/* Retentive HSM suspend: woken where it was, suspended cleared. */
+	/* Retentive HSM suspend: woken where it was, no longer suspended. */
 	w->csrs.hvip = 0;
 	w->ctx.sepc = 0x80001234;
 	w->ctx.x[REG_A0] = 0x55;
-	vcpu_hsm_suspend(w, false, 0x80400000, 0x99);
-	CHECK(w->suspended);
+	CHECK_EQ(vcpu_hsm_suspend(w, false, 0x80400000, 0x99), 0);
+	CHECK_EQ(vcpu_power(w), VCPU_SUSPENDED);
 	CHECK(pick(&rq, 10, &runnable) == NULL);
-	CHECK(w->suspended);
+	CHECK_EQ(vcpu_power(w), VCPU_SUSPENDED);
 	w->irq_inject = HVIP_VSSIP;
 	w->csrs.vsie = VSIE_SSIE;
 	CHECK(pick(&rq, 10, &runnable) == w);
 	CHECK_EQ(vcpu_power(w), VCPU_RUNNING);
-	CHECK(!w->suspended);
+	CHECK(vcpu_begin_run(w));	/* a retentive resume resets nothing */
+	vcpu_end_run(w);
 	CHECK_EQ(w->ctx.sepc, 0x80001234);
 	CHECK_EQ(w->ctx.x[REG_A0], 0x55);
 	free(vm);
@@ -343,21 +343,24 @@ static void test_non_retentive_resume(void)
 	w->csrs.vsatp = 0x8000000000012345UL;
 	w->csrs.vsie = VSIE_SSIE | VSIE_STIE;
 	w->csrs.vstimecmp = 5000;
-	vcpu_hsm_suspend(w, true, 0x80400000, 0x0badcafe);
-	CHECK_EQ(vcpu_power(w), VCPU_WAITING);
+	CHECK_EQ(vcpu_hsm_suspend(w, true, 0x80400000, 0x0badcafe), 0);
+	CHECK_EQ(vcpu_power(w), VCPU_SUSPENDED);
 	/* Nothing pending: skipped. */
 	for (unsigned i = 0; i < 4; i++)
 		CHECK(pick(&rq, 100, &runnable) != w);
 	CHECK_EQ(runnable, 2);
 	CHECK_EQ(w->ctx.sepc, 0x80005554);
 
-	/* An IPI arrives: picked in its turn and resumed like a hart_start. */
+	/* An IPI arrives: picked in its turn and, once its hart has loaded
+	 * it (vcpu_begin_run), resumed like a hart_start. */
 	w->irq_inject = HVIP_VSSIP;
 	rq.cursor = 1;
 	CHECK(pick(&rq, 100, &runnable) == w);
 	CHECK_EQ(runnable, 3);
 	CHECK_EQ(vcpu_power(w), VCPU_RUNNING);
-	CHECK(!w->suspended);
+	CHECK_EQ(w->ctx.sepc, 0x80005554);	/* the wake-up writes nothing */
+	CHECK(vcpu_begin_run(w));
+	vcpu_end_run(w);
 	CHECK_EQ(w->ctx.sepc, 0x80400000);
 	CHECK_EQ(w->ctx.x[REG_A0], 2);		/* its hart id */
 	CHECK_EQ(w->ctx.x[REG_A1], 0x0badcafe);
@@ -372,16 +375,20 @@ static void test_non_retentive_resume(void)
 	CHECK(pick(&rq, 100, &runnable) == v[0]);
 	CHECK(pick(&rq, 100, &runnable) == v[1]);
 	CHECK(pick(&rq, 100, &runnable) == w);
+	CHECK(vcpu_begin_run(w));
+	vcpu_end_run(w);
 	CHECK_EQ(w->ctx.sepc, 0x80400010);
 
 	/* Woken by its timer instead: the timer is kept (it still fires). */
 	w->irq_inject = 0;
-	vcpu_hsm_suspend(w, true, 0x80600000, 7);
+	CHECK_EQ(vcpu_hsm_suspend(w, true, 0x80600000, 7), 0);
 	rq.cursor = 1;
 	CHECK(pick(&rq, 4999, &runnable) == v[0]);
-	CHECK_EQ(vcpu_power(w), VCPU_WAITING);
+	CHECK_EQ(vcpu_power(w), VCPU_SUSPENDED);
 	rq.cursor = 1;
 	CHECK(pick(&rq, 5000, &runnable) == w);
+	CHECK(vcpu_begin_run(w));
+	vcpu_end_run(w);
 	CHECK_EQ(w->ctx.sepc, 0x80600000);
 	CHECK_EQ(w->ctx.x[REG_A1], 7);
 	CHECK_EQ(w->csrs.vstimecmp, 5000);

@@ -456,8 +456,7 @@ static void test_hsm_start_stop_status(void)
 	/* Dirty the target, as if it had run before. */
 	memset(&t->ctx, 0x33, sizeof(t->ctx));
 	memset(&t->csrs, 0x33, sizeof(t->csrs));
-	t->irq_inject = HVIP_VSSIP;
-	t->suspended = true;
+	t->resume_non_retentive = true;
 
 	CHECK_EQ(hart_status(v, 0), SBI_HSM_STATE_STARTED);
 	CHECK_EQ(hart_status(v, 1), SBI_HSM_STATE_STOPPED);
@@ -479,8 +478,7 @@ static void test_hsm_start_stop_status(void)
 	CHECK_EQ(t->csrs.vsie, 0);
 	CHECK_EQ(t->csrs.hvip, 0);
 	CHECK_EQ(t->csrs.vstimecmp, UINT64_MAX);		/* no timer */
-	CHECK_EQ(t->irq_inject, 0);
-	CHECK(!t->suspended);
+	CHECK(!t->resume_non_retentive);
 	CHECK_EQ(t->requests & (VCPU_REQ_FENCE_I | VCPU_REQ_FLUSH_VS_TLB),
 		 VCPU_REQ_FENCE_I | VCPU_REQ_FLUSH_VS_TLB);
 	CHECK_EQ(hart_status(v, 1), SBI_HSM_STATE_STARTED);
@@ -525,12 +523,22 @@ static void test_hsm_start_stop_status(void)
 	/* Status of a WFI-waiting vCPU: still "started". */
 	vm->vcpu[2].power = VCPU_WAITING;
 	CHECK_EQ(hart_status(v, 2), SBI_HSM_STATE_STARTED);
-	vm->vcpu[2].suspended = true;	/* HSM-suspended */
+	vm->vcpu[2].power = VCPU_SUSPENDED;	/* HSM-suspended */
 	CHECK_EQ(hart_status(v, 2), SBI_HSM_STATE_SUSPENDED);
+	vm->vcpu[2].power = VCPU_STARTING;	/* a start under way */
+	CHECK_EQ(hart_status(v, 2), SBI_HSM_STATE_START_PENDING);
+	vm->vcpu[2].power = VCPU_HALTED;	/* its VM reboots */
+	CHECK_EQ(hart_status(v, 2), SBI_HSM_STATE_STOPPED);
 
-	/* Stop: the caller becomes STOPPED and can be started again. */
+	/* Stop: STOP_PENDING until its hart has saved it (vcpu_end_run),
+	 * then STOPPED; it can be started only then. */
 	r = SBI(t, SBI_EXT_HSM, SBI_HSM_HART_STOP, 0, 0, 0);
 	CHECK_EQ(r.a0, 0);
+	CHECK_EQ(t->power, VCPU_STOPPING);
+	CHECK_EQ(hart_status(v, 1), SBI_HSM_STATE_STOP_PENDING);
+	r = SBI(v, SBI_EXT_HSM, SBI_HSM_HART_START, 1, entry + 0x100, 9);
+	CHECK_EQ(r.a0, SBI_ERR_ALREADY_AVAILABLE);
+	vcpu_end_run(t);
 	CHECK_EQ(t->power, VCPU_STOPPED);
 	CHECK_EQ(hart_status(v, 1), SBI_HSM_STATE_STOPPED);
 	r = SBI(v, SBI_EXT_HSM, SBI_HSM_HART_START, 1, entry + 0x100, 9);
@@ -575,26 +583,22 @@ static void test_hsm_suspend(void)
 		0x1000, 0);
 	CHECK_EQ(r.a0, SBI_ERR_INVALID_ADDRESS);
 	CHECK_EQ(v->power, VCPU_RUNNING);
-	CHECK(!v->suspended);
 	CHECK_EQ(hart_status(other, 1), SBI_HSM_STATE_STARTED);
 
 	/* Retentive: waits, reported as suspended. */
 	r = SBI(v, SBI_EXT_HSM, SBI_HSM_HART_SUSPEND, SBI_HSM_SUSPEND_RETENTIVE_DEFAULT,
 		resume, 0x55);
 	CHECK_EQ(r.a0, 0);
-	CHECK_EQ(v->power, VCPU_WAITING);
-	CHECK(v->suspended);
+	CHECK_EQ(v->power, VCPU_SUSPENDED);
 	CHECK(!v->resume_non_retentive);
 	CHECK_EQ(hart_status(other, 1), SBI_HSM_STATE_SUSPENDED);
 
 	/* Non-retentive: the resume address and opaque are kept for later. */
 	v->power = VCPU_RUNNING;
-	v->suspended = false;
 	r = SBI(v, SBI_EXT_HSM, SBI_HSM_HART_SUSPEND, SBI_HSM_SUSPEND_NON_RETENTIVE_DEFAULT,
 		resume, 0xabcdef);
 	CHECK_EQ(r.a0, 0);
-	CHECK_EQ(v->power, VCPU_WAITING);
-	CHECK(v->suspended);
+	CHECK_EQ(v->power, VCPU_SUSPENDED);
 	CHECK(v->resume_non_retentive);
 	CHECK_EQ(v->resume_addr, resume);
 	CHECK_EQ(v->resume_opaque, 0xabcdef);
@@ -704,7 +708,8 @@ static void test_wake(void)
 	v->csrs.vsie = VSIE_SSIE;
 	CHECK(vcpu_wake_if_pending(v, 0));
 	CHECK_EQ(v->power, VCPU_RUNNING);
-	CHECK(!v->suspended);
+	CHECK(vcpu_begin_run(v));
+	vcpu_end_run(v);
 	CHECK_EQ(v->ctx.sepc, pc);
 	CHECK_EQ(v->ctx.x[REG_A0], 0);
 	CHECK_EQ(v->ctx.x[REG_A5], a5);
@@ -731,13 +736,15 @@ static void test_wake_non_retentive(void)
 	v->csrs.vsie = VSIE_SSIE | VSIE_STIE;
 	v->csrs.vstimecmp = 1u << 30;
 	CHECK(!vcpu_wake_if_pending(v, 0));
-	CHECK_EQ(v->power, VCPU_WAITING);
+	CHECK_EQ(v->power, VCPU_SUSPENDED);
 
-	/* An IPI arrives (not loaded: raised through irq_inject). */
+	/* An IPI arrives (not loaded: raised through irq_inject). Its hart
+	 * wakes it, then loads it: the resume's reset happens then. */
 	v->irq_inject = HVIP_VSSIP;
 	CHECK(vcpu_wake_if_pending(v, 0));
 	CHECK_EQ(v->power, VCPU_RUNNING);
-	CHECK(!v->suspended);
+	CHECK(vcpu_begin_run(v));
+	vcpu_end_run(v);
 	/* Resumes like a hart_start: at the resume address, a0 = hart id,
 	 * a1 = opaque, the rest of the state reset... */
 	CHECK_EQ(v->ctx.sepc, resume);
@@ -766,6 +773,8 @@ static void test_wake_non_retentive(void)
 	v->csrs.vsie = VSIE_STIE;
 	v->csrs.vstimecmp = 100;
 	CHECK(vcpu_wake_if_pending(v, 100));
+	CHECK(vcpu_begin_run(v));
+	vcpu_end_run(v);
 	CHECK_EQ(v->ctx.sepc, resume);
 	CHECK_EQ(v->ctx.x[REG_A1], 1);
 	CHECK(vcpu_csrs_interrupt_pending(&v->csrs, 100));
