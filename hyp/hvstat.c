@@ -45,6 +45,11 @@ size_t hvstat_format_vm(char *buf, size_t size, const struct vm *vm)
 		       vm->disk.disk.write_bytes);
 	APPEND(",\"pages_shared\":%lu,\"pages_private\":%lu,\"cow_breaks\":%lu",
 	       vm->pages_shared, vm->pages_mapped - vm->pages_shared, vm->cow_breaks);
+	struct host_owner_report mem;
+	host_pages_owner_report(vm->host, (uint16_t)vm->id, &mem);
+	APPEND(",\"host_pages_charged\":%lu,\"host_pages_share\":%lu,"
+	       "\"host_page_refusals\":%lu",
+	       mem.pages, mem.share, mem.refusals);
 	APPEND(",\"vplic_injections\":%lu}", vm->vplic.claims);
 	return n;
 }
@@ -71,9 +76,14 @@ size_t hvstat_format_total(char *buf, size_t size, const struct host_memory *hm)
 	share_stats(&s);
 	APPEND(",\"host_pages_shared\":%lu,\"host_pages_shared_disk\":%lu,"
 	       "\"pages_saved_disk\":%lu,\"pages_saved_kernel\":%lu,"
-	       "\"pages_replicated\":%lu,\"block_cache_hits\":%lu}",
+	       "\"pages_replicated\":%lu,\"block_cache_hits\":%lu",
 	       s.host_pages_shared, s.host_pages_shared_disk, s.pages_saved_disk,
 	       s.pages_saved_kernel, s.pages_replicated, s.block_cache_hits);
+	APPEND(",\"block_cache_pages\":%lu,\"block_cache_evictions\":%lu,"
+	       "\"block_cache_busy_waits\":%lu,\"host_memory_reclaims\":%lu,"
+	       "\"host_pages_reclaimed\":%lu}",
+	       s.block_cache_pages, s.block_cache_evictions, s.block_cache_busy_waits,
+	       hm->reclaim_calls, hm->reclaimed);
 	return n;
 }
 

@@ -125,18 +125,21 @@ static void reset(struct vblk *b)
 static bool read_shared(struct vblk *b, uint64_t block, uint64_t in_block, uint64_t gpa,
 			uint64_t n, uint64_t *freed, unsigned *nfreed)
 {
-	uint64_t pa = share_base_block(&b->disk, block, b->vm->home_node), old;
+	unsigned node = b->vm->home_node;
+	uint64_t pa = share_base_block(&b->disk, block, node, (uint16_t)b->vm->id), old;
+	bool ok;
 
 	if (!pa)
 		return false;
 	if (in_block == 0 && n == VDISK_BLOCK && (gpa & ~PAGE_MASK) == 0) {
-		if (!guest_memory_map_shared(b->vm, gpa, pa, &old))
-			return false;
-		if (old)
+		ok = guest_memory_map_shared(b->vm, gpa, pa, &old);
+		if (ok && old)
 			freed[(*nfreed)++] = old;
-		return true;
+	} else {
+		ok = guest_copy_to(b->vm, gpa, (char *)pa_to_ptr(pa) + in_block, n);
 	}
-	return guest_copy_to(b->vm, gpa, (char *)pa_to_ptr(pa) + in_block, n);
+	share_put_base_block(block, node);	/* mapped or copied: no longer pinned */
+	return ok;
 }
 
 /*
