@@ -23,7 +23,7 @@ static struct share_entry *entry_of(const struct share_table *t, uint64_t block,
 
 static uint64_t page_of(const struct share_entry *e)
 {
-	return (uint64_t)e->frame << PAGE_SHIFT;
+	return ((uint64_t)e->frame_hi << 32 | e->frame) << PAGE_SHIFT;
 }
 
 enum share_lookup share_table_lookup(struct share_table *t, uint64_t block, unsigned node,
@@ -71,6 +71,7 @@ void share_table_fill_done(struct share_table *t, const struct share_claim *clai
 		return;
 	if (pa) {
 		e->frame = (uint32_t)(pa >> PAGE_SHIFT);
+		e->frame_hi = (uint8_t)(pa >> (PAGE_SHIFT + 32));
 		e->pins = 1;
 		e->referenced = 1;
 		e->state = SHARE_READY;
@@ -78,6 +79,7 @@ void share_table_fill_done(struct share_table *t, const struct share_claim *clai
 			t->replicas++;
 	} else {
 		e->frame = 0;
+		e->frame_hi = 0;
 		e->pins = 0;
 		e->state = SHARE_EMPTY;
 	}

@@ -49,10 +49,11 @@ enum share_state {
 };
 
 struct share_entry {
-	uint32_t frame;		/* host page number, when READY */
+	uint32_t frame;		/* host page number (low 32 bits), when READY */
 	uint16_t pins;		/* holders not done with the page (lookups, fill sources) */
-	uint8_t state;		/* enum share_state */
-	uint8_t referenced;	/* used since the clock hand last passed (second chance) */
+	uint8_t frame_hi;	/* ... its bits 32-39: host addresses up to 2^52 */
+	uint8_t state : 2;	/* enum share_state */
+	uint8_t referenced : 1;	/* used since the clock hand last passed (second chance) */
 };
 
 struct share_table {

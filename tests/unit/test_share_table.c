@@ -89,6 +89,9 @@ static void test_fill_then_hit_per_node(void)
 	/* addresses up to 2^44 round-trip through the 32-bit page number */
 	fill(&t, 3, 2, 0xfffffff000ULL);
 	CHECK_EQ(share_table_get(&t, 3, 2), 0xfffffff000ULL);
+	/* and beyond 2^44 (the unit tests' RAM is malloc'd up there) */
+	fill(&t, 4, 2, 0x7f9196a45000ULL);
+	CHECK_EQ(share_table_get(&t, 4, 2), 0x7f9196a45000ULL);
 }
 
 static void test_out_of_range(void)
