@@ -1,4 +1,5 @@
 #include <string.h>
+#include "csr.h"
 #include "hart.h"
 #include "host_pages.h"
 #include "share/share.h"
@@ -40,6 +41,25 @@ bool share_enabled(void)
 	return enabled;
 }
 
+static uint64_t fill_waits;	/* lookups that waited for another hart's fill */
+
+/*
+ * Sleeps a little while another hart fills an entry (its disk read takes
+ * a while). hart_pause does not sleep while an interrupt is pending, and
+ * this slice's timer may already have fired during this exit: it is taken
+ * here as host_interrupt() takes it (the slice ends after this exit), so
+ * the wait is a WFI, not a spin that keeps a host CPU from QEMU's thread
+ * that completes the filler's disk read.
+ */
+static void wait_for_fill(void)
+{
+	if (csr_read(CSR_SIP) & SIP_STIP) {
+		hart_set_timer(UINT64_MAX);	/* clears sip.STIP */
+		this_hart()->timer_fired = true;
+	}
+	hart_pause(BUSY_WAIT_TICKS);
+}
+
 /*
  * Looks up, or fills: from another node's copy if there is one (a
  * replica), else with fill(). No lock is held while the page is filled
@@ -55,13 +75,15 @@ static uint64_t get_or_fill(struct share_table *t, uint64_t index, unsigned node
 	struct share_claim claim;
 	enum share_lookup found;
 
-	for (;;) {
+	for (bool waited = false;; waited = true) {
 		spin_lock(&t->lock);
 		found = share_table_lookup(t, index, node, &claim);
 		spin_unlock(&t->lock);
 		if (found != SHARE_BUSY)
 			break;
-		hart_pause(BUSY_WAIT_TICKS);	/* another hart is filling it */
+		if (!waited)
+			__atomic_fetch_add(&fill_waits, 1, __ATOMIC_RELAXED);
+		wait_for_fill();
 	}
 	if (found == SHARE_HIT)
 		return claim.pa;
@@ -187,5 +209,5 @@ void share_stats(struct share_stats *s)
 	s->pages_replicated = disk_table.replicas + kernel_table.replicas;
 	s->block_cache_hits = disk_table.hits;
 	s->block_cache_evictions = disk_table.evictions;
-	s->block_cache_busy_waits = disk_table.busy_waits;
+	s->block_cache_busy_waits = __atomic_load_n(&fill_waits, __ATOMIC_RELAXED);
 }
