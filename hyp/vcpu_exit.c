@@ -42,10 +42,12 @@ static void stop_for_memory(struct vm *vm)
 	char why[200];
 
 	host_pages_owner_report(vm->host, (uint16_t)vm->id, &r);
-	if (r.share && r.pages >= r.share)
+	bool over = r.share && r.pages >= r.share;
+
+	if (over)
 		format(why, sizeof(why),
 		       "out of host memory: it holds %lu host pages, over its share of %lu "
-		       "(the other guests' unused shares, %lu pages, are theirs)",
+		       "(the other guests' unused shares, %lu pages, are kept for them)",
 		       r.pages, r.share, r.reserved_for_others);
 	else
 		format(why, sizeof(why),
@@ -53,7 +55,8 @@ static void stop_for_memory(struct vm *vm)
 		       "%lu host pages, within its share of %lu",
 		       r.pages, r.share);
 	vm_stop(vm, VM_KILLED, why);
-	host_pages_drop_share(vm->host, (uint16_t)vm->id);
+	if (!over)	/* its unused share is reserved for nobody now */
+		host_pages_drop_share(vm->host, (uint16_t)vm->id);
 }
 
 /*
