@@ -150,8 +150,8 @@ enum touch_result guest_memory_break_cow(struct vm *vm, uint64_t gpa, uint64_t *
 			gstage_unmap(&vm->gstage, page_gpa, NULL);
 			gstage_map(&vm->gstage, page_gpa, copy, GSTAGE_RWX);	/* table exists */
 			host_page_of(vm->host, copy)->mappings = 1;
-			if (shared && shared->mappings)
-				shared->mappings--;
+			if (shared)
+				host_page_map_put(shared);
 			if (is_shared(shared))
 				vm->pages_shared--;
 			vm->cow_breaks++;
@@ -198,8 +198,8 @@ bool guest_memory_map_shared(struct vm *vm, uint64_t gpa, uint64_t shared_pa,
 			vm->pages_local--;
 		else
 			vm->pages_remote--;
-		if (p && p->mappings)
-			p->mappings--;
+		if (p)
+			host_page_map_put(p);
 		if (is_shared(p))
 			vm->pages_shared--;
 		else
@@ -209,7 +209,7 @@ bool guest_memory_map_shared(struct vm *vm, uint64_t gpa, uint64_t shared_pa,
 		ok = false;
 	} else {
 		struct host_page *s = host_page_of(vm->host, shared_pa);
-		s->mappings++;
+		host_page_map_get(s);
 		vm->pages_mapped++;
 		vm->pages_shared++;
 		if (s->node == vm->home_node)
@@ -243,8 +243,8 @@ static void release_page(void *arg, uint64_t gpa, uint64_t hpa, unsigned perms)
 
 	(void)gpa;
 	(void)perms;
-	if (p && p->mappings)
-		p->mappings--;
+	if (p)
+		host_page_map_put(p);
 	if (p && p->node == vm->home_node)
 		vm->pages_local--;
 	else

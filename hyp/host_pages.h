@@ -175,6 +175,28 @@ struct host_page *host_page_of(struct host_memory *hm, uint64_t pa);
 uint64_t host_pages_free_count(const struct host_memory *hm);
 uint64_t host_pages_ram_count(const struct host_memory *hm);
 
+/*
+ * A shared page's `mappings` is changed under the lock of whichever VM
+ * maps or unmaps it, so two VMs may change it at once: these are atomic.
+ * The block cache evicts a page when it reads 0 (hyp/share/): a lost
+ * increment would free a page still mapped. Drop a mapping only once no
+ * hart can still use the translation (after the fence).
+ */
+static inline void host_page_map_get(struct host_page *p)
+{
+	__atomic_fetch_add(&p->mappings, 1, __ATOMIC_ACQ_REL);
+}
+
+/* Drops one mapping; never below 0. */
+static inline void host_page_map_put(struct host_page *p)
+{
+	uint32_t n = __atomic_load_n(&p->mappings, __ATOMIC_ACQUIRE);
+
+	while (n && !__atomic_compare_exchange_n(&p->mappings, &n, n - 1, false,
+						 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		;
+}
+
 static inline void *pa_to_ptr(uint64_t pa)
 {
 	return (void *)(uintptr_t)pa;

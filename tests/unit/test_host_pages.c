@@ -9,6 +9,7 @@
  *   pages 40..79  node 1 RAM; 50 reserved
  * so node 0 has 29 free pages, node 1 39.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include "host_pages.h"
@@ -786,6 +787,49 @@ static void test_reclaim_evicts_unmapped_cache(void)
 	layout_delete(l);
 }
 
+/* Two VMs on two harts map and unmap the same shared page at once (each
+ * under its own VM lock): no count is lost, so the block cache never sees
+ * 0 on a page still mapped. Real threads stand for the harts. */
+#define MAP_ROUNDS 1000000
+/* One call per mapping, as guest_memory.c makes them (not merged into one
+ * add by the compiler). */
+__attribute__((noinline)) static void map_one(struct host_page *p)
+{
+	host_page_map_get(p);
+}
+
+__attribute__((noinline)) static void unmap_one(struct host_page *p)
+{
+	host_page_map_put(p);
+}
+
+static void *map_many(void *arg)
+{
+	struct host_page *p = arg;
+
+	for (int i = 0; i < MAP_ROUNDS; i++) {
+		map_one(p);
+		map_one(p);
+		unmap_one(p);
+	}
+	return NULL;
+}
+
+static void test_mapping_count_is_atomic(void)
+{
+	struct host_page p = { .origin = PAGE_SHARED_DISK };
+	pthread_t a, b;
+
+	pthread_create(&a, NULL, map_many, &p);
+	pthread_create(&b, NULL, map_many, &p);
+	pthread_join(a, NULL);
+	pthread_join(b, NULL);
+	CHECK_EQ(p.mappings, 2 * MAP_ROUNDS);
+	p.mappings = 0;
+	host_page_map_put(&p);	/* never below 0 */
+	CHECK_EQ(p.mappings, 0);
+}
+
 int main(void)
 {
 	RUN(test_table_bytes);
@@ -804,5 +848,6 @@ int main(void)
 	RUN(test_bystander_keeps_its_share);
 	RUN(test_reserve_is_the_unused_part);
 	RUN(test_reclaim_evicts_unmapped_cache);
+	RUN(test_mapping_count_is_atomic);
 	return unit_report("test_host_pages");
 }
