@@ -10,6 +10,7 @@
 #define KERNEL_MAX_PAGES 8192	/* a 32 MiB image */
 #define BUSY_WAIT_TICKS 200	/* 20 us at 10 MHz: a disk read takes longer */
 #define EVICT_BATCH 64		/* pages freed per eviction pass at most */
+#define EVICT_SCAN_CHUNK 4096	/* entries looked at per hold of the table's lock */
 
 static struct host_memory *host;
 static bool enabled;
@@ -136,19 +137,26 @@ static bool page_unmapped(void *ctx, uint64_t pa)
 }
 
 /* The reclaim hook: evicts up to `want` cached base blocks that no VM
- * maps, looking at every entry at most twice (the second chance). */
+ * maps, looking at every entry at most twice (the second chance), a
+ * chunk of entries per hold of the table's lock, so other harts' lookups
+ * never wait long behind a scan. */
 static uint64_t reclaim_cache(void *ctx, uint64_t want)
 {
 	uint64_t out[EVICT_BATCH], freed = 0;
-	unsigned n;
+	uint64_t budget = 2 * disk_table.blocks * disk_table.nnodes;
+	unsigned n = 0;
 
 	(void)ctx;
 	if (want > EVICT_BATCH)
 		want = EVICT_BATCH;
-	spin_lock(&disk_table.lock);
-	n = share_table_evict(&disk_table, page_unmapped, NULL, out, (unsigned)want,
-			      2 * disk_table.blocks * disk_table.nnodes);
-	spin_unlock(&disk_table.lock);
+	while (n < want && budget) {
+		uint64_t chunk = budget < EVICT_SCAN_CHUNK ? budget : EVICT_SCAN_CHUNK;
+		spin_lock(&disk_table.lock);
+		n += share_table_evict(&disk_table, page_unmapped, NULL, out + n,
+				       (unsigned)want - n, chunk);
+		spin_unlock(&disk_table.lock);
+		budget -= chunk;
+	}
 	/* Out of the table: nobody can get them now, so free them unlocked. */
 	for (unsigned i = 0; i < n; i++)
 		freed += host_page_free(host, out[i]);
