@@ -59,8 +59,9 @@ static void count_mapped(struct vm *vm, const struct host_page *p)
 		vm->pages_shared++;
 }
 
-/* The reverse of count_mapped, and the page's own count. */
-static void count_unmapped(struct vm *vm, struct host_page *p)
+/* The reverse of count_mapped (the VM's counters only: the page's own
+ * mapping count is the caller's, see drop_mapping_locked). */
+static void count_unmapped(struct vm *vm, const struct host_page *p)
 {
 	vm->pages_mapped--;
 	if (p && p->node == vm->home_node)
@@ -69,8 +70,53 @@ static void count_unmapped(struct vm *vm, struct host_page *p)
 		vm->pages_remote--;
 	if (is_shared(p))
 		vm->pages_shared--;
-	if (p && p->mappings)
-		p->mappings--;
+}
+
+/* Drops the mappings of the deferred shared pages, once their change is
+ * fenced; under vm->lock. */
+static void drain_drops_locked(struct vm *vm)
+{
+	struct deferred_drops *d = &vm->shared_drops;
+
+	if (!d->count || !gstage_fenced(&vm->gstage, d->fence_gen))
+		return;
+	for (unsigned i = 0; i < d->count; i++)
+		host_page_map_put(host_page_of(vm->host, d->pa[i]));
+	__atomic_store_n(&d->count, 0, __ATOMIC_RELAXED);
+	d->fence_gen = 0;
+}
+
+/*
+ * The VM stopped mapping page pa at a change numbered fence_gen; under
+ * vm->lock. A private page's count drops now (the page itself is freed
+ * only after the fence: retired_pages). A shared page's count is what
+ * the block cache trusts when it evicts (0: nobody maps it), and until
+ * the fence another vCPU of this VM may still read it through a stale
+ * translation: its count drops only after that fence (in
+ * guest_memory_sync). If the list is full, the mapping stays counted: the
+ * page cannot be evicted, which is safe, and is counted in hvstat.
+ */
+static void drop_mapping_locked(struct vm *vm, uint64_t pa, uint64_t fence_gen)
+{
+	struct deferred_drops *d = &vm->shared_drops;
+	struct host_page *p = host_page_of(vm->host, pa);
+
+	if (!p)
+		return;
+	if (!is_shared(p) || !fence_gen) {
+		host_page_map_put(p);
+		return;
+	}
+	if (d->count == DEFERRED_DROPS_MAX)
+		drain_drops_locked(vm);
+	if (d->count == DEFERRED_DROPS_MAX) {
+		vm->shared_drops_overflows++;
+		return;
+	}
+	d->pa[d->count] = pa;
+	__atomic_store_n(&d->count, d->count + 1, __ATOMIC_RELAXED);
+	if (fence_gen > d->fence_gen)
+		d->fence_gen = fence_gen;
 }
 
 /*
@@ -124,6 +170,7 @@ static enum touch_result break_cow_locked(struct vm *vm, uint64_t page_gpa, uint
 	memcpy(pa_to_ptr(copy), pa_to_ptr(old), PAGE_SIZE);
 	gstage_remap(&vm->gstage, page_gpa, copy, GSTAGE_RWX, &was);	/* the table exists */
 	count_unmapped(vm, shared);
+	drop_mapping_locked(vm, old, was.fence_gen);
 	rec = host_page_of(vm->host, copy);
 	rec->mappings = 1;
 	count_mapped(vm, rec);
@@ -269,12 +316,13 @@ bool guest_memory_map_shared(struct vm *vm, uint64_t gpa, uint64_t shared_pa,
 	if (old.valid) {
 		p = host_page_of(vm->host, old.hpa);
 		count_unmapped(vm, p);
+		drop_mapping_locked(vm, old.hpa, old.fence_gen);
 		if (!is_shared(p))
 			retired->pa[retired->count++] = old.hpa;	/* freed after the fence */
 		if (old.fence_gen > retired->fence_gen)
 			retired->fence_gen = old.fence_gen;
 	}
-	s->mappings++;
+	host_page_map_get(s);
 	count_mapped(vm, s);
 	spin_unlock(&vm->lock);
 	return true;
@@ -283,6 +331,11 @@ bool guest_memory_map_shared(struct vm *vm, uint64_t gpa, uint64_t shared_pa,
 void guest_memory_sync(struct vm *vm)
 {
 	gstage_sync(&vm->gstage);
+	if (__atomic_load_n(&vm->shared_drops.count, __ATOMIC_RELAXED)) {
+		spin_lock(&vm->lock);
+		drain_drops_locked(vm);
+		spin_unlock(&vm->lock);
+	}
 }
 
 void guest_memory_free_retired(struct vm *vm, struct retired_pages *r)
@@ -316,13 +369,22 @@ static void release_page(void *arg, uint64_t gpa, uint64_t hpa, unsigned perms)
 	(void)gpa;
 	(void)perms;
 	count_unmapped(vm, p);
+	if (p)
+		host_page_map_put(p);	/* the VM does not run: nothing to wait for */
 	if (!is_shared(p))
 		host_page_free(vm->host, hpa);	/* shared ones stay: others' or cached */
 }
 
 void guest_memory_release(struct vm *vm)
 {
+	struct deferred_drops *d = &vm->shared_drops;
+
 	spin_lock(&vm->lock);
+	/* No vCPU runs, and each flushes the VMID before it runs again. */
+	for (unsigned i = 0; i < d->count; i++)
+		host_page_map_put(host_page_of(vm->host, d->pa[i]));
+	d->count = 0;
+	d->fence_gen = 0;
 	gstage_for_each(&vm->gstage, release_page, vm);
 	gstage_clear(&vm->gstage);
 	spin_unlock(&vm->lock);

@@ -105,21 +105,89 @@ static uint64_t pop_free(struct host_memory *hm, unsigned n)
 	return frame;
 }
 
-uint64_t host_page_alloc(struct host_memory *hm, unsigned node,
-			 enum page_origin origin, uint16_t vm, uint64_t gpa)
+/* The unused part of owner o's share. */
+static uint64_t unused_share(const struct host_owner *o)
+{
+	return o->pages < o->share ? o->share - o->pages : 0;
+}
+
+static struct host_owner *owner_of(struct host_memory *hm, uint16_t vm)
+{
+	return vm < HOST_PAGES_MAX_OWNERS ? &hm->owner[vm] : NULL;
+}
+
+/* Charges (+1) or uncharges (-1) a page to its owner, keeping
+ * hm->reserved equal to the sum of the unused shares. Lock held. */
+static void charge(struct host_memory *hm, uint16_t vm, int delta)
+{
+	struct host_owner *o = owner_of(hm, vm);
+
+	if (!o || (delta < 0 && !o->pages))
+		return;
+	hm->reserved -= unused_share(o);
+	o->pages += (uint64_t)(int64_t)delta;
+	hm->reserved += unused_share(o);
+}
+
+/* May owner vm have one more page? Unowned allocations (the hypervisor,
+ * the kernel image) and owners within their share may take any free page;
+ * an owner at or over its share only one beyond the others' reserve. */
+static bool admitted(const struct host_memory *hm, uint16_t vm)
+{
+	const struct host_owner *o = vm < HOST_PAGES_MAX_OWNERS ? &hm->owner[vm] : NULL;
+	uint64_t free = host_pages_free_count(hm);
+
+	if (!o || !o->share || o->pages < o->share)
+		return free > 0;
+	return free > hm->reserved - unused_share(o);	/* its own unused share is 0 */
+}
+
+/* Takes a page for vm from node, or the next nodes; FRAME_NONE if none
+ * or if vm is not admitted. Lock held. */
+static uint64_t take_page(struct host_memory *hm, unsigned node, uint16_t vm)
 {
 	uint64_t frame = FRAME_NONE;
 
-	if (origin == PAGE_FREE || origin == PAGE_RESERVED || origin >= PAGE_ORIGIN_COUNT)
-		return 0;
-	spin_lock(&hm->lock);
+	if (!admitted(hm, vm))
+		return FRAME_NONE;
 	if (node < hm->nnodes)
 		frame = pop_free(hm, node);
 	/* Home node exhausted: try the next nodes in numbering order
 	 * (up to d == nnodes, so a node >= nnodes still reaches every node). */
 	for (unsigned d = 1; frame == FRAME_NONE && d <= hm->nnodes; d++)
 		frame = pop_free(hm, (node + d) % hm->nnodes);
+	return frame;
+}
+
+/* How many pages to ask the reclaim hook for at once: one eviction pass
+ * serves many allocations. */
+#define RECLAIM_BATCH 64
+
+uint64_t host_page_alloc(struct host_memory *hm, unsigned node,
+			 enum page_origin origin, uint16_t vm, uint64_t gpa)
+{
+	uint64_t frame;
+
+	if (origin == PAGE_FREE || origin == PAGE_RESERVED || origin >= PAGE_ORIGIN_COUNT)
+		return 0;
+	spin_lock(&hm->lock);
+	frame = take_page(hm, node, vm);
+	if (frame == FRAME_NONE && hm->reclaim) {
+		/* Out of pages (or over its share): the cache gives some back,
+		 * without our lock (it frees them through host_page_free). */
+		host_reclaim_fn reclaim = hm->reclaim;
+		void *ctx = hm->reclaim_ctx;
+		hm->reclaim_calls++;
+		spin_unlock(&hm->lock);
+		uint64_t got = reclaim(ctx, RECLAIM_BATCH);
+		spin_lock(&hm->lock);
+		hm->reclaimed += got;
+		frame = take_page(hm, node, vm);
+	}
 	if (frame == FRAME_NONE) {
+		struct host_owner *o = owner_of(hm, vm);
+		if (o && o->share && o->pages >= o->share)
+			o->refusals++;
 		spin_unlock(&hm->lock);
 		return 0;
 	}
@@ -129,6 +197,7 @@ uint64_t host_page_alloc(struct host_memory *hm, unsigned node,
 	p->mappings = 0;
 	p->gpa = gpa;
 	hm->used_by_origin[origin]++;
+	charge(hm, vm, +1);
 	spin_unlock(&hm->lock);
 
 	/* No data crosses between guests: zero before anyone sees the page. */
@@ -149,6 +218,7 @@ bool host_page_free(struct host_memory *hm, uint64_t pa)
 		return false;
 	}
 	hm->used_by_origin[p->origin]--;
+	charge(hm, p->vm, -1);
 	p->origin = PAGE_FREE;
 	p->vm = HOST_PAGE_NO_VM;
 	struct mem_node *n = &hm->node[p->node];
@@ -183,4 +253,58 @@ uint64_t host_pages_ram_count(const struct host_memory *hm)
 	for (unsigned n = 0; n < hm->nnodes; n++)
 		total += hm->node[n].total_pages;
 	return total;
+}
+
+void host_pages_set_shares(struct host_memory *hm, unsigned n, uint64_t cap, uint64_t margin)
+{
+	uint64_t free = host_pages_free_count(hm);
+	uint64_t each = n && free > margin ? (free - margin) / n : 0;
+
+	if (each > cap)
+		each = cap;
+	spin_lock(&hm->lock);
+	for (unsigned i = 0; i < n && i < HOST_PAGES_MAX_OWNERS; i++) {
+		struct host_owner *o = &hm->owner[i];
+		hm->reserved -= unused_share(o);
+		o->share = each;
+		hm->reserved += unused_share(o);
+	}
+	spin_unlock(&hm->lock);
+}
+
+void host_pages_drop_share(struct host_memory *hm, uint16_t vm)
+{
+	struct host_owner *o = owner_of(hm, vm);
+
+	if (!o)
+		return;
+	spin_lock(&hm->lock);
+	hm->reserved -= unused_share(o);
+	o->share = 0;
+	spin_unlock(&hm->lock);
+}
+
+void host_pages_set_reclaim(struct host_memory *hm, host_reclaim_fn fn, void *ctx)
+{
+	spin_lock(&hm->lock);
+	hm->reclaim = fn;
+	hm->reclaim_ctx = ctx;
+	spin_unlock(&hm->lock);
+}
+
+void host_pages_owner_report(struct host_memory *hm, uint16_t vm, struct host_owner_report *r)
+{
+	struct host_owner *o = owner_of(hm, vm);
+
+	*r = (struct host_owner_report){ 0 };
+	spin_lock(&hm->lock);
+	r->free = host_pages_free_count(hm);
+	r->reserved_for_others = hm->reserved;
+	if (o) {
+		r->pages = o->pages;
+		r->share = o->share;
+		r->refusals = o->refusals;
+		r->reserved_for_others -= unused_share(o);
+	}
+	spin_unlock(&hm->lock);
 }

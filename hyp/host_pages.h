@@ -59,6 +59,47 @@ struct mem_node {
 	uint64_t free_pages;
 };
 
+/*
+ * Per-VM accounting ("owners": VM ids below HOST_PAGES_MAX_OWNERS). Guests
+ * are admitted by first touch, so their RAM sizes may add up to more than
+ * the host has: 64 guests of 128 MiB "fit" in 2 GiB only because each
+ * touches little. When the host runs out, the guest that must stop is the
+ * one that took more than its part, never a bystander. So each owner has
+ * a share (its fair part of the host pages guests can have, set at boot
+ * by host_pages_set_shares) and is charged every page allocated for it:
+ * its private pages, its G-stage tables, and the shared block-cache pages
+ * it filled (first reader pays, as Linux's memory cgroups charge page
+ * cache). The shares that owners do not use yet are held in reserve for
+ * them: an allocation for an owner already at or over its share is
+ * refused unless more pages are free than the other owners' unused shares
+ * (before refusing, the reclaim hook is asked to give pages back: the
+ * block cache evicts). So an owner within its share always gets its page,
+ * and a refusal always lands on an owner over its share.
+ */
+#define HOST_PAGES_MAX_OWNERS 64
+
+struct host_owner {
+	uint64_t pages;		/* pages allocated for it and not yet freed */
+	uint64_t share;		/* its share; 0: no share, no reserve (never refused) */
+	uint64_t refusals;	/* allocations refused because it was over its share */
+};
+
+/* Why an owner's allocation was refused (host_pages_owner_report). */
+struct host_owner_report {
+	uint64_t pages, share, refusals;
+	uint64_t free;			/* free pages in the host */
+	uint64_t reserved_for_others;	/* the other owners' unused shares */
+};
+
+/*
+ * The reclaim hook: asked to give back about `want` pages (by
+ * host_page_free) when an allocation would fail or be refused. Called
+ * without the allocator's lock; returns how many pages it freed. The layer
+ * above registers it (the block cache, hyp/share/), so this layer never
+ * calls upward by name.
+ */
+typedef uint64_t (*host_reclaim_fn)(void *ctx, uint64_t want);
+
 struct host_memory {
 	struct spinlock lock;
 	struct host_page *frames;
@@ -67,6 +108,12 @@ struct host_memory {
 	struct mem_node node[MAX_MEM_NODES];
 	unsigned nnodes;
 	uint64_t used_by_origin[PAGE_ORIGIN_COUNT];
+	struct host_owner owner[HOST_PAGES_MAX_OWNERS];
+	uint64_t reserved;	/* sum over owners of max(0, share - pages) */
+	host_reclaim_fn reclaim;
+	void *reclaim_ctx;
+	uint64_t reclaim_calls;	/* times the hook was asked (hvstat) */
+	uint64_t reclaimed;	/* pages it gave back */
 };
 
 #define FRAME_NONE UINT64_MAX
@@ -92,8 +139,11 @@ void host_pages_finish(struct host_memory *hm);
 
 /* Allocates one zeroed page, from `node` if it has one, else from the
  * next node in numbering order that has one (wrapping; capability 2
- * orders them by the distance map). Records origin, owner vm and gpa.
- * Returns its physical address, or 0 when host memory is exhausted. */
+ * orders them by the distance map). Records origin, owner vm and gpa,
+ * and charges the page to owner vm (if it is one). Returns its physical
+ * address, or 0 when host memory is exhausted or the allocation is
+ * refused because vm is over its share (see above; the reclaim hook is
+ * tried first, so do not call this with a lock the hook takes). */
 uint64_t host_page_alloc(struct host_memory *hm, unsigned node,
 			 enum page_origin origin, uint16_t vm, uint64_t gpa);
 
@@ -102,11 +152,50 @@ uint64_t host_page_alloc(struct host_memory *hm, unsigned node,
  * allocated page, and changes nothing. */
 bool host_page_free(struct host_memory *hm, uint64_t pa);
 
+/* Gives each of owners 0..n-1 an equal share of the pages free now, less
+ * `margin` pages kept for the hypervisor and unowned pages (the kernel
+ * image's shared pages), and at most `cap` pages each (an owner's RAM and
+ * G-stage tables: a share beyond what it can ever use would only keep
+ * pages from the others). Call before any page is allocated for them. */
+void host_pages_set_shares(struct host_memory *hm, unsigned n, uint64_t cap, uint64_t margin);
+
+/* Registers the reclaim hook (one; NULL to remove it). */
+void host_pages_set_reclaim(struct host_memory *hm, host_reclaim_fn fn, void *ctx);
+
+/* The accounting of owner vm, for the message that says why it stopped. */
+void host_pages_owner_report(struct host_memory *hm, uint16_t vm, struct host_owner_report *r);
+
+/* Forgets owner vm's share (a VM that stopped: its unused share is no
+ * longer reserved; its pages stay charged until freed). */
+void host_pages_drop_share(struct host_memory *hm, uint16_t vm);
+
 /* The record of the page holding pa, or NULL if pa is outside the table. */
 struct host_page *host_page_of(struct host_memory *hm, uint64_t pa);
 
 uint64_t host_pages_free_count(const struct host_memory *hm);
 uint64_t host_pages_ram_count(const struct host_memory *hm);
+
+/*
+ * A shared page's `mappings` is changed under the lock of whichever VM
+ * maps or unmaps it, so two VMs may change it at once: these are atomic.
+ * The block cache evicts a page when it reads 0 (hyp/share/): a lost
+ * increment would free a page still mapped. Drop a mapping only once no
+ * hart can still use the translation (after the fence).
+ */
+static inline void host_page_map_get(struct host_page *p)
+{
+	__atomic_fetch_add(&p->mappings, 1, __ATOMIC_ACQ_REL);
+}
+
+/* Drops one mapping; never below 0. */
+static inline void host_page_map_put(struct host_page *p)
+{
+	uint32_t n = __atomic_load_n(&p->mappings, __ATOMIC_ACQUIRE);
+
+	while (n && !__atomic_compare_exchange_n(&p->mappings, &n, n - 1, false,
+						 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		;
+}
 
 static inline void *pa_to_ptr(uint64_t pa)
 {

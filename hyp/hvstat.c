@@ -43,10 +43,16 @@ size_t hvstat_format_vm(char *buf, size_t size, const struct vm *vm)
 		       "\"disk_write_bytes\":%lu,\"disk_budget_yields\":%lu",
 		       vm->disk.disk.read_bytes, vm->disk.disk.host_read_bytes,
 		       vm->disk.disk.write_bytes, vm->disk.budget_yields);
-	APPEND(",\"gstage_remote_fences\":%lu,\"spurious_faults\":%lu",
-	       vm->gstage.remote_fences, vm->spurious_faults);
+	APPEND(",\"gstage_remote_fences\":%lu,\"spurious_faults\":%lu,"
+	       "\"shared_drops_overflows\":%lu",
+	       vm->gstage.remote_fences, vm->spurious_faults, vm->shared_drops_overflows);
 	APPEND(",\"pages_shared\":%lu,\"pages_private\":%lu,\"cow_breaks\":%lu",
 	       vm->pages_shared, vm->pages_mapped - vm->pages_shared, vm->cow_breaks);
+	struct host_owner_report mem;
+	host_pages_owner_report(vm->host, (uint16_t)vm->id, &mem);
+	APPEND(",\"host_pages_charged\":%lu,\"host_pages_share\":%lu,"
+	       "\"host_page_refusals\":%lu",
+	       mem.pages, mem.share, mem.refusals);
 	APPEND(",\"vplic_injections\":%lu}", vm->vplic.claims);
 	return n;
 }
@@ -73,9 +79,14 @@ size_t hvstat_format_total(char *buf, size_t size, const struct host_memory *hm)
 	share_stats(&s);
 	APPEND(",\"host_pages_shared\":%lu,\"host_pages_shared_disk\":%lu,"
 	       "\"pages_saved_disk\":%lu,\"pages_saved_kernel\":%lu,"
-	       "\"pages_replicated\":%lu,\"block_cache_hits\":%lu}",
+	       "\"pages_replicated\":%lu,\"block_cache_hits\":%lu",
 	       s.host_pages_shared, s.host_pages_shared_disk, s.pages_saved_disk,
 	       s.pages_saved_kernel, s.pages_replicated, s.block_cache_hits);
+	APPEND(",\"block_cache_pages\":%lu,\"block_cache_evictions\":%lu,"
+	       "\"block_cache_busy_waits\":%lu,\"host_memory_reclaims\":%lu,"
+	       "\"host_pages_reclaimed\":%lu}",
+	       s.block_cache_pages, s.block_cache_evictions, s.block_cache_busy_waits,
+	       hm->reclaim_calls, hm->reclaimed);
 	return n;
 }
 

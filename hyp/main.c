@@ -191,6 +191,13 @@ void hyp_main(unsigned long boot_hartid, const void *fdt)
 
 	timebase_hz = platform.timebase_hz;
 	vm_set_timebase(platform.timebase_hz);
+	/* Each guest's share of host memory (host_pages.h): what is free now,
+	 * less the kernel image's shared pages and some slack, split evenly,
+	 * at most its RAM and G-stage tables. */
+	_Static_assert(MAX_VMS <= HOST_PAGES_MAX_OWNERS, "every VM is a page owner");
+	host_pages_set_shares(&host_memory, config.guests,
+			      (config.guest_mem >> PAGE_SHIFT) + (config.guest_mem >> 20) + 64,
+			      host_memory.nnodes * (config.kernel_size >> PAGE_SHIFT) + 1024);
 	if (!vms_create(&config, &host_memory, disk_maps, disk_map_bytes)) {
 		hvstat_print();
 		machine_exit(MACHINE_EXIT_BAD_CONFIG);

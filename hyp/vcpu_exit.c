@@ -10,6 +10,8 @@
 #include "g-stage/gstage_fence.h"
 #include "guest_memory.h"
 #include "hart.h"
+#include "host_pages.h"
+#include "lib/format.h"
 #include "mmio.h"
 #include "vdisk/host_blk.h"
 #include "sbi/sbi.h"
@@ -25,6 +27,37 @@ static uint64_t access_fault_for(uint64_t guest_page_fault)
 	case EXC_LOAD_GUEST_PAGE_FAULT: return EXC_LOAD_ACCESS;
 	default: return EXC_STORE_ACCESS;
 	}
+}
+
+/*
+ * The host had no page for this VM's first touch or copy-on-write. The
+ * allocator refuses only a VM at or over its share of host memory, and
+ * only once the block cache gave back what it could (host_pages.h): so the
+ * VM that asked is the one that caused it, and it is stopped, with a
+ * message that says how much it holds against its share. (If it was within
+ * its share, the host itself is short, and the message says that.)
+ */
+static void stop_for_memory(struct vm *vm)
+{
+	struct host_owner_report r;
+	char why[200];
+
+	host_pages_owner_report(vm->host, (uint16_t)vm->id, &r);
+	bool over = r.share && r.pages >= r.share;
+
+	if (over)
+		format(why, sizeof(why),
+		       "out of host memory: it holds %lu host pages, over its share of %lu "
+		       "(the other guests' unused shares, %lu pages, are kept for them)",
+		       r.pages, r.share, r.reserved_for_others);
+	else
+		format(why, sizeof(why),
+		       "out of host memory: the host has no page left although it holds "
+		       "%lu host pages, within its share of %lu",
+		       r.pages, r.share);
+	vm_stop(vm, VM_KILLED, why);
+	if (!over)	/* its unused share is reserved for nobody now */
+		host_pages_drop_share(vm->host, (uint16_t)vm->id);
 }
 
 /*
@@ -50,7 +83,7 @@ static void guest_page_fault(struct vcpu *v, const struct trap_info *t)
 			gstage_fence_gpa(v->vm->gstage.vmid, gpa & PAGE_MASK);
 		return;	/* retry the access */
 	case TOUCH_NO_MEMORY:
-		vm_stop(v->vm, VM_KILLED, "host memory exhausted");
+		stop_for_memory(v->vm);
 		return;
 	case TOUCH_NOT_RAM:
 		break;

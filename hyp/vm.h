@@ -18,6 +18,7 @@
 #define MAX_VMS 64
 #define MAX_VCPUS_PER_VM 8
 #define VM_NAME_MAX 16
+#define DEFERRED_DROPS_MAX 256
 #define GUEST_CONSOLE_LINE 256
 
 /* The guest-physical memory map (docs/guest-platform.md). */
@@ -88,6 +89,16 @@ struct vm {
 	uint64_t pages_shared;		/* ... that are shared pages, read-only */
 	uint64_t cow_breaks;		/* writes to shared pages that made a private copy */
 	uint64_t spurious_faults;	/* guest-page faults on pages already mapped as needed */
+
+	/* Shared pages this VM stopped mapping, whose mapping count drops
+	 * only once that change is fenced on every hart (guest_memory.c);
+	 * under `lock` (count is read without it, atomically). */
+	struct deferred_drops {
+		uint64_t fence_gen;
+		unsigned count;
+		uint64_t pa[DEFERRED_DROPS_MAX];
+	} shared_drops;
+	uint64_t shared_drops_overflows;	/* drops that found the list full */
 };
 
 static inline enum vm_state vm_get_state(const struct vm *vm)

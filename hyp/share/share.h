@@ -30,14 +30,20 @@ uint64_t share_storage_bytes(uint64_t blocks, unsigned nnodes);
 
 /* Sets sharing up (storage: zeroed, share_storage_bytes; NULL if there is
  * no base disk). enabled = false (SHARE=0) copies everything instead. */
-void share_init(struct host_memory *hm, uint32_t *storage, uint64_t blocks, unsigned nnodes,
+void share_init(struct host_memory *hm, void *storage, uint64_t blocks, unsigned nnodes,
 		bool enabled);
 bool share_enabled(void);
 
 /* The host page holding base block `block` on `node`: from the table, a
  * copy of another node's replica, or a read from the base disk (counted
- * in d->host_read_bytes). 0 if memory or the disk failed. */
-uint64_t share_base_block(struct vdisk *d, uint64_t block, unsigned node);
+ * in d->host_read_bytes; the new page is charged to VM `vm`, the reader).
+ * 0 if memory or the disk failed. The page comes back pinned: it cannot
+ * be evicted until share_put_base_block(block, node), which the caller
+ * calls once it has mapped the page (guest_memory_map_shared counted the
+ * mapping) or copied out of it. May sleep while another hart fills the
+ * same block: call it with no spinlock that a filler could need. */
+uint64_t share_base_block(struct vdisk *d, uint64_t block, unsigned node, uint16_t vm);
+void share_put_base_block(uint64_t block, unsigned node);
 
 /* The host page holding page `index` of the guest kernel image for
  * `node`, filled from the image at `image_pa` (`image_bytes` long) the
@@ -53,6 +59,9 @@ struct share_stats {
 	uint64_t pages_saved_kernel;	/* likewise over kernel-image pages */
 	uint64_t pages_replicated;	/* copies made for another node */
 	uint64_t block_cache_hits;	/* base reads served without the disk */
+	uint64_t block_cache_pages;	/* cached base blocks that no VM maps */
+	uint64_t block_cache_evictions;	/* ... given back under memory pressure */
+	uint64_t block_cache_busy_waits;	/* lookups that waited for another hart's fill */
 };
 void share_stats(struct share_stats *s);
 

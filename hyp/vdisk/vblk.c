@@ -161,13 +161,18 @@ static void fence_unlocked(struct vblk *b, struct retired_pages *retired)
 static bool read_shared(struct vblk *b, uint64_t block, uint64_t in_block, uint64_t gpa,
 			uint64_t n, struct retired_pages *retired)
 {
-	uint64_t pa = share_base_block(&b->disk, block, b->vm->home_node);
+	unsigned node = b->vm->home_node;
+	uint64_t pa = share_base_block(&b->disk, block, node, (uint16_t)b->vm->id);
+	bool ok;
 
 	if (!pa)
 		return false;
 	if (in_block == 0 && n == VDISK_BLOCK && (gpa & ~PAGE_MASK) == 0)
-		return guest_memory_map_shared(b->vm, gpa, pa, retired);
-	return guest_copy_to(b->vm, gpa, (char *)pa_to_ptr(pa) + in_block, n);
+		ok = guest_memory_map_shared(b->vm, gpa, pa, retired);
+	else
+		ok = guest_copy_to(b->vm, gpa, (char *)pa_to_ptr(pa) + in_block, n);
+	share_put_base_block(block, node);	/* mapped or copied: no longer pinned */
+	return ok;
 }
 
 /*

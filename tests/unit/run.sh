@@ -26,7 +26,7 @@ tests=(test_gstage test_host_pages test_guest_memory test_config test_format tes
 sources() {
 	case $1 in
 	test_gstage) echo hyp/g-stage/gstage.c ;;
-	test_host_pages) echo hyp/host_pages.c ;;
+	test_host_pages) echo hyp/host_pages.c hyp/share/share_table.c ;;
 	test_guest_memory) echo hyp/guest_memory.c hyp/host_pages.c hyp/g-stage/gstage.c ;;
 	test_config) echo hyp/config.c hyp/lib/format.c ;;
 	test_format) echo hyp/lib/format.c ;;

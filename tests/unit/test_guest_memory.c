@@ -653,14 +653,17 @@ static void test_write_races_cow(void)
 	CHECK_EQ(*(char *)pa_to_ptr(hpa + 99), 'B');
 	CHECK_EQ(vm->cow_breaks, 1);			/* one copy, not two */
 	CHECK(race_other_spurious);			/* the other vCPU found it done */
-	CHECK_EQ(host_page_of(&r.hm, s)->mappings, 0);
 	CHECK_EQ(vm->pages_shared, 0);
 	CHECK_EQ(vm->pages_mapped, 1);
-	/* The copy owes the other vCPUs a fence. */
+	/* The copy owes the other vCPUs a fence; until it is paid they may
+	 * still read the shared page, so it still counts as mapped (the
+	 * block cache must not evict it and give it to someone else). */
 	CHECK(!gstage_fenced(&vm->gstage, gstage_changed(&vm->gstage)));
+	CHECK_EQ(host_page_of(&r.hm, s)->mappings, 1);
 	fences = 0;
 	guest_memory_sync(vm);
 	CHECK_EQ(fences, 1);
+	CHECK_EQ(host_page_of(&r.hm, s)->mappings, 0);
 	guest_memory_release(vm);
 	vm_delete(vm);
 	test_ram_destroy(&r);
@@ -689,12 +692,13 @@ static void test_shared_to_shared_owes_fence(void)
 	CHECK(guest_memory_map_shared(vm, gpa, y, &retired));
 	CHECK_EQ(retired.count, 0);		/* X stays: it is the block cache's */
 	CHECK(retired.fence_gen > 0);		/* ...but the move owes a fence */
+	CHECK_EQ(host_page_of(&r.hm, x)->mappings, 1);	/* not evictable before it */
 	guest_memory_sync(vm);
 	CHECK_EQ(fences, 1);
 	CHECK(gstage_fenced(&vm->gstage, retired.fence_gen));
 	CHECK(gstage_lookup(&vm->gstage, gpa, &hpa, NULL));
 	CHECK_EQ(hpa, y);
-	CHECK_EQ(host_page_of(&r.hm, x)->mappings, 0);
+	CHECK_EQ(host_page_of(&r.hm, x)->mappings, 0);	/* dropped after the fence */
 	CHECK_EQ(host_page_of(&r.hm, y)->mappings, 1);
 	CHECK_EQ(vm->pages_shared, 1);
 	CHECK_EQ(vm->pages_mapped, 1);

@@ -9,10 +9,12 @@
  *   pages 40..79  node 1 RAM; 50 reserved
  * so node 0 has 29 free pages, node 1 39.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include "host_pages.h"
 #include "host_ram.h"
+#include "share/share_table.h"
 #include "unit.h"
 
 #define NFRAMES 80
@@ -595,6 +597,239 @@ static void test_numa_empty_node(void)
 	test_ram_destroy(&r);
 }
 
+/*
+ * Shares (host_pages.h): the free pages less a margin, split evenly, at
+ * most `cap` each; the unused shares are the reserve.
+ */
+static void test_shares_split_and_cap(void)
+{
+	struct layout *l = layout_new();	/* 68 free pages */
+
+	host_pages_set_shares(&l->hm, 2, 1000, 8);
+	CHECK_EQ(l->hm.owner[0].share, 30);
+	CHECK_EQ(l->hm.owner[1].share, 30);
+	CHECK_EQ(l->hm.owner[2].share, 0);
+	CHECK_EQ(l->hm.reserved, 60);
+	host_pages_set_shares(&l->hm, 2, 10, 8);	/* capped: RAM + tables */
+	CHECK_EQ(l->hm.owner[0].share, 10);
+	CHECK_EQ(l->hm.reserved, 20);
+	host_pages_set_shares(&l->hm, 3, 1000, 100);	/* margin beyond what is free */
+	CHECK_EQ(l->hm.owner[0].share, 0);
+	CHECK_EQ(l->hm.reserved, 0);
+	layout_delete(l);
+}
+
+/* Allocates private pages for owner vm until refused; returns how many. */
+static unsigned take_all(struct host_memory *hm, uint16_t vm, uint64_t *pages, unsigned max)
+{
+	unsigned n = 0;
+
+	while (n < max) {
+		uint64_t pa = host_page_alloc(hm, 0, PAGE_GUEST_PRIVATE, vm, n * PAGE_SIZE);
+		if (!pa)
+			break;
+		if (pages)
+			pages[n] = pa;
+		n++;
+	}
+	return n;
+}
+
+/*
+ * Defect 7: a guest that touches memory without end must not take the
+ * pages a bystander is entitled to. Before, the hog took every page and
+ * the bystander, touching its first page after that, was the one killed.
+ * Now the hog gets its share and the unreserved rest, then is refused
+ * (and counted); the bystander still gets its whole share.
+ */
+static void test_bystander_keeps_its_share(void)
+{
+	struct layout *l = layout_new();	/* 68 free pages */
+	struct host_owner_report r;
+	uint64_t pages[80];
+
+	host_pages_set_shares(&l->hm, 2, 1000, 8);	/* 30 each, 8 unreserved */
+	CHECK_EQ(take_all(&l->hm, 1, pages, 80), 38);	/* the hog */
+	CHECK_EQ(l->hm.owner[1].pages, 38);
+	CHECK_EQ(l->hm.owner[1].refusals, 1);
+	CHECK_EQ(host_pages_free_count(&l->hm), 30);
+	host_pages_owner_report(&l->hm, 1, &r);
+	CHECK_EQ(r.pages, 38);
+	CHECK_EQ(r.share, 30);
+	CHECK_EQ(r.refusals, 1);
+	CHECK_EQ(r.free, 30);
+	CHECK_EQ(r.reserved_for_others, 30);	/* the bystander's whole share */
+	/* the bystander touches its memory later: all of its share is there */
+	CHECK_EQ(take_all(&l->hm, 0, NULL, 30), 30);
+	CHECK_EQ(l->hm.owner[0].refusals, 0);
+	/* beyond it, it is over its share too, and the host is empty */
+	CHECK(!host_page_alloc(&l->hm, 0, PAGE_GUEST_PRIVATE, 0, 0));
+	CHECK_EQ(l->hm.owner[0].refusals, 1);
+	/* freeing uncharges: the hog gives 5 back, they are not reserved
+	 * (both are over their share now), so either may take them */
+	for (unsigned i = 0; i < 5; i++)
+		CHECK(host_page_free(&l->hm, pages[i]));
+	CHECK_EQ(l->hm.owner[1].pages, 33);
+	CHECK_EQ(l->hm.reserved, 0);
+	CHECK(host_page_alloc(&l->hm, 0, PAGE_GUEST_PRIVATE, 0, 0));
+	/* a stopped VM's share can be dropped: its reserve goes with it */
+	host_pages_drop_share(&l->hm, 1);
+	CHECK_EQ(l->hm.owner[1].share, 0);
+	layout_delete(l);
+}
+
+/* The reserve also holds against a hog that is under its share when the
+ * bystander has used part of its own: it is the unused part that is kept. */
+static void test_reserve_is_the_unused_part(void)
+{
+	struct layout *l = layout_new();
+
+	host_pages_set_shares(&l->hm, 2, 1000, 8);
+	CHECK_EQ(take_all(&l->hm, 0, NULL, 10), 10);	/* bystander: 20 of its share left */
+	CHECK_EQ(l->hm.reserved, 50);
+	CHECK_EQ(take_all(&l->hm, 1, NULL, 80), 38);	/* 68 - 10 - 20 reserved */
+	CHECK_EQ(take_all(&l->hm, 0, NULL, 80), 20);
+	CHECK_EQ(host_pages_free_count(&l->hm), 0);
+	/* without shares (as before): first come, first served */
+	struct layout *m = layout_new();
+	CHECK_EQ(take_all(&m->hm, 1, NULL, 80), 68);
+	CHECK_EQ(take_all(&m->hm, 0, NULL, 80), 0);
+	CHECK_EQ(m->hm.owner[1].refusals, 0);	/* no share: never "refused" */
+	layout_delete(m);
+	layout_delete(l);
+}
+
+/* The reclaim hook of these tests: a share table of cached blocks whose
+ * unmapped pages it evicts and frees, as hyp/share/share.c does. */
+struct cache {
+	struct host_memory *hm;
+	struct share_table t;
+	struct share_entry entries[64];
+	unsigned calls;
+};
+
+static bool cache_unmapped(void *ctx, uint64_t pa)
+{
+	struct cache *c = ctx;
+
+	return host_page_of(c->hm, pa)->mappings == 0;
+}
+
+static uint64_t cache_reclaim(void *ctx, uint64_t want)
+{
+	struct cache *c = ctx;
+	uint64_t out[64], freed = 0;
+	unsigned n;
+
+	c->calls++;
+	n = share_table_evict(&c->t, cache_unmapped, c, out, want > 64 ? 64 : (unsigned)want,
+			      2 * 64);
+	for (unsigned i = 0; i < n; i++)
+		freed += host_page_free(c->hm, out[i]);
+	return freed;
+}
+
+/* Reads block b into the cache for owner vm: a fill, unpinned after. */
+static uint64_t cache_fill(struct cache *c, uint64_t b, uint16_t vm)
+{
+	struct share_claim claim;
+
+	if (share_table_lookup(&c->t, b, 0, &claim) != SHARE_MUST_FILL)
+		return 0;
+	uint64_t pa = host_page_alloc(c->hm, 0, PAGE_SHARED_DISK, vm, b);
+	share_table_fill_done(&c->t, &claim, pa);
+	if (pa)
+		share_table_unpin(&c->t, b, 0);
+	return pa;
+}
+
+/*
+ * Defect 7, the block cache: a guest reads the whole disk, and blocks
+ * nobody maps any more fill the host. Before, they stayed cached for
+ * ever and the next guest to need a page was killed. Now an allocation
+ * that would fail asks the reclaim hook first: the cache gives back
+ * unmapped, unpinned blocks, and the bystander's page is served. Mapped
+ * blocks are never given back.
+ */
+static void test_reclaim_evicts_unmapped_cache(void)
+{
+	struct layout *l = layout_new();	/* 68 free pages */
+	struct cache *c = calloc(1, sizeof(*c));
+
+	c->hm = &l->hm;
+	share_table_init(&c->t, c->entries, 64, 1);
+	host_pages_set_reclaim(&l->hm, cache_reclaim, c);
+	/* guest 1 reads 60 blocks; it maps the first 4 (its page cache) */
+	for (uint64_t b = 0; b < 60; b++)
+		CHECK(cache_fill(c, b, 1));
+	for (uint64_t b = 0; b < 4; b++)
+		host_page_of(&l->hm, share_table_get(&c->t, b, 0))->mappings = 1;
+	CHECK_EQ(l->hm.owner[1].pages, 60);	/* first reader pays */
+	/* the bystander touches 8 pages: still free, no reclaim */
+	CHECK_EQ(take_all(&l->hm, 0, NULL, 8), 8);
+	CHECK_EQ(c->calls, 0);
+	CHECK_EQ(host_pages_free_count(&l->hm), 0);
+	/* and 20 more: the cache gives back what nobody maps */
+	CHECK_EQ(take_all(&l->hm, 0, NULL, 20), 20);
+	CHECK(c->calls > 0);
+	CHECK_EQ(c->t.evictions, l->hm.reclaimed);
+	CHECK(l->hm.reclaimed >= 20);
+	CHECK_EQ(l->hm.owner[1].pages, 60 - l->hm.reclaimed);	/* evicted: uncharged */
+	for (uint64_t b = 0; b < 4; b++)
+		CHECK(share_table_get(&c->t, b, 0));	/* mapped: kept */
+	/* everything unmapped is gone after enough pressure, then it fails */
+	CHECK_EQ(take_all(&l->hm, 0, NULL, 80), 60 - 4 - 20);
+	CHECK_EQ(c->t.evictions, 56);
+	CHECK_EQ(l->hm.owner[1].pages, 4);	/* what it still maps */
+	CHECK(!host_page_alloc(&l->hm, 0, PAGE_GUEST_PRIVATE, 0, 0));
+	host_pages_set_reclaim(&l->hm, NULL, NULL);
+	free(c);
+	layout_delete(l);
+}
+
+/* Two VMs on two harts map and unmap the same shared page at once (each
+ * under its own VM lock): no count is lost, so the block cache never sees
+ * 0 on a page still mapped. Real threads stand for the harts. */
+#define MAP_ROUNDS 1000000
+/* One call per mapping, as guest_memory.c makes them (not merged into one
+ * add by the compiler). */
+__attribute__((noinline)) static void map_one(struct host_page *p)
+{
+	host_page_map_get(p);
+}
+
+__attribute__((noinline)) static void unmap_one(struct host_page *p)
+{
+	host_page_map_put(p);
+}
+
+static void *map_many(void *arg)
+{
+	struct host_page *p = arg;
+
+	for (int i = 0; i < MAP_ROUNDS; i++) {
+		map_one(p);
+		map_one(p);
+		unmap_one(p);
+	}
+	return NULL;
+}
+
+static void test_mapping_count_is_atomic(void)
+{
+	struct host_page p = { .origin = PAGE_SHARED_DISK };
+	pthread_t a, b;
+
+	pthread_create(&a, NULL, map_many, &p);
+	pthread_create(&b, NULL, map_many, &p);
+	pthread_join(a, NULL);
+	pthread_join(b, NULL);
+	CHECK_EQ(p.mappings, 2 * MAP_ROUNDS);
+	p.mappings = 0;
+	host_page_map_put(&p);	/* never below 0 */
+	CHECK_EQ(p.mappings, 0);
+}
+
 int main(void)
 {
 	RUN(test_table_bytes);
@@ -609,5 +844,10 @@ int main(void)
 	RUN(test_single_page_ram_and_bounds);
 	RUN(test_numa_four_nodes);
 	RUN(test_numa_empty_node);
+	RUN(test_shares_split_and_cap);
+	RUN(test_bystander_keeps_its_share);
+	RUN(test_reserve_is_the_unused_part);
+	RUN(test_reclaim_evicts_unmapped_cache);
+	RUN(test_mapping_count_is_atomic);
 	return unit_report("test_host_pages");
 }
