@@ -34,7 +34,7 @@ LINUX_SOURCE_TARBALL ?= /usr/src/linux-source-6.1.tar.xz
 .DEFAULT_GOAL := all
 .PHONY: all help deps hypervisor guest-kernel guest-initramfs base-disk reset-disks \
 	test-guests run debug \
-	test unit-test fuzz boot-test bench-overhead bench-boot bench-share clean
+	test test-fresh unit-test fuzz boot-test bench-overhead bench-boot bench-share clean
 
 all: hypervisor guest-kernel guest-initramfs base-disk test-guests
 
@@ -43,6 +43,8 @@ help:
 	@echo "  make run          build what is missing and boot the guests (interactive,"
 	@echo "                    or batch with GUEST_CMD='...')"
 	@echo "  make test         install packages if needed, build, run unit, fuzz and boot tests"
+	@echo "  make test-fresh   make run + make test in a fresh Debian 12 chroot (root, mmdebstrap;"
+	@echo "                    15-25 min; chroot in DISCV_FRESH_DIR, log in build/test-fresh/)"
 	@echo "  make unit-test    host unit tests only (ASan + UBSan)"
 	@echo "  make fuzz         libFuzzer on the virtqueue/virtio-blk parsers (FUZZ_SECONDS=60)"
 	@echo "  make boot-test    QEMU boot tests only"
@@ -198,6 +200,9 @@ boot-test: all
 
 test: | $(BUILD)/.deps-ok
 	@BUILD='$(BUILD)' tests/run-all.sh
+
+test-fresh:
+	@ci/test-fresh.sh
 
 bench-share: all
 	@python3 tests/bench/share.py $(BUILD)/bench
