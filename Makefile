@@ -92,7 +92,9 @@ $(LIBFDT_DIR)/libfdt.h: | $(BUILD)/.deps-ok
 # ---- the hypervisor -----------------------------------------------------
 # lp64 without F/D: the compiler never touches FP registers, so guest FP
 # state survives the hypervisor untouched (hyp/switch.S saves it lazily).
-HYP_CFLAGS := -march=rv64imac_zicsr_zifencei -mabi=lp64 -mcmodel=medany \
+# Recursive (=): on a fresh machine the cross compiler, asked for its include
+# directory, only exists once $(BUILD)/.deps-ok has run in this same make.
+HYP_CFLAGS = -march=rv64imac_zicsr_zifencei -mabi=lp64 -mcmodel=medany \
 	-ffreestanding -fno-pie -fno-stack-protector -fno-common -fno-omit-frame-pointer \
 	-nostdinc -isystem $(shell $(CC) -print-file-name=include 2>/dev/null) \
 	-Ihyp/lib/include -Ihyp -I$(LIBFDT_DIR) -O2 -g -std=gnu11 -MMD -MP
@@ -113,7 +115,7 @@ $(BUILD)/obj/%.c.o: %.c $(LIBFDT_DIR)/libfdt.h
 	@echo "  CC      $<"
 	@$(CC) $(HYP_CFLAGS) $(HYP_WARN) -c $< -o $@
 
-$(BUILD)/obj/%.S.o: %.S
+$(BUILD)/obj/%.S.o: %.S | $(BUILD)/.deps-ok
 	@mkdir -p $(@D)
 	@echo "  AS      $<"
 	@$(CC) $(HYP_CFLAGS) -Ihyp -c $< -o $@
