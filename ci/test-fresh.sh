@@ -88,16 +88,17 @@ child=
 mounts_under() { findmnt -rn -o TARGET | awk -v d="$1" '$0 == d || index($0, d "/") == 1'; }
 
 # kill_chroot_procs: end the processes whose root is our chroot (all started
-# by this script: make, QEMU, ...), so that their mounts can be unmounted.
+# by this script: make, apt, QEMU, ...), so that their mounts can go.
 kill_chroot_procs() {
-    local sig p r pids
-    for sig in TERM KILL; do
+    local round sig p r pids
+    for round in 1 2 3 4 5 6; do
         pids=()
         for p in /proc/[0-9]*; do
             r=$(readlink "$p/root" 2>/dev/null) || continue
             case "$r" in "$target"|"$target"/*) pids+=("${p#/proc/}") ;; esac
         done
         [ ${#pids[@]} -gt 0 ] || return 0
+        sig=TERM; [ "$round" -le 2 ] || sig=KILL
         log "stopping ${#pids[@]} process(es) left in the chroot ($sig)"
         kill -"$sig" "${pids[@]}" 2>/dev/null || true
         sleep 2
@@ -119,11 +120,11 @@ remove_chroot() {
 cleanup() {
     local rc=$? i
     trap - EXIT INT TERM
+    # First what runs in the chroot: then timeout(1) and $child end too.
+    [ -d "$target" ] && kill_chroot_procs
     if [ -n "$child" ]; then
-        kill -TERM "$child" 2>/dev/null || true
         wait "$child" 2>/dev/null || true
     fi
-    [ -d "$target" ] && kill_chroot_procs
     for (( i = ${#mounted[@]} - 1; i >= 0; i-- )); do
         umount "${mounted[i]}" 2>/dev/null ||
             { log "umount ${mounted[i]} failed; detaching it (umount -l)"; umount -l "${mounted[i]}" || true; }
