@@ -34,6 +34,9 @@
 #   DISCV_DEBIAN_MIRROR, DISCV_DEBIAN_SECURITY_MIRROR: see ci/debian-mirror.sh
 # Needs root and mmdebstrap; takes 15-25 minutes on 2 cores (a cold build,
 # with every package downloaded).
+# The whole script is one { } block: bash reads it completely before running
+# it, so editing this file while a run is under way cannot change that run.
+{
 set -euo pipefail
 export LC_ALL=C
 
@@ -257,3 +260,4 @@ if [ "$rc" = 0 ] && [ "$smoke" != 0 ]; then
     rc=1
 fi
 exit "$rc"
+}
