@@ -133,6 +133,7 @@ cleanup() {
             { log "umount ${mounted[i]} failed; detaching it (umount -l)"; umount -l "${mounted[i]}" || true; }
     done
     mounted=()
+    [ ! -d "$target" ] || log "the chroot took $(du -sh "$target" 2>/dev/null | cut -f1)"
     if [ "${DISCV_FRESH_KEEP:-0}" = 1 ]; then
         log "kept the chroot: $target"
     else
