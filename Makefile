@@ -44,7 +44,7 @@ help:
 	@echo "                    or batch with GUEST_CMD='...')"
 	@echo "  make test         install packages if needed, build, run unit, fuzz and boot tests"
 	@echo "  make test-fresh   make run + make test in a fresh Debian 12 chroot (root, mmdebstrap;"
-	@echo "                    15-25 min; chroot in DISCV_FRESH_DIR, log in build/test-fresh/)"
+	@echo "                    13-25 min; chroot in DISCV_FRESH_DIR, log in build/test-fresh/)"
 	@echo "  make unit-test    host unit tests only (ASan + UBSan)"
 	@echo "  make fuzz         libFuzzer on the virtqueue/virtio-blk parsers (FUZZ_SECONDS=60)"
 	@echo "  make boot-test    QEMU boot tests only"

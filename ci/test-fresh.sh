@@ -32,8 +32,8 @@
 #                     make-test.log and the chroot's build/test-logs/
 #   DISCV_FRESH_MIN_GB  free space needed where the chroot lives (default 12)
 #   DISCV_DEBIAN_MIRROR, DISCV_DEBIAN_SECURITY_MIRROR: see ci/debian-mirror.sh
-# Needs root and mmdebstrap; takes 15-25 minutes on 2 cores (a cold build,
-# with every package downloaded).
+# Needs root and mmdebstrap; takes 13 minutes on 2 cores (more when the
+# machine is busy): a cold build, with every package downloaded.
 # The whole script is one { } block: bash reads it completely before running
 # it, so editing this file while a run is under way cannot change that run.
 {
