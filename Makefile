@@ -34,7 +34,7 @@ LINUX_SOURCE_TARBALL ?= /usr/src/linux-source-6.1.tar.xz
 .DEFAULT_GOAL := all
 .PHONY: all help deps hypervisor guest-kernel guest-initramfs base-disk reset-disks \
 	test-guests run debug \
-	test unit-test fuzz boot-test bench-overhead bench-boot bench-share clean
+	test test-fresh unit-test fuzz boot-test bench-overhead bench-boot bench-share clean
 
 all: hypervisor guest-kernel guest-initramfs base-disk test-guests
 
@@ -43,6 +43,8 @@ help:
 	@echo "  make run          build what is missing and boot the guests (interactive,"
 	@echo "                    or batch with GUEST_CMD='...')"
 	@echo "  make test         install packages if needed, build, run unit, fuzz and boot tests"
+	@echo "  make test-fresh   make run + make test in a fresh Debian 12 chroot (root, mmdebstrap;"
+	@echo "                    13-25 min; chroot in DISCV_FRESH_DIR, log in build/test-fresh/)"
 	@echo "  make unit-test    host unit tests only (ASan + UBSan)"
 	@echo "  make fuzz         libFuzzer on the virtqueue/virtio-blk parsers (FUZZ_SECONDS=60)"
 	@echo "  make boot-test    QEMU boot tests only"
@@ -90,7 +92,9 @@ $(LIBFDT_DIR)/libfdt.h: | $(BUILD)/.deps-ok
 # ---- the hypervisor -----------------------------------------------------
 # lp64 without F/D: the compiler never touches FP registers, so guest FP
 # state survives the hypervisor untouched (hyp/switch.S saves it lazily).
-HYP_CFLAGS := -march=rv64imac_zicsr_zifencei -mabi=lp64 -mcmodel=medany \
+# Recursive (=): on a fresh machine the cross compiler, asked for its include
+# directory, only exists once $(BUILD)/.deps-ok has run in this same make.
+HYP_CFLAGS = -march=rv64imac_zicsr_zifencei -mabi=lp64 -mcmodel=medany \
 	-ffreestanding -fno-pie -fno-stack-protector -fno-common -fno-omit-frame-pointer \
 	-nostdinc -isystem $(shell $(CC) -print-file-name=include 2>/dev/null) \
 	-Ihyp/lib/include -Ihyp -I$(LIBFDT_DIR) -O2 -g -std=gnu11 -MMD -MP
@@ -111,7 +115,7 @@ $(BUILD)/obj/%.c.o: %.c $(LIBFDT_DIR)/libfdt.h
 	@echo "  CC      $<"
 	@$(CC) $(HYP_CFLAGS) $(HYP_WARN) -c $< -o $@
 
-$(BUILD)/obj/%.S.o: %.S
+$(BUILD)/obj/%.S.o: %.S | $(BUILD)/.deps-ok
 	@mkdir -p $(@D)
 	@echo "  AS      $<"
 	@$(CC) $(HYP_CFLAGS) -Ihyp -c $< -o $@
@@ -200,6 +204,9 @@ boot-test: all
 
 test: | $(BUILD)/.deps-ok
 	@BUILD='$(BUILD)' tests/run-all.sh
+
+test-fresh:
+	@ci/test-fresh.sh
 
 bench-share: all
 	@python3 tests/bench/share.py $(BUILD)/bench

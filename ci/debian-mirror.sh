@@ -8,8 +8,13 @@
 # component "main", that are not security mirrors and that are not signed by
 # a third-party keyring, qualify.  The first match wins, deb822 first.
 #
+# debian-mirror.sh --security: the same for the security archive instead
+# (suite <codename>-security or bookworm-security); used by ci/test-fresh.sh
+# to give its Debian 12 chroot the sources of a freshly installed system.
+#
 # Environment:
 #   DISCV_DEBIAN_MIRROR     use this URI instead of looking at apt's sources
+#   DISCV_DEBIAN_SECURITY_MIRROR  the same, for --security
 #   DISCV_APT_SOURCES_DIR   directory with *.sources / *.list files
 #                           (default /etc/apt/sources.list.d; for testing)
 #   DISCV_APT_SOURCES_LIST  one-line-style sources file
@@ -20,8 +25,19 @@ set -euo pipefail
 me=debian-mirror.sh
 die() { echo "$me: error: $*" >&2; exit 1; }
 
-if [ -n "${DISCV_DEBIAN_MIRROR:-}" ]; then
+want=main
+case "${1:-}" in
+    "") ;;
+    --security) want=security ;;
+    *) echo "usage: $me [--security]" >&2; exit 2 ;;
+esac
+
+if [ "$want" = main ] && [ -n "${DISCV_DEBIAN_MIRROR:-}" ]; then
     printf '%s\n' "${DISCV_DEBIAN_MIRROR%/}"
+    exit 0
+fi
+if [ "$want" = security ] && [ -n "${DISCV_DEBIAN_SECURITY_MIRROR:-}" ]; then
+    printf '%s\n' "${DISCV_DEBIAN_SECURITY_MIRROR%/}"
     exit 0
 fi
 
@@ -34,7 +50,16 @@ if [ -z "$codename" ] && [ -r /etc/os-release ]; then
 fi
 
 # good_suite SUITE: is SUITE the main archive of this (or a bookworm) system?
+# (With --security: its security archive.)
 good_suite() {
+    if [ "$want" = security ]; then
+        case "$1" in
+            bookworm-security) return 0 ;;
+            "") return 1 ;;
+        esac
+        [ -n "$codename" ] && [ "$1" = "$codename-security" ]
+        return
+    fi
     case "$1" in
         *-security|*/updates) return 1 ;;
         bookworm|bookworm-updates) return 0 ;;
@@ -50,7 +75,8 @@ good_suite() {
 good_entry() {
     local uri=$1 suites=$2 comps=$3 signed=$4 s ok=1
     case "$uri" in
-        ""|cdrom:*|*security*) return 1 ;;
+        ""|cdrom:*) return 1 ;;
+        *security*) [ "$want" = security ] || return 1 ;;
     esac
     # A keyring other than Debian's archive keyring means a third-party repo.
     case "$signed" in
@@ -154,4 +180,6 @@ for f in "$srclist" "$srcdir"/*.list; do
     done < <(parse_list "$f")
 done
 
+[ "$want" = main ] ||
+    die "no enabled Debian security archive (suite ${codename:-bookworm}-security, component main) found in $srcdir/*.sources, $srclist or $srcdir/*.list; set DISCV_DEBIAN_SECURITY_MIRROR=<URI> to override"
 die "no enabled Debian archive mirror (suite ${codename:-bookworm}, component main) found in $srcdir/*.sources, $srclist or $srcdir/*.list; set DISCV_DEBIAN_MIRROR=<URI> to override"
