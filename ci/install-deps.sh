@@ -11,7 +11,7 @@ log() { echo "$me: $*" >&2; }
 pkgs=(
     qemu-system-misc opensbi gcc-riscv64-linux-gnu device-tree-compiler
     linux-source-6.1 gdb-multiarch mmdebstrap cpio bc flex bison
-    libssl-dev libelf-dev rsync make gcc xz-utils python3 ca-certificates file clang
+    libssl-dev libelf-dev rsync make gcc xz-utils python3 ca-certificates file clang patch
     e2fsprogs binutils qemu-user-static
     # clang's sanitizer and libFuzzer runtimes (libclang_rt.fuzzer, .asan):
     # only a Recommends of clang, so --no-install-recommends leaves them out.
