@@ -42,7 +42,7 @@ struct fp_state {
  * WAITING (a guest in WFI, still "started") and HALTED (held by its VM's
  * reboot). Every change is a compare-and-swap from the state its author
  * expects (vcpu_state.c), so the reboot's HALTED wins over any change in
- * flight; docs/concurrency-vcpu-states.md draws the machine.
+ * flight; docs/concurrency.md draws the machine.
  */
 enum vcpu_power {
 	VCPU_STOPPED,		/* HSM STOPPED: not started, or stopped and saved */

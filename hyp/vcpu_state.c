@@ -8,7 +8,7 @@
  * expects. Only the VM's reboot changes a state unconditionally (to
  * HALTED), and nothing but the reboot leaves HALTED, so once the reboot
  * has halted the vCPUs no WFI, suspend, stop, start or wake-up in flight
- * can make one runnable again (docs/concurrency-vcpu-states.md).
+ * can make one runnable again (docs/concurrency.md).
  */
 #include <string.h>
 #include "riscv_defs.h"

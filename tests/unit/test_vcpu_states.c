@@ -1,6 +1,6 @@
 /*
  * hyp/vcpu_state.c: the vCPU power-state machine under concurrency
- * (docs/concurrency-vcpu-states.md). Each test replays one interleaving
+ * (docs/concurrency.md). Each test replays one interleaving
  * step by step: "this hart" does the first half of a transition, a fake
  * "other hart" step runs in between (what another hart may do at that
  * moment: post a G-stage flush, halt the VM for a reboot, raise an IPI,
