@@ -72,29 +72,52 @@ static void count_unmapped(struct vm *vm, const struct host_page *p)
 		vm->pages_shared--;
 }
 
-/* Drops the mappings of the deferred shared pages, once their change is
- * fenced; under vm->lock. */
+/* Drops the mappings of the deferred shared pages whose change is fenced
+ * by now (each entry has its own generation: a drop added during a fence
+ * does not hold back the ones before it); under vm->lock. */
 static void drain_drops_locked(struct vm *vm)
 {
 	struct deferred_drops *d = &vm->shared_drops;
+	unsigned kept = 0;
 
-	if (!d->count || !gstage_fenced(&vm->gstage, d->fence_gen))
-		return;
-	for (unsigned i = 0; i < d->count; i++)
-		host_page_map_put(host_page_of(vm->host, d->pa[i]));
-	__atomic_store_n(&d->count, 0, __ATOMIC_RELAXED);
-	d->fence_gen = 0;
+	for (unsigned i = 0; i < d->count; i++) {
+		if (gstage_fenced(&vm->gstage, d->drop[i].fence_gen))
+			host_page_map_put(host_page_of(vm->host, d->drop[i].pa));
+		else
+			d->drop[kept++] = d->drop[i];
+	}
+	__atomic_store_n(&d->count, kept, __ATOMIC_RELAXED);
+}
+
+/*
+ * Whether a change that unmaps a shared page can be made now: its drop
+ * needs a place on the list (after the fenced ones are drained). If not,
+ * the change waits for the next fence (TOUCH_RETRY); it is never made
+ * without its drop, which would leave the page counted for ever (and
+ * never evictable). Under vm->lock.
+ */
+static bool drop_room_locked(struct vm *vm, uint64_t pa)
+{
+	const struct host_page *p = host_page_of(vm->host, pa);
+
+	if (!is_shared(p))
+		return true;
+	if (vm->shared_drops.count == DEFERRED_DROPS_MAX)
+		drain_drops_locked(vm);
+	if (vm->shared_drops.count < DEFERRED_DROPS_MAX)
+		return true;
+	vm->shared_drops_full++;
+	return false;
 }
 
 /*
  * The VM stopped mapping page pa at a change numbered fence_gen; under
- * vm->lock. A private page's count drops now (the page itself is freed
- * only after the fence: retired_pages). A shared page's count is what
- * the block cache trusts when it evicts (0: nobody maps it), and until
- * the fence another vCPU of this VM may still read it through a stale
- * translation: its count drops only after that fence (in
- * guest_memory_sync). If the list is full, the mapping stays counted: the
- * page cannot be evicted, which is safe, and is counted in hvstat.
+ * vm->lock, after drop_room_locked said yes. A private page's count
+ * drops now (the page itself is freed only after the fence:
+ * retired_pages). A shared page's count is what the block cache trusts
+ * when it evicts (0: nobody maps it), and until the fence another vCPU of
+ * this VM may still read it through a stale translation: its count drops
+ * only after that fence (guest_memory_sync).
  */
 static void drop_mapping_locked(struct vm *vm, uint64_t pa, uint64_t fence_gen)
 {
@@ -107,16 +130,9 @@ static void drop_mapping_locked(struct vm *vm, uint64_t pa, uint64_t fence_gen)
 		host_page_map_put(p);
 		return;
 	}
-	if (d->count == DEFERRED_DROPS_MAX)
-		drain_drops_locked(vm);
-	if (d->count == DEFERRED_DROPS_MAX) {
-		vm->shared_drops_overflows++;
-		return;
-	}
-	d->pa[d->count] = pa;
+	d->drop[d->count].pa = pa;
+	d->drop[d->count].fence_gen = fence_gen;
 	__atomic_store_n(&d->count, d->count + 1, __ATOMIC_RELAXED);
-	if (fence_gen > d->fence_gen)
-		d->fence_gen = fence_gen;
 }
 
 /*
@@ -167,6 +183,10 @@ static enum touch_result break_cow_locked(struct vm *vm, uint64_t page_gpa, uint
 	}
 	if (!copy)
 		return TOUCH_NO_MEMORY;
+	if (!drop_room_locked(vm, old)) {
+		host_page_free(vm->host, copy);
+		return TOUCH_RETRY;
+	}
 	memcpy(pa_to_ptr(copy), pa_to_ptr(old), PAGE_SIZE);
 	gstage_remap(&vm->gstage, page_gpa, copy, GSTAGE_RWX, &was);	/* the table exists */
 	count_unmapped(vm, shared);
@@ -305,9 +325,15 @@ bool guest_memory_map_shared(struct vm *vm, uint64_t gpa, uint64_t shared_pa,
 	    retired_full(retired))
 		return false;
 	spin_lock(&vm->lock);
-	if (gstage_lookup(&vm->gstage, gpa, &hpa, NULL) && hpa == shared_pa) {
-		spin_unlock(&vm->lock);
-		return true;	/* already this page */
+	if (gstage_lookup(&vm->gstage, gpa, &hpa, NULL)) {
+		if (hpa == shared_pa) {
+			spin_unlock(&vm->lock);
+			return true;	/* already this page */
+		}
+		if (!drop_room_locked(vm, hpa)) {
+			spin_unlock(&vm->lock);
+			return false;	/* after a fence */
+		}
 	}
 	if (gstage_remap(&vm->gstage, gpa, shared_pa, GSTAGE_RX, &old) != 0) {
 		spin_unlock(&vm->lock);
@@ -382,9 +408,8 @@ void guest_memory_release(struct vm *vm)
 	spin_lock(&vm->lock);
 	/* No vCPU runs, and each flushes the VMID before it runs again. */
 	for (unsigned i = 0; i < d->count; i++)
-		host_page_map_put(host_page_of(vm->host, d->pa[i]));
+		host_page_map_put(host_page_of(vm->host, d->drop[i].pa));
 	d->count = 0;
-	d->fence_gen = 0;
 	gstage_for_each(&vm->gstage, release_page, vm);
 	gstage_clear(&vm->gstage);
 	spin_unlock(&vm->lock);

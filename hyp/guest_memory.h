@@ -29,16 +29,19 @@ enum touch_result {
 	TOUCH_OK,		/* mapped (now or already); *hpa set */
 	TOUCH_NOT_RAM,		/* gpa is not guest RAM */
 	TOUCH_NO_MEMORY,	/* host memory exhausted */
+	TOUCH_RETRY,		/* too many changes wait for a fence: retry after one */
 };
 
 /*
  * Hypervisor accesses to guest RAM (devices, SBI calls, the loader) get a
- * host address from the two functions below and use it until the end of
- * the exit. That is safe because a page unmapped from a running VM is
- * freed only after a G-stage fence that every loaded vCPU of the VM has
- * acknowledged, and a vCPU acknowledges only between exits: while a hart
- * serves an exit, no page it was handed can be freed under it
- * (docs/concurrency.md, "Host addresses of guest pages").
+ * host address from the two functions below and may use it until the
+ * hart next acknowledges a fence: before it enters the guest again, or
+ * inside a synchronous fence of its own (guest_memory_sync, gstage_sync,
+ * an SBI RFENCE). A page unmapped from a running VM is freed only after a
+ * G-stage fence that every loaded vCPU of the VM has acknowledged, so no
+ * page can be freed under code that holds its address - as long as no
+ * code holds one across such a fence (docs/concurrency.md, "Host
+ * addresses handed out").
  */
 
 /* Makes sure the page holding gpa is mapped, allocating a zeroed private
@@ -51,7 +54,7 @@ enum touch_result guest_memory_touch(struct vm *vm, uint64_t gpa, uint64_t *hpa)
  * the check and the copy happen under one hold of the VM's lock, so *hpa
  * is always a page that only this VM maps, writable. If a copy was made,
  * the VM owes a fence (guest_memory_sync) before the guest is told that
- * the written data is there. */
+ * the written data is there. TOUCH_RETRY: as guest_memory_fault. */
 enum touch_result guest_memory_touch_writable(struct vm *vm, uint64_t gpa, uint64_t *hpa);
 
 /*
@@ -62,7 +65,8 @@ enum touch_result guest_memory_touch_writable(struct vm *vm, uint64_t gpa, uint6
  * flush; Linux touches its memory densely, so mapping a block per fault
  * removes ~94 % of boot-time faults for ~1 % more mapped pages,
  * docs/performance.md); a store to a shared page copies it (copy-on-write,
- * which owes a fence). *spurious is set when the mapping already allowed
+ * which owes a fence; TOUCH_RETRY if the VM's deferred drops are full:
+ * the exit's closing sync empties them, and the guest retries). *spurious is set when the mapping already allowed
  * the access: the faulting hart used a stale entry (an older invalid or
  * read-only one, which the privileged spec lets it keep until it fences,
  * 4.2.1) and must fence that address locally before retrying, or it can
@@ -106,7 +110,9 @@ void guest_memory_free_retired(struct vm *vm, struct retired_pages *r);
  * Sharing (hyp/share/). Maps the shared host page shared_pa read-only
  * (and executable) at page-aligned gpa in place of whatever was there,
  * and counts the new mapping in its owner record. A private page it
- * replaced goes to *retired, which must have room (!retired_full). The
+ * replaced goes to *retired, which must have room (!retired_full); a
+ * shared page it replaced waits on the VM's deferred drops (false if
+ * those are full: sync and try again). The
  * change owes a fence whenever something was mapped there before, a
  * shared page included: pay it (guest_memory_sync or _free_retired)
  * before telling the guest the new contents are there. False if gpa is

@@ -44,8 +44,8 @@ size_t hvstat_format_vm(char *buf, size_t size, const struct vm *vm)
 		       vm->disk.disk.read_bytes, vm->disk.disk.host_read_bytes,
 		       vm->disk.disk.write_bytes, vm->disk.budget_yields);
 	APPEND(",\"gstage_remote_fences\":%lu,\"spurious_faults\":%lu,"
-	       "\"shared_drops_overflows\":%lu",
-	       vm->gstage.remote_fences, vm->spurious_faults, vm->shared_drops_overflows);
+	       "\"shared_drops_full\":%lu",
+	       vm->gstage.remote_fences, vm->spurious_faults, vm->shared_drops_full);
 	APPEND(",\"pages_shared\":%lu,\"pages_private\":%lu,\"cow_breaks\":%lu",
 	       vm->pages_shared, vm->pages_mapped - vm->pages_shared, vm->cow_breaks);
 	struct host_owner_report mem;

@@ -85,6 +85,8 @@ static void guest_page_fault(struct vcpu *v, const struct trap_info *t)
 	case TOUCH_NO_MEMORY:
 		stop_for_memory(v->vm);
 		return;
+	case TOUCH_RETRY:
+		return;	/* the exit's closing sync makes room: retry the access */
 	case TOUCH_NOT_RAM:
 		break;
 	}

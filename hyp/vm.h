@@ -94,11 +94,10 @@ struct vm {
 	 * only once that change is fenced on every hart (guest_memory.c);
 	 * under `lock` (count is read without it, atomically). */
 	struct deferred_drops {
-		uint64_t fence_gen;
 		unsigned count;
-		uint64_t pa[DEFERRED_DROPS_MAX];
+		struct { uint64_t pa, fence_gen; } drop[DEFERRED_DROPS_MAX];
 	} shared_drops;
-	uint64_t shared_drops_overflows;	/* drops that found the list full */
+	uint64_t shared_drops_full;	/* changes refused until a fence: the list was full */
 };
 
 static inline enum vm_state vm_get_state(const struct vm *vm)

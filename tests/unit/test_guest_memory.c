@@ -801,6 +801,78 @@ static void test_fault_cow_and_spurious(void)
 	test_ram_destroy(&r);
 }
 
+/*
+ * Deferred drops under contention: another vCPU breaks a copy-on-write
+ * during every fence, so there is always a drop newer than the fence.
+ * With one generation for the whole list (the newest), no drain ever
+ * succeeded, the list filled, and a drop that found it full was lost:
+ * the page stayed counted as mapped for ever (never evictable). Each
+ * drop keeps its own generation now, and a full list makes the change
+ * wait (TOUCH_RETRY) instead of losing the drop.
+ */
+static struct vm *contended_vm;
+static uint64_t contended_shared, contended_next;
+static void cow_during_fence(void)
+{
+	struct retired_pages retired;
+	bool spurious;
+
+	retired_init(&retired);
+	guest_memory_map_shared(contended_vm, contended_next, contended_shared, &retired);
+	guest_memory_fault(contended_vm, contended_next, true, &spurious);
+	contended_next += PAGE_SIZE;
+}
+
+static void test_drops_under_contention(void)
+{
+	struct test_ram r;
+	test_ram_init(&r, 1400, 1);
+	struct vm *vm = vm_new(&r.hm, 0, 0);
+	uint64_t s = shared_page(&r, 5, 'D');
+	unsigned most = 0;
+	bool spurious;
+
+	contended_vm = vm;
+	contended_shared = s;
+	contended_next = RAM_BASE + (4UL << 20);
+	for (unsigned i = 0; i < 300; i++) {
+		struct retired_pages retired;
+		uint64_t gpa = RAM_BASE + i * PAGE_SIZE;
+		retired_init(&retired);
+		CHECK(guest_memory_map_shared(vm, gpa, s, &retired));
+		CHECK_EQ(guest_memory_fault(vm, gpa, true, &spurious), TOUCH_OK);
+		fence_step = cow_during_fence;
+		guest_memory_sync(vm);
+		if (vm->shared_drops.count > most)
+			most = vm->shared_drops.count;
+	}
+	guest_memory_sync(vm);
+	CHECK(most <= 2);				/* drained as it goes */
+	CHECK_EQ(vm->shared_drops.count, 0);
+	CHECK_EQ(vm->shared_drops_full, 0);
+	CHECK_EQ(host_page_of(&r.hm, s)->mappings, 0);	/* nothing leaked */
+	CHECK_EQ(vm->cow_breaks, 600);
+	/* A full list: the change waits, the page stays mapped read-only. */
+	vm->shared_drops.count = DEFERRED_DROPS_MAX;
+	for (unsigned i = 0; i < DEFERRED_DROPS_MAX; i++) {
+		vm->shared_drops.drop[i].pa = s;
+		vm->shared_drops.drop[i].fence_gen = UINT64_MAX;	/* never fenced */
+	}
+	struct retired_pages retired;
+	uint64_t gpa = RAM_BASE + (6UL << 20), hpa = 0;
+	retired_init(&retired);
+	CHECK(guest_memory_map_shared(vm, gpa, s, &retired));
+	CHECK_EQ(guest_memory_fault(vm, gpa, true, &spurious), TOUCH_RETRY);
+	CHECK(gstage_lookup(&vm->gstage, gpa, &hpa, NULL));
+	CHECK_EQ(hpa, s);
+	CHECK_EQ(vm->shared_drops_full, 1);
+	vm->shared_drops.count = 0;
+	host_page_of(&r.hm, s)->mappings = 1;		/* what the fake entries held */
+	guest_memory_release(vm);
+	vm_delete(vm);
+	test_ram_destroy(&r);
+}
+
 int main(void)
 {
 	RUN(test_init);
@@ -817,5 +889,6 @@ int main(void)
 	RUN(test_shared_to_shared_owes_fence);
 	RUN(test_retired_after_fence);
 	RUN(test_fault_cow_and_spurious);
+	RUN(test_drops_under_contention);
 	return unit_report("test_guest_memory");
 }
