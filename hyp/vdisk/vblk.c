@@ -253,9 +253,13 @@ static bool execute(struct vblk *b, struct budget *budget, struct retired_pages 
 	case VIRTIO_BLK_T_IN:
 	case VIRTIO_BLK_T_OUT:
 		return do_io(b, budget, retired, status);
-	case VIRTIO_BLK_T_FLUSH:
-		*status = vdisk_flush(&b->disk) ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR;
+	case VIRTIO_BLK_T_FLUSH: {
+		int done = vdisk_flush_some(&b->disk, &budget->blocks);
+		if (!done)
+			return false;	/* more map blocks in the next exit */
+		*status = done > 0 ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR;
 		return true;
+	}
 	case VIRTIO_BLK_T_GET_ID:
 		memset(id, 0, sizeof(id));
 		format(id, sizeof(id), "discv-%s", b->vm->name);

@@ -34,30 +34,48 @@ static uint64_t delta_offset(const struct vdisk *d, uint64_t b)
 	return (d->region_first + b) * VDISK_BLOCK;
 }
 
-/* Writes every dirty piece of the overlay, in the order overlay.h gives;
- * always ends with a host flush (the guest's in-place overwrites). */
-static bool write_metadata(struct vdisk *d)
+/* Writes every dirty piece of the overlay, in the order overlay.h gives,
+ * at most *budget map blocks at a time (see vdisk_flush_some); always
+ * ends with a host flush (the guest's in-place overwrites). */
+int vdisk_flush_some(struct vdisk *d, unsigned *budget)
 {
 	uint64_t map_block, where;
 	const void *bytes;
 
-	if (!overlay_needs_commit(&d->overlay))
-		return host_blk_flush(d->delta);
-	for (uint64_t from = 0;
+	if (!d->flush_from && !overlay_needs_commit(&d->overlay))
+		return host_blk_flush(d->delta) ? 1 : -1;
+	for (uint64_t from = d->flush_from;
 	     overlay_next_dirty_map_block(&d->overlay, from, &map_block, &where, &bytes);
 	     from = map_block + 1) {
+		if (!*budget) {
+			d->flush_from = map_block;	/* the rest in the next exit */
+			return 0;
+		}
+		(*budget)--;
 		memcpy(d->bounce, bytes, VDISK_BLOCK);
-		if (!host_blk_write(d->delta, delta_offset(d, where), ptr_to_pa(d->bounce), VDISK_BLOCK))
-			return false;
+		if (!host_blk_write(d->delta, delta_offset(d, where), ptr_to_pa(d->bounce),
+				    VDISK_BLOCK)) {
+			d->flush_from = 0;
+			return -1;
+		}
 	}
+	d->flush_from = 0;
 	if (!host_blk_flush(d->delta))	/* data and map before the header naming them */
-		return false;
+		return -1;
 	overlay_commit_header(&d->overlay, d->bounce, &where);
 	if (!host_blk_write(d->delta, delta_offset(d, where), ptr_to_pa(d->bounce), VDISK_BLOCK) ||
 	    !host_blk_flush(d->delta))
-		return false;
+		return -1;
 	overlay_committed(&d->overlay);
-	return true;
+	return 1;
+}
+
+static bool write_metadata(struct vdisk *d)
+{
+	unsigned unbounded = ~0U;
+
+	d->flush_from = 0;
+	return vdisk_flush_some(d, &unbounded) == 1;
 }
 
 /* The refusal every damaged delta gets: the run says which guest (the
@@ -177,6 +195,7 @@ bool vdisk_write_block(struct vdisk *d, uint64_t block, uint64_t pa)
 		return false;	/* the region is full */
 	if (!host_blk_write(d->delta, delta_offset(d, delta_block), pa, VDISK_BLOCK))
 		return false;	/* the block stays allocated, unused: leaked, never misread */
+	d->flush_from = 0;	/* a FLUSH in progress writes the map again from its start */
 	return overlay_publish(&d->overlay, block, delta_block) == OVERLAY_OK;
 }
 

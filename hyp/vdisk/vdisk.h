@@ -28,6 +28,7 @@ struct vdisk {
 	uint64_t region_first;		/* the region's first block on the delta disk */
 	struct overlay overlay;
 	uint8_t *bounce;		/* one page for read-modify-write and metadata */
+	uint64_t flush_from;		/* a FLUSH in progress: the next map block to write */
 	/* counters (hvstat) */
 	uint64_t read_bytes, write_bytes, host_read_bytes;
 };
@@ -58,5 +59,15 @@ bool vdisk_write_block(struct vdisk *d, uint64_t block, uint64_t pa);
 
 /* Makes every write so far durable (overlay.h gives the order). */
 bool vdisk_flush(struct vdisk *d);
+
+/*
+ * The same, at most *budget map-block writes at a time (each one
+ * decrements it): a FLUSH after many scattered writes dirties thousands
+ * of map blocks, more than one exit may take. Returns 1 when durable, 0
+ * if the budget ran out first (call again: it goes on where it stopped),
+ * -1 on a host disk error. A write to the disk in between starts the
+ * map over (its map block may have changed again).
+ */
+int vdisk_flush_some(struct vdisk *d, unsigned *budget);
 
 #endif

@@ -273,7 +273,8 @@ run_test host-disk-interrupts 0 "${DISKRUN[@]}" NODES=1 'GUEST_CMD=cat /usr/bin/
 # device reset, never a hypervisor crash (tests/guests/virtio-test).
 run_test virtio-malformed 0 "${DISKRUN[@]}" HARTS=1 NODES=1 GUEST_KERNEL=$BUILD/tests/guests/virtio-test.bin \
 	GUEST_INITRD=none GUEST_APPEND= -- \
-	'line:[guest0] virtio-test: ' 'noline:FAIL'
+	'line:[guest0] virtio-test: ' 'noline:FAIL' 'line:PASS flush_resumes.completes' \
+	'hvstat:vm[0]["disk_budget_yields"] > 0'
 # The G-stage change protocol under two vCPUs (tests/guests/virtio-test,
 # multi-vCPU scenarios). cow-race: the device maps a shared base-disk page
 # into a page and writes part of it while the other vCPU stores into the

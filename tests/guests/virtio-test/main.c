@@ -1036,10 +1036,75 @@ static void test_shared_page(void)
 	      "base-disk page)", r.done, r.status, diff, (ulong)sector, again[diff], orig[diff]);
 }
 
+
+/*
+ * A FLUSH that cannot finish in one exit: 35 requests each write a block
+ * of its own 4 MiB region back unchanged (each dirties one map block of
+ * the delta), and a FLUSH follows in the same batch, one notify for all.
+ * The writes take 35 of the exit's 64-block budget, so the FLUSH's 35 map
+ * blocks run past it and must go on in the next exit (the notify store
+ * is executed again). Everything completes OK and the data is unchanged.
+ */
+#define FLUSH_REGIONS	35
+#define FLUSH_BUF	(RAM_BASE + (32UL << 20))
+
+static void test_flush_resumes(void)
+{
+	volatile u8 *status = (volatile u8 *)(misc + 0x400);
+	volatile struct blk_hdr *hdr = (volatile struct blk_hdr *)(misc + 0x800);
+	u8 *again = (u8 *)PAGE(1);
+	unsigned n = FLUSH_REGIONS + 1, bad = 0;
+	struct result r;
+	ulong diff = 0;
+
+	if (!setup("flush_resumes.setup") || capacity / 8 < (FLUSH_REGIONS + 1) * 1024UL)
+		return;
+	for (unsigned i = 0; i < FLUSH_REGIONS; i++) {
+		r = read_sectors((i + 1) * 1024ULL * 8, FLUSH_BUF + i * 4096UL, 4096);
+		if (!r.done || r.status != ST_OK) {
+			check("flush_resumes.read", 0, "block %u: got %d/%u", i, r.done, r.status);
+			return;
+		}
+	}
+	for (unsigned i = 0; i < n; i++) {
+		int flush = i == FLUSH_REGIONS;
+		hdr[i].type = flush ? T_FLUSH : T_OUT;
+		hdr[i].reserved = 0;
+		hdr[i].sector = flush ? 0 : (i + 1) * 1024ULL * 8;
+		status[i] = ST_UNTOUCHED;
+		set_desc(3 * i, (ulong)&hdr[i], 16, VIRTQ_DESC_F_NEXT, 3 * i + 1);
+		if (flush) {
+			set_desc(3 * i + 1, (ulong)&status[i], 1, VIRTQ_DESC_F_WRITE, 0);
+		} else {
+			set_desc(3 * i + 1, FLUSH_BUF + i * 4096UL, 4096, VIRTQ_DESC_F_NEXT, 3 * i + 2);
+			set_desc(3 * i + 2, (ulong)&status[i], 1, VIRTQ_DESC_F_WRITE, 0);
+		}
+		AVAIL[2 + (drv.avail_idx + i) % QSZ] = (u16)(3 * i);
+	}
+	mb();
+	drv.avail_idx += n;
+	AVAIL[1] = drv.avail_idx;
+	wr(REG_QUEUE_NOTIFY, 0);
+	for (ulong spins = 0; (u16)(*(volatile u16 *)(drv.used + 2) - drv.used_idx) < n &&
+			      spins < POLL_SPINS; spins++)
+		;
+	int all = (u16)(*(volatile u16 *)(drv.used + 2) - drv.used_idx) == n;
+	mb();
+	drv.used_idx += n;
+	for (unsigned i = 0; i < n; i++)
+		bad += status[i] != ST_OK;
+	check("flush_resumes.completes", all && !bad, "got %s, %u requests not OK",
+	      all ? "every completion" : "missing completions", bad);
+	r = read_sectors(18 * 1024ULL * 8, (ulong)again, 4096);
+	check("flush_resumes.data_unchanged", r.done && r.status == ST_OK &&
+	      mem_equal(again, (void *)(FLUSH_BUF + 17 * 4096UL), 4096, &diff),
+	      "block of region 18 differs at byte %lu", diff);
+}
+
 static void (*const tests[])(void) = {
 	test_identity, test_read, test_get_id, test_unsupp, test_ioerr, test_loop,
 	test_index, test_outside, test_indirect, test_framing, test_queue_setup,
-	test_write, test_shared_page,
+	test_write, test_shared_page, test_flush_resumes,
 };
 
 /* ------------------------------------------------------------------------ */
