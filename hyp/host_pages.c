@@ -177,9 +177,14 @@ uint64_t host_page_alloc(struct host_memory *hm, unsigned node,
 		 * without our lock (it frees them through host_page_free). */
 		host_reclaim_fn reclaim = hm->reclaim;
 		void *ctx = hm->reclaim_ctx;
+		struct host_owner *o = owner_of(hm, vm);
+		/* A VM over its share gains nothing from pages charged to
+		 * others (each one evicted frees a page and adds one to their
+		 * reserve): only its own cached pages are worth taking. */
+		uint16_t only_of = o && o->share && o->pages >= o->share ? vm : HOST_PAGE_NO_VM;
 		hm->reclaim_calls++;
 		spin_unlock(&hm->lock);
-		uint64_t got = reclaim(ctx, RECLAIM_BATCH);
+		uint64_t got = reclaim(ctx, RECLAIM_BATCH, only_of);
 		spin_lock(&hm->lock);
 		hm->reclaimed += got;
 		frame = take_page(hm, node, vm);

@@ -93,12 +93,15 @@ struct host_owner_report {
 
 /*
  * The reclaim hook: asked to give back about `want` pages (by
- * host_page_free) when an allocation would fail or be refused. Called
+ * host_page_free) when an allocation would fail or be refused; for an
+ * allocation refused because its VM is over its share, only pages charged
+ * to that VM (`only_of`; else HOST_PAGE_NO_VM: any), since evicting
+ * another VM's page adds one to that VM's reserve and helps nobody. Called
  * without the allocator's lock; returns how many pages it freed. The layer
  * above registers it (the block cache, hyp/share/), so this layer never
  * calls upward by name.
  */
-typedef uint64_t (*host_reclaim_fn)(void *ctx, uint64_t want);
+typedef uint64_t (*host_reclaim_fn)(void *ctx, uint64_t want, uint16_t only_of);
 
 struct host_memory {
 	struct spinlock lock;

@@ -23,7 +23,7 @@ uint64_t share_storage_bytes(uint64_t blocks, unsigned nnodes)
 	return share_table_bytes(blocks, nnodes);
 }
 
-static uint64_t reclaim_cache(void *ctx, uint64_t want);
+static uint64_t reclaim_cache(void *ctx, uint64_t want, uint16_t only_of);
 
 void share_init(struct host_memory *hm, void *storage, uint64_t blocks, unsigned nnodes,
 		bool on)
@@ -131,16 +131,18 @@ void share_put_base_block(uint64_t block, unsigned node)
 static bool page_unmapped(void *ctx, uint64_t pa)
 {
 	struct host_page *p = host_page_of(host, pa);
+	const uint16_t *only_of = ctx;
 
-	(void)ctx;
-	return p && __atomic_load_n(&p->mappings, __ATOMIC_ACQUIRE) == 0;
+	if (!p || (*only_of != HOST_PAGE_NO_VM && p->vm != *only_of))
+		return false;	/* charged to another VM: not ours to take */
+	return __atomic_load_n(&p->mappings, __ATOMIC_ACQUIRE) == 0;
 }
 
 /* The reclaim hook: evicts up to `want` cached base blocks that no VM
- * maps, looking at every entry at most twice (the second chance), a
+ * maps (only those charged to VM only_of, unless HOST_PAGE_NO_VM), looking at every entry at most twice (the second chance), a
  * chunk of entries per hold of the table's lock, so other harts' lookups
  * never wait long behind a scan. */
-static uint64_t reclaim_cache(void *ctx, uint64_t want)
+static uint64_t reclaim_cache(void *ctx, uint64_t want, uint16_t only_of)
 {
 	uint64_t out[EVICT_BATCH], freed = 0;
 	uint64_t budget = 2 * disk_table.blocks * disk_table.nnodes;
@@ -152,7 +154,7 @@ static uint64_t reclaim_cache(void *ctx, uint64_t want)
 	while (n < want && budget) {
 		uint64_t chunk = budget < EVICT_SCAN_CHUNK ? budget : EVICT_SCAN_CHUNK;
 		spin_lock(&disk_table.lock);
-		n += share_table_evict(&disk_table, page_unmapped, NULL, out + n,
+		n += share_table_evict(&disk_table, page_unmapped, &only_of, out + n,
 				       (unsigned)want - n, chunk);
 		spin_unlock(&disk_table.lock);
 		budget -= chunk;

@@ -706,22 +706,25 @@ struct cache {
 	struct share_table t;
 	struct share_entry entries[64];
 	unsigned calls;
+	uint16_t only_of;		/* the last call's */
 };
 
 static bool cache_unmapped(void *ctx, uint64_t pa)
 {
 	struct cache *c = ctx;
+	const struct host_page *p = host_page_of(c->hm, pa);
 
-	return host_page_of(c->hm, pa)->mappings == 0;
+	return p->mappings == 0 && (c->only_of == HOST_PAGE_NO_VM || p->vm == c->only_of);
 }
 
-static uint64_t cache_reclaim(void *ctx, uint64_t want)
+static uint64_t cache_reclaim(void *ctx, uint64_t want, uint16_t only_of)
 {
 	struct cache *c = ctx;
 	uint64_t out[64], freed = 0;
 	unsigned n;
 
 	c->calls++;
+	c->only_of = only_of;
 	n = share_table_evict(&c->t, cache_unmapped, c, out, want > 64 ? 64 : (unsigned)want,
 			      2 * 64);
 	for (unsigned i = 0; i < n; i++)
@@ -782,6 +785,38 @@ static void test_reclaim_evicts_unmapped_cache(void)
 	CHECK_EQ(c->t.evictions, 56);
 	CHECK_EQ(l->hm.owner[1].pages, 4);	/* what it still maps */
 	CHECK(!host_page_alloc(&l->hm, 0, PAGE_GUEST_PRIVATE, 0, 0));
+	host_pages_set_reclaim(&l->hm, NULL, NULL);
+	free(c);
+	layout_delete(l);
+}
+
+/*
+ * A VM over its share gains nothing from evicting pages charged to
+ * others (each frees a page but adds one to their reserve), so the hook
+ * is asked for its own cached pages only: a guest at its share cannot
+ * empty everyone's block cache by reading (review finding 3).
+ */
+static void test_reclaim_over_share_takes_its_own(void)
+{
+	struct layout *l = layout_new();	/* 68 free pages */
+	struct cache *c = calloc(1, sizeof(*c));
+
+	host_pages_set_shares(&l->hm, 2, 1000, 8);	/* 30 pages each */
+	c->hm = &l->hm;
+	share_table_init(&c->t, c->entries, 64, 1);
+	host_pages_set_reclaim(&l->hm, cache_reclaim, c);
+	for (uint64_t b = 0; b < 10; b++)
+		CHECK(cache_fill(c, b, 0));		/* VM 0's cache, unmapped */
+	for (uint64_t b = 10; b < 15; b++)
+		CHECK(cache_fill(c, b, 1));		/* VM 1's */
+	/* VM 1 takes its share and more until it is refused */
+	take_all(&l->hm, 1, NULL, 80);
+	CHECK(c->calls > 0);
+	CHECK_EQ(c->only_of, 1);			/* asked for its own only */
+	for (uint64_t b = 0; b < 10; b++)
+		CHECK(share_table_get(&c->t, b, 0));	/* VM 0's cache is still there */
+	for (uint64_t b = 10; b < 15; b++)
+		CHECK(!share_table_get(&c->t, b, 0));	/* its own went first */
 	host_pages_set_reclaim(&l->hm, NULL, NULL);
 	free(c);
 	layout_delete(l);
@@ -848,6 +883,7 @@ int main(void)
 	RUN(test_bystander_keeps_its_share);
 	RUN(test_reserve_is_the_unused_part);
 	RUN(test_reclaim_evicts_unmapped_cache);
+	RUN(test_reclaim_over_share_takes_its_own);
 	RUN(test_mapping_count_is_atomic);
 	return unit_report("test_host_pages");
 }
