@@ -284,7 +284,7 @@ run_test dma-cow-race 0 "${DISKRUN[@]}" NODES=1 GUEST_VCPUS=2 \
 	GUEST_APPEND=virtio-test=cow-race -- \
 	'line:PASS cow_race.shared_block_intact' 'noline:FAIL' \
 	'hvstat:vm[0]["cow_breaks"] >= 100 and vm[0]["gstage_remote_fences"] >= 100'
-# flood: guest0 queues 1.25 GiB of reads at once and notifies from both its
+# flood: guest0 queues 1.25 GiB of (copied) reads at once and notifies from both its
 # vCPUs; guest1, on the same two harts, must never be kept off its hart for
 # 500 ms (it was for about a second per batch when one exit served the
 # whole queue). The device works to a budget per exit and comes back.

@@ -1038,14 +1038,17 @@ static void test_shared_page(void)
 
 
 /*
- * A FLUSH that cannot finish in one exit: 35 requests each write a block
- * of its own 4 MiB region back unchanged (blocks 1024, 2048, ...: each
- * dirties one map block of the delta; cow-race keeps clear of them), and a FLUSH follows in the same batch, one notify for all.
- * The writes take 35 of the exit's 64-block budget, so the FLUSH's 35 map
- * blocks run past it and must go on in the next exit (the notify store
- * is executed again). Everything completes OK and the data is unchanged.
+ * A FLUSH that cannot finish in one exit: 30 requests each write 8 blocks
+ * of their own 4 MiB region back unchanged (blocks 1024-1031, 2048-2055,
+ * ...: each request dirties one map block of the delta; cow-race keeps
+ * clear of them), and a FLUSH follows in the same batch, one notify for
+ * all. The writes take 240 of the exit's 256-block budget (and 30 of its
+ * 32 completions), so the FLUSH's 30 map blocks run past it and must go
+ * on in the next exit (the notify store is executed again: hvstat
+ * disk_budget_yields). Everything completes OK and the data is unchanged.
  */
-#define FLUSH_REGIONS	35
+#define FLUSH_REGIONS	30
+#define FLUSH_REQ_BYTES	(8 * 4096UL)
 #define FLUSH_BUF	(RAM_BASE + (32UL << 20))
 
 static void test_flush_resumes(void)
@@ -1060,9 +1063,10 @@ static void test_flush_resumes(void)
 	if (!setup("flush_resumes.setup") || capacity / 8 < (FLUSH_REGIONS + 1) * 1024UL)
 		return;
 	for (unsigned i = 0; i < FLUSH_REGIONS; i++) {
-		r = read_sectors((i + 1) * 1024ULL * 8, FLUSH_BUF + i * 4096UL, 4096);
+		r = read_sectors((i + 1) * 1024ULL * 8, FLUSH_BUF + i * FLUSH_REQ_BYTES,
+				 FLUSH_REQ_BYTES);
 		if (!r.done || r.status != ST_OK) {
-			check("flush_resumes.read", 0, "block %u: got %d/%u", i, r.done, r.status);
+			check("flush_resumes.read", 0, "region %u: got %d/%u", i, r.done, r.status);
 			return;
 		}
 	}
@@ -1076,7 +1080,8 @@ static void test_flush_resumes(void)
 		if (flush) {
 			set_desc(3 * i + 1, (ulong)&status[i], 1, VIRTQ_DESC_F_WRITE, 0);
 		} else {
-			set_desc(3 * i + 1, FLUSH_BUF + i * 4096UL, 4096, VIRTQ_DESC_F_NEXT, 3 * i + 2);
+			set_desc(3 * i + 1, FLUSH_BUF + i * FLUSH_REQ_BYTES, FLUSH_REQ_BYTES,
+				 VIRTQ_DESC_F_NEXT, 3 * i + 2);
 			set_desc(3 * i + 2, (ulong)&status[i], 1, VIRTQ_DESC_F_WRITE, 0);
 		}
 		AVAIL[2 + (drv.avail_idx + i) % QSZ] = (u16)(3 * i);
@@ -1097,7 +1102,7 @@ static void test_flush_resumes(void)
 	      all ? "every completion" : "missing completions", bad);
 	r = read_sectors(18 * 1024ULL * 8, (ulong)again, 4096);
 	check("flush_resumes.data_unchanged", r.done && r.status == ST_OK &&
-	      mem_equal(again, (void *)(FLUSH_BUF + 17 * 4096UL), 4096, &diff),
+	      mem_equal(again, (void *)(FLUSH_BUF + 17 * FLUSH_REQ_BYTES), 4096, &diff),
 	      "block of region 18 differs at byte %lu", diff);
 }
 
@@ -1255,10 +1260,13 @@ static void keep_notifying(ulong hartid, ulong arg)
 
 #define FLOOD_REQUESTS	40		/* 3 descriptors each, in a queue of 128 */
 #define FLOOD_BYTES	(32UL << 20)	/* each reads 32 MiB... */
-#define FLOOD_BUF	(RAM_BASE + (32UL << 20))	/* ...into the same buffer */
+/* ...into the same buffer, 512 bytes off a page boundary: every block is
+ * copied (a whole aligned page would just be mapped to the shared page,
+ * which after the first batch is already there: no work at all). */
+#define FLOOD_BUF	(RAM_BASE + (32UL << 20) + 512)
 
 /*
- * guest0: posts 40 requests of 32 MiB each at once (1280 MiB of reads),
+ * guest0: posts 40 requests of 32 MiB each at once (1.25 GiB of reads, copied),
  * notifies, and keeps notifying from vCPU 1, for 8 s. A device that
  * served all that in one exit would hold this hart (and, with the
  * notifier spinning on its lock, the other) for seconds.
@@ -1296,9 +1304,9 @@ static void scenario_flood(void)
 		AVAIL[1] = drv.avail_idx;
 		wr(REG_QUEUE_NOTIFY, 0);
 		/* Every request of the batch back (in any order, 2.7.8). */
-		ulong spins = 0;
+		ulong deadline = now() + 120 * TICKS_PER_SEC;	/* the first reads the host disk */
 		while ((u16)(*(volatile u16 *)(drv.used + 2) - drv.used_idx) < FLOOD_REQUESTS &&
-		       spins++ < 100 * POLL_SPINS)
+		       now() < deadline)
 			;
 		if ((u16)(*(volatile u16 *)(drv.used + 2) - drv.used_idx) != FLOOD_REQUESTS) {
 			check("flood.completes", 0, "batch %lu: used->idx %u, expected %u", batches,
