@@ -167,26 +167,23 @@ static enum touch_result map_private_locked(struct vm *vm, uint64_t page_gpa, ui
 static enum touch_result break_cow_locked(struct vm *vm, uint64_t page_gpa, uint64_t old,
 					  uint64_t *hpa)
 {
-	uint64_t copy = host_page_alloc(vm->host, vm->home_node, PAGE_GUEST_PRIVATE,
-					(uint16_t)vm->id, page_gpa);
 	struct host_page *shared = host_page_of(vm->host, old), *rec;
 	struct gstage_old was;
+	uint64_t copy;
 
 	if (!is_shared(shared)) {
 		/* A private page that was only write-protected: give the
 		 * permission back in place (an upgrade, no fence owed). */
-		if (copy)
-			host_page_free(vm->host, copy);
 		gstage_protect(&vm->gstage, page_gpa, GSTAGE_RWX);
 		*hpa = old;
 		return TOUCH_OK;
 	}
+	if (!drop_room_locked(vm, old))
+		return TOUCH_RETRY;
+	copy = host_page_alloc(vm->host, vm->home_node, PAGE_GUEST_PRIVATE, (uint16_t)vm->id,
+			       page_gpa);
 	if (!copy)
 		return TOUCH_NO_MEMORY;
-	if (!drop_room_locked(vm, old)) {
-		host_page_free(vm->host, copy);
-		return TOUCH_RETRY;
-	}
 	memcpy(pa_to_ptr(copy), pa_to_ptr(old), PAGE_SIZE);
 	gstage_remap(&vm->gstage, page_gpa, copy, GSTAGE_RWX, &was);	/* the table exists */
 	count_unmapped(vm, shared);
@@ -209,7 +206,11 @@ static enum touch_result touch_locked(struct vm *vm, uint64_t page_gpa, uint64_t
 	return map_private_locked(vm, page_gpa, hpa);
 }
 
-enum touch_result guest_memory_touch(struct vm *vm, uint64_t gpa, uint64_t *hpa)
+/* The two touches: look up (mapping on first touch) and, for a write,
+ * break sharing, all under one hold of the VM's lock, so a vCPU that
+ * breaks the same page's sharing meanwhile cannot leave *hpa pointing at
+ * the shared page. */
+static enum touch_result touch(struct vm *vm, uint64_t gpa, uint64_t *hpa, bool for_write)
 {
 	uint64_t page_gpa = gpa & PAGE_MASK;
 	unsigned perms;
@@ -219,26 +220,20 @@ enum touch_result guest_memory_touch(struct vm *vm, uint64_t gpa, uint64_t *hpa)
 		return TOUCH_NOT_RAM;
 	spin_lock(&vm->lock);
 	result = touch_locked(vm, page_gpa, hpa, &perms);
+	if (for_write && result == TOUCH_OK && !(perms & GSTAGE_WRITE))
+		result = break_cow_locked(vm, page_gpa, *hpa, hpa);
 	spin_unlock(&vm->lock);
 	return result;
 }
 
+enum touch_result guest_memory_touch(struct vm *vm, uint64_t gpa, uint64_t *hpa)
+{
+	return touch(vm, gpa, hpa, false);
+}
+
 enum touch_result guest_memory_touch_writable(struct vm *vm, uint64_t gpa, uint64_t *hpa)
 {
-	uint64_t page_gpa = gpa & PAGE_MASK;
-	unsigned perms;
-	enum touch_result result;
-
-	if (!guest_memory_contains(vm, page_gpa, PAGE_SIZE))
-		return TOUCH_NOT_RAM;
-	/* One critical section: a vCPU that breaks the same page's sharing
-	 * meanwhile cannot leave *hpa pointing at the shared page. */
-	spin_lock(&vm->lock);
-	result = touch_locked(vm, page_gpa, hpa, &perms);
-	if (result == TOUCH_OK && !(perms & GSTAGE_WRITE))
-		result = break_cow_locked(vm, page_gpa, *hpa, hpa);
-	spin_unlock(&vm->lock);
-	return result;
+	return touch(vm, gpa, hpa, true);
 }
 
 enum touch_result guest_memory_fault(struct vm *vm, uint64_t gpa, bool store, bool *spurious)
