@@ -102,9 +102,8 @@ HYP_WARN := -Wall -Wextra -Werror -Wno-unused-parameter
 HYP_LDFLAGS := -nostdlib -static -no-pie -Wl,--gc-sections -Wl,--no-warn-rwx-segments \
 	-Wl,--build-id=none -T linker.ld
 
-HYP_SRCS := boot/entry.S hyp/switch.S \
-	$(sort $(wildcard hyp/*.c hyp/lib/*.c hyp/sbi/*.c hyp/g-stage/*.c hyp/vdisk/*.c \
-	hyp/share/*.c))
+HYP_SRCS := boot/entry.S hyp/core/switch.S \
+	$(sort $(wildcard hyp/*.c hyp/*/*.c))
 HYP_OBJS := $(patsubst %,$(BUILD)/obj/%.o,$(HYP_SRCS))
 LIBFDT_OBJS := $(patsubst %.c,$(BUILD)/obj/libfdt/%.o,$(LIBFDT_SRCS))
 

@@ -10,21 +10,21 @@
  *  5. print hvstat, end QEMU with 0 if every guest powered off cleanly
  */
 #include <libfdt.h>
-#include "config.h"
-#include "console.h"
-#include "csr.h"
+#include "guest/config.h"
+#include "host/console.h"
+#include "arch/csr.h"
 #include "g-stage/gstage_fence.h"
-#include "hart.h"
-#include "host_pages.h"
-#include "hvstat.h"
+#include "core/hart.h"
+#include "mem/host_pages.h"
+#include "monitor/hvstat.h"
 #include "lib/format.h"
-#include "machine.h"
-#include "platform.h"
-#include "vdisk/host_blk.h"
+#include "host/machine.h"
+#include "host/platform.h"
+#include "host/virtio_blk.h"
 #include "vdisk/vdisk.h"
 #include "share/share.h"
 #include <string.h>
-#include "vm_table.h"
+#include "core/vm_table.h"
 
 extern char _start[], _end[];
 extern char hyp_trap_vector[];

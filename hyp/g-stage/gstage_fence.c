@@ -1,6 +1,6 @@
-#include "csr.h"
-#include "gstage_fence.h"
-#include "riscv_defs.h"
+#include "arch/csr.h"
+#include "g-stage/gstage_fence.h"
+#include "arch/riscv_defs.h"
 
 /*
  * HFENCE.GVMA rs1, rs2: rs1 = guest-physical address >> 2 (or x0 for all),

@@ -1,5 +1,5 @@
 #include <stdint.h>
-#include "format.h"
+#include "lib/format.h"
 
 struct out {
 	char *buf;

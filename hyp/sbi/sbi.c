@@ -1,7 +1,7 @@
 #include <stddef.h>
-#include "sbi.h"
-#include "vcpu.h"
-#include "vm.h"
+#include "sbi/sbi.h"
+#include "core/vcpu.h"
+#include "core/vm.h"
 
 /* Every extension discv offers. BASE's probe_extension answers from it. */
 static const struct sbi_extension *const extensions[] = {

@@ -13,7 +13,7 @@
 #define DISCV_SBI_H
 
 #include <stdbool.h>
-#include "sbi_defs.h"
+#include "arch/sbi_defs.h"
 
 struct vcpu;
 

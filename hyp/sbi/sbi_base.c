@@ -1,5 +1,5 @@
 /* SBI Base extension (SBI 2.0 chapter 4): versions, ids, probing. */
-#include "sbi.h"
+#include "sbi/sbi.h"
 
 static void base_handle(struct vcpu *v, unsigned long eid, unsigned long fid,
 			const unsigned long *args, struct sbi_ret *ret)

@@ -4,12 +4,12 @@
  * must be 0 on RV64) and checked against the VM's RAM before any access.
  * Output goes through the VM's console (line-prefixed like the rest).
  */
-#include "console.h"
-#include "guest_console.h"
-#include "guest_memory.h"
-#include "sbi.h"
-#include "vcpu.h"
-#include "vm.h"
+#include "host/console.h"
+#include "core/guest_console.h"
+#include "core/guest_memory.h"
+#include "sbi/sbi.h"
+#include "core/vcpu.h"
+#include "core/vm.h"
 
 #define DBCN_MAX_PER_CALL 4096	/* a partial write is allowed (SBI 12.1) */
 

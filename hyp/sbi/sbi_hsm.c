@@ -3,10 +3,10 @@
  * suspends its own vCPUs. A suspended or WFI-waiting vCPU gives up its
  * hart until an interrupt it has enabled is pending (hyp/vcpu.c).
  */
-#include "guest_memory.h"
-#include "sbi.h"
-#include "vcpu.h"
-#include "vm.h"
+#include "core/guest_memory.h"
+#include "sbi/sbi.h"
+#include "core/vcpu.h"
+#include "core/vm.h"
 
 /* Suspend types (SBI 2.0 table 9.3). */
 static bool suspend_type_reserved(unsigned long type)

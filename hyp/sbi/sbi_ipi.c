@@ -1,8 +1,8 @@
 /* SBI IPI extension (SBI 2.0 chapter 7): a supervisor software interrupt
  * for each selected vCPU of the caller's VM, injected as hvip.VSSIP. */
 #include <stddef.h>
-#include "sbi.h"
-#include "vcpu.h"
+#include "sbi/sbi.h"
+#include "core/vcpu.h"
 
 static void raise_one(struct vcpu *caller, struct vcpu *target, void *arg)
 {

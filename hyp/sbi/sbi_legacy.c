@@ -5,11 +5,11 @@
  * pointers to a mask in the guest's virtual memory (or 0 for all harts).
  * Each call returns one value, in a0.
  */
-#include "guest_console.h"
+#include "core/guest_console.h"
 #include <stddef.h>
-#include "sbi.h"
-#include "vcpu.h"
-#include "vm.h"
+#include "sbi/sbi.h"
+#include "core/vcpu.h"
+#include "core/vm.h"
 
 static void raise_one(struct vcpu *caller, struct vcpu *target, void *arg)
 {

@@ -5,8 +5,8 @@
  * VMID: always correct, and the guest's flushes are rare). The hfence
  * functions are for guests that are hypervisors themselves: not offered.
  */
-#include "sbi.h"
-#include "vcpu.h"
+#include "sbi/sbi.h"
+#include "core/vcpu.h"
 
 static void request_one(struct vcpu *caller, struct vcpu *target, void *arg)
 {

@@ -3,9 +3,9 @@
  * reboots it. What a reboot means is the VM's business (vm.c): in batch
  * mode it is how a guest booted with panic=-1 reports a panic.
  */
-#include "sbi.h"
-#include "vcpu.h"
-#include "vm.h"
+#include "sbi/sbi.h"
+#include "core/vcpu.h"
+#include "core/vm.h"
 
 static bool reset_type_valid(unsigned long type)
 {

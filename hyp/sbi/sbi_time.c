@@ -4,8 +4,8 @@
  * calls this; other guests may. The deadline goes into vstimecmp, so the
  * SBI timer and the Sstc timer are the same timer.
  */
-#include "sbi.h"
-#include "vcpu.h"
+#include "sbi/sbi.h"
+#include "core/vcpu.h"
 
 static void time_handle(struct vcpu *v, unsigned long eid, unsigned long fid,
 			const unsigned long *args, struct sbi_ret *ret)

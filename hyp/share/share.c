@@ -1,10 +1,10 @@
 #include <string.h>
-#include "csr.h"
-#include "hart.h"
-#include "host_pages.h"
+#include "arch/csr.h"
+#include "core/hart.h"
+#include "mem/host_pages.h"
 #include "share/share.h"
 #include "share/share_table.h"
-#include "vdisk/host_blk.h"
+#include "host/virtio_blk.h"
 #include "vdisk/vdisk.h"
 
 #define KERNEL_MAX_PAGES 8192	/* a 32 MiB image */

@@ -1,5 +1,5 @@
 #include <stddef.h>
-#include "riscv_defs.h"
+#include "arch/riscv_defs.h"
 #include "share/share_table.h"
 
 uint64_t share_table_bytes(uint64_t blocks, unsigned nnodes)

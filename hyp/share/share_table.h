@@ -40,7 +40,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include "spinlock.h"
+#include "lib/spinlock.h"
 
 enum share_state {
 	SHARE_EMPTY = 0,	/* no page (zeroed storage starts here) */

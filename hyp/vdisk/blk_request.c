@@ -1,5 +1,5 @@
 #include <string.h>
-#include "blk_request.h"
+#include "vdisk/blk_request.h"
 
 /* Calls fn for each piece of bytes [from, from + len) of the chain's
  * device-readable (writable == false) or device-writable part, in order.

@@ -34,7 +34,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include "virtq.h"
+#include "virtio/virtq.h"
 
 #define VIRTIO_BLK_T_IN 0
 #define VIRTIO_BLK_T_OUT 1

@@ -1,5 +1,5 @@
 #include <string.h>
-#include "overlay.h"
+#include "vdisk/overlay.h"
 
 /* Header field offsets (overlay.h). */
 #define H_MAGIC 0

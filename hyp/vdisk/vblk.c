@@ -1,13 +1,13 @@
 #include <string.h>
-#include "console.h"
-#include "guest_memory.h"
+#include "host/console.h"
+#include "core/guest_memory.h"
 #include "lib/format.h"
-#include "mmio.h"
+#include "core/mmio.h"
 #include "share/share.h"
 #include "vdisk/blk_request.h"
 #include "vdisk/vblk.h"
-#include "vm.h"
-#include "vplic_dev.h"
+#include "core/vm.h"
+#include "vplic/vplic_dev.h"
 
 /* virtio-mmio registers (virtio 1.2, 4.2.2) */
 enum {

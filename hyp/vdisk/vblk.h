@@ -8,11 +8,11 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include "spinlock.h"
-#include "guest_memory.h"
+#include "lib/spinlock.h"
+#include "core/guest_memory.h"
 #include "vdisk/blk_request.h"
 #include "vdisk/vdisk.h"
-#include "vdisk/virtq.h"
+#include "virtio/virtq.h"
 
 struct vm;
 

@@ -1,7 +1,7 @@
 #include <string.h>
-#include "console.h"
-#include "host_pages.h"
-#include "vdisk/host_blk.h"
+#include "host/console.h"
+#include "mem/host_pages.h"
+#include "host/virtio_blk.h"
 #include "vdisk/vdisk.h"
 
 #define BASE_SERIAL "discv-base"

@@ -13,7 +13,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include "spinlock.h"
+#include "lib/spinlock.h"
 #include "vdisk/overlay.h"
 
 #define VDISK_BLOCK 4096

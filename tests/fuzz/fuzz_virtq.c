@@ -28,7 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "vdisk/blk_request.h"
-#include "vdisk/virtq.h"
+#include "virtio/virtq.h"
 
 #define SETUP_BYTES 16
 #define RAM_BASE 0x10000ULL

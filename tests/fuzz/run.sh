@@ -27,7 +27,7 @@ if ! command -v "$CC" >/dev/null; then
 	exit 1
 fi
 flags=(-g -O1 -fno-sanitize-recover=all -Wall -Wextra -Werror -Ihyp)
-srcs=(tests/fuzz/fuzz_virtq.c hyp/vdisk/virtq.c hyp/vdisk/blk_request.c)
+srcs=(tests/fuzz/fuzz_virtq.c hyp/virtio/virtq.c hyp/vdisk/blk_request.c)
 if ! "$CC" "${flags[@]}" -fsanitize=fuzzer,address,undefined -o "$out/fuzz_virtq" \
 	"${srcs[@]}" >"$out/fuzz_virtq.build.log" 2>&1 ||
 	! "$CC" "${flags[@]}" -fsanitize=address,undefined -DFUZZ_SEEDS -o "$out/make_seeds" \

@@ -1,9 +1,9 @@
 /* Test doubles for the arch and console hooks: see fakes.h. */
 #include <string.h>
 #include "fakes.h"
-#include "guest_console.h"
-#include "vcpu.h"
-#include "vm.h"
+#include "core/guest_console.h"
+#include "core/vcpu.h"
+#include "core/vm.h"
 
 struct fake_state fake;
 

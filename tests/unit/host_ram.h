@@ -9,7 +9,7 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include "host_pages.h"
+#include "mem/host_pages.h"
 
 struct test_ram {
 	void *mem;

@@ -26,21 +26,21 @@ tests=(test_gstage test_host_pages test_guest_memory test_config test_format tes
 sources() {
 	case $1 in
 	test_gstage) echo hyp/g-stage/gstage.c ;;
-	test_host_pages) echo hyp/host_pages.c hyp/share/share_table.c ;;
-	test_guest_memory) echo hyp/guest_memory.c hyp/host_pages.c hyp/g-stage/gstage.c ;;
-	test_config) echo hyp/config.c hyp/lib/format.c ;;
+	test_host_pages) echo hyp/mem/host_pages.c hyp/share/share_table.c ;;
+	test_guest_memory) echo hyp/core/guest_memory.c hyp/mem/host_pages.c hyp/g-stage/gstage.c ;;
+	test_config) echo hyp/guest/config.c hyp/lib/format.c ;;
 	test_format) echo hyp/lib/format.c ;;
-	test_sbi) echo tests/unit/fakes.c hyp/sbi/*.c hyp/vcpu_state.c \
-		hyp/guest_memory.c hyp/host_pages.c hyp/g-stage/gstage.c ;;
-	test_placement) echo hyp/placement.c ;;
-	test_runqueue) echo hyp/runqueue.c hyp/vcpu_state.c ;;
-	test_virtq) echo hyp/vdisk/virtq.c ;;
-	test_blk_request) echo hyp/vdisk/blk_request.c hyp/vdisk/virtq.c ;;
+	test_sbi) echo tests/unit/fakes.c hyp/sbi/*.c hyp/core/vcpu_state.c \
+		hyp/core/guest_memory.c hyp/mem/host_pages.c hyp/g-stage/gstage.c ;;
+	test_placement) echo hyp/core/placement.c ;;
+	test_runqueue) echo hyp/core/runqueue.c hyp/core/vcpu_state.c ;;
+	test_virtq) echo hyp/virtio/virtq.c ;;
+	test_blk_request) echo hyp/vdisk/blk_request.c hyp/virtio/virtq.c ;;
 	test_overlay) echo hyp/vdisk/overlay.c ;;
-	test_insn) echo hyp/insn.c ;;
-	test_vplic) echo hyp/vplic.c ;;
+	test_insn) echo hyp/core/insn.c ;;
+	test_vplic) echo hyp/vplic/vplic.c ;;
 	test_share_table) echo hyp/share/share_table.c ;;
-	test_vcpu_states) echo hyp/vcpu_state.c ;;
+	test_vcpu_states) echo hyp/core/vcpu_state.c ;;
 	esac
 }
 

@@ -5,7 +5,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include "config.h"
+#include "guest/config.h"
 #include "unit.h"
 
 #define KERNEL "discv.kernel=0x80200000,0x1000"

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "g-stage/gstage.h"
-#include "host_pages.h"
+#include "mem/host_pages.h"
 #include "unit.h"
 
 #define MAX_TABLES 4096

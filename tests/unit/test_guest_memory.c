@@ -6,10 +6,10 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include "guest_memory.h"
+#include "core/guest_memory.h"
 #include "host_ram.h"
 #include "unit.h"
-#include "vm.h"
+#include "core/vm.h"
 
 #define RAM_BASE 0x80000000UL
 #define RAM_SIZE (8UL << 20)

@@ -12,7 +12,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include "host_pages.h"
+#include "mem/host_pages.h"
 #include "host_ram.h"
 #include "share/share_table.h"
 #include "unit.h"

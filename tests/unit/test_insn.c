@@ -10,7 +10,7 @@
  * and zero extension at the boundaries of each width.
  */
 #include <string.h>
-#include "insn.h"
+#include "core/insn.h"
 #include "unit.h"
 
 #define LOAD 0x03

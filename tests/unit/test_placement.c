@@ -6,7 +6,7 @@
  * and a randomized check of every choice against the rules.
  */
 #include <string.h>
-#include "placement.h"
+#include "core/placement.h"
 #include "unit.h"
 
 #define MAXV 16

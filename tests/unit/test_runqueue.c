@@ -7,11 +7,11 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include "riscv_defs.h"
-#include "runqueue.h"
+#include "arch/riscv_defs.h"
+#include "core/runqueue.h"
 #include "unit.h"
-#include "vcpu.h"
-#include "vm.h"
+#include "core/vcpu.h"
+#include "core/vm.h"
 
 #define VSIE_SSIE (1UL << 1)	/* the guest's sie bits, one below hvip's */
 #define VSIE_STIE (1UL << 5)

@@ -10,13 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include "fakes.h"
-#include "guest_memory.h"
+#include "core/guest_memory.h"
 #include "host_ram.h"
-#include "riscv_defs.h"
+#include "arch/riscv_defs.h"
 #include "sbi/sbi.h"
 #include "unit.h"
-#include "vcpu.h"
-#include "vm.h"
+#include "core/vcpu.h"
+#include "core/vm.h"
 
 #define NV 4
 #define RAM_BASE 0x80000000UL

@@ -11,7 +11,7 @@
  */
 #include <stdint.h>
 #include <stdlib.h>
-#include "riscv_defs.h"
+#include "arch/riscv_defs.h"
 #include "share/share_table.h"
 #include "unit.h"
 

@@ -14,11 +14,11 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include "riscv_defs.h"
-#include "sbi/sbi_defs.h"
+#include "arch/riscv_defs.h"
+#include "arch/sbi_defs.h"
 #include "unit.h"
-#include "vcpu.h"
-#include "vm.h"
+#include "core/vcpu.h"
+#include "core/vm.h"
 
 #define NV 4
 #define PC 0x80200000UL

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "unit.h"
-#include "vdisk/virtq.h"
+#include "virtio/virtq.h"
 
 #define RAM_BASE 0x80000000ULL
 #define RAM_SIZE (256ULL << 10)

@@ -10,7 +10,7 @@
  * checked against the rules after every step.
  */
 #include <string.h>
-#include "vplic.h"
+#include "vplic/vplic.h"
 #include "unit.h"
 
 /* Register offsets, spelled out as in the PLIC spec's memory map. */

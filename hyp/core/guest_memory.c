@@ -1,0 +1,411 @@
+#include <string.h>
+#include "core/guest_memory.h"
+#include "core/vm.h"
+
+/* G-stage table pages are host pages owned by the VM, origin GSTAGE_TABLE. */
+static uint64_t alloc_table_page(void *ctx)
+{
+	struct vm *vm = ctx;
+
+	return host_page_alloc(vm->host, vm->home_node, PAGE_GSTAGE_TABLE, (uint16_t)vm->id, 0);
+}
+
+static void free_table_page(void *ctx, uint64_t pa)
+{
+	struct vm *vm = ctx;
+
+	host_page_free(vm->host, pa);
+}
+
+/* The G-stage's remote fence: every vCPU of the VM (vm.c). */
+static void remote_fence(void *ctx)
+{
+	vm_flush_gstage(ctx);
+}
+
+void guest_memory_init(struct vm *vm)
+{
+	memset(vm->gstage_root, 0, sizeof(vm->gstage_root));
+	/* VMID 0 is left unused, so a stale hgatp of 0 never matches a VM. */
+	gstage_init(&vm->gstage, vm->gstage_root, (uint16_t)(vm->id + 1),
+		    alloc_table_page, free_table_page, remote_fence, vm);
+	vm->pages_mapped = 0;
+	vm->pages_local = 0;
+	vm->pages_remote = 0;
+	vm->pages_shared = 0;
+}
+
+bool guest_memory_contains(const struct vm *vm, uint64_t gpa, uint64_t len)
+{
+	uint64_t end = vm->ram_base + vm->ram_size;
+
+	return gpa >= vm->ram_base && gpa <= end && len <= end - gpa;
+}
+
+static bool is_shared(const struct host_page *p)
+{
+	return p && (p->origin == PAGE_SHARED_DISK || p->origin == PAGE_SHARED_KERNEL);
+}
+
+/* Counts a new mapping of page p in the VM's counters. */
+static void count_mapped(struct vm *vm, const struct host_page *p)
+{
+	vm->pages_mapped++;
+	if (p && p->node == vm->home_node)
+		vm->pages_local++;
+	else
+		vm->pages_remote++;	/* home node full, or another node's copy */
+	if (is_shared(p))
+		vm->pages_shared++;
+}
+
+/* The reverse of count_mapped (the VM's counters only: the page's own
+ * mapping count is the caller's, see drop_mapping_locked). */
+static void count_unmapped(struct vm *vm, const struct host_page *p)
+{
+	vm->pages_mapped--;
+	if (p && p->node == vm->home_node)
+		vm->pages_local--;
+	else
+		vm->pages_remote--;
+	if (is_shared(p))
+		vm->pages_shared--;
+}
+
+/* Drops the mappings of the deferred shared pages whose change is fenced
+ * by now (each entry has its own generation: a drop added during a fence
+ * does not hold back the ones before it); under vm->lock. */
+static void drain_drops_locked(struct vm *vm)
+{
+	struct deferred_drops *d = &vm->shared_drops;
+	unsigned kept = 0;
+
+	for (unsigned i = 0; i < d->count; i++) {
+		if (gstage_fenced(&vm->gstage, d->drop[i].fence_gen))
+			host_page_map_put(host_page_of(vm->host, d->drop[i].pa));
+		else
+			d->drop[kept++] = d->drop[i];
+	}
+	__atomic_store_n(&d->count, kept, __ATOMIC_RELAXED);
+}
+
+/*
+ * Whether a change that unmaps a shared page can be made now: its drop
+ * needs a place on the list (after the fenced ones are drained). If not,
+ * the change waits for the next fence (TOUCH_RETRY); it is never made
+ * without its drop, which would leave the page counted for ever (and
+ * never evictable). Under vm->lock.
+ */
+static bool drop_room_locked(struct vm *vm, uint64_t pa)
+{
+	const struct host_page *p = host_page_of(vm->host, pa);
+
+	if (!is_shared(p))
+		return true;
+	if (vm->shared_drops.count == DEFERRED_DROPS_MAX)
+		drain_drops_locked(vm);
+	if (vm->shared_drops.count < DEFERRED_DROPS_MAX)
+		return true;
+	vm->shared_drops_full++;
+	return false;
+}
+
+/*
+ * The VM stopped mapping page pa at a change numbered fence_gen; under
+ * vm->lock, after drop_room_locked said yes. A private page's count
+ * drops now (the page itself is freed only after the fence:
+ * retired_pages). A shared page's count is what the block cache trusts
+ * when it evicts (0: nobody maps it), and until the fence another vCPU of
+ * this VM may still read it through a stale translation: its count drops
+ * only after that fence (guest_memory_sync).
+ */
+static void drop_mapping_locked(struct vm *vm, uint64_t pa, uint64_t fence_gen)
+{
+	struct deferred_drops *d = &vm->shared_drops;
+	struct host_page *p = host_page_of(vm->host, pa);
+
+	if (!p)
+		return;
+	if (!is_shared(p) || !fence_gen) {
+		host_page_map_put(p);
+		return;
+	}
+	d->drop[d->count].pa = pa;
+	d->drop[d->count].fence_gen = fence_gen;
+	__atomic_store_n(&d->count, d->count + 1, __ATOMIC_RELAXED);
+}
+
+/*
+ * First touch, under vm->lock: a zeroed private page (host_page_alloc
+ * zeroes it; gstage_map publishes the entry after the zeroes) mapped at
+ * page_gpa, which must be unmapped.
+ */
+static enum touch_result map_private_locked(struct vm *vm, uint64_t page_gpa, uint64_t *hpa)
+{
+	uint64_t page = host_page_alloc(vm->host, vm->home_node, PAGE_GUEST_PRIVATE,
+					(uint16_t)vm->id, page_gpa);
+	struct host_page *rec;
+
+	if (!page)
+		return TOUCH_NO_MEMORY;
+	if (gstage_map(&vm->gstage, page_gpa, page, GSTAGE_RWX) != 0) {
+		host_page_free(vm->host, page);
+		return TOUCH_NO_MEMORY;	/* no page for a table */
+	}
+	rec = host_page_of(vm->host, page);
+	rec->mappings = 1;
+	count_mapped(vm, rec);
+	*hpa = page;
+	return TOUCH_OK;
+}
+
+/*
+ * Copy-on-write, under vm->lock: page_gpa is mapped read-only to `old`;
+ * gives the VM a private copy, writable, in its place. The other vCPUs
+ * may still hold the read-only translation: the remap owes a fence.
+ */
+static enum touch_result break_cow_locked(struct vm *vm, uint64_t page_gpa, uint64_t old,
+					  uint64_t *hpa)
+{
+	struct host_page *shared = host_page_of(vm->host, old), *rec;
+	struct gstage_old was;
+	uint64_t copy;
+
+	if (!is_shared(shared)) {
+		/* A private page that was only write-protected: give the
+		 * permission back in place (an upgrade, no fence owed). */
+		gstage_protect(&vm->gstage, page_gpa, GSTAGE_RWX);
+		*hpa = old;
+		return TOUCH_OK;
+	}
+	if (!drop_room_locked(vm, old))
+		return TOUCH_RETRY;
+	copy = host_page_alloc(vm->host, vm->home_node, PAGE_GUEST_PRIVATE, (uint16_t)vm->id,
+			       page_gpa);
+	if (!copy)
+		return TOUCH_NO_MEMORY;
+	memcpy(pa_to_ptr(copy), pa_to_ptr(old), PAGE_SIZE);
+	gstage_remap(&vm->gstage, page_gpa, copy, GSTAGE_RWX, &was);	/* the table exists */
+	count_unmapped(vm, shared);
+	drop_mapping_locked(vm, old, was.fence_gen);
+	rec = host_page_of(vm->host, copy);
+	rec->mappings = 1;
+	count_mapped(vm, rec);
+	vm->cow_breaks++;
+	*hpa = copy;
+	return TOUCH_OK;
+}
+
+/* Looks page_gpa up, mapping a private page on first touch; under vm->lock. */
+static enum touch_result touch_locked(struct vm *vm, uint64_t page_gpa, uint64_t *hpa,
+				      unsigned *perms)
+{
+	if (gstage_lookup(&vm->gstage, page_gpa, hpa, perms))
+		return TOUCH_OK;
+	*perms = GSTAGE_RWX;
+	return map_private_locked(vm, page_gpa, hpa);
+}
+
+/* The two touches: look up (mapping on first touch) and, for a write,
+ * break sharing, all under one hold of the VM's lock, so a vCPU that
+ * breaks the same page's sharing meanwhile cannot leave *hpa pointing at
+ * the shared page. */
+static enum touch_result touch(struct vm *vm, uint64_t gpa, uint64_t *hpa, bool for_write)
+{
+	uint64_t page_gpa = gpa & PAGE_MASK;
+	unsigned perms;
+	enum touch_result result;
+
+	if (!guest_memory_contains(vm, page_gpa, PAGE_SIZE))
+		return TOUCH_NOT_RAM;
+	spin_lock(&vm->lock);
+	result = touch_locked(vm, page_gpa, hpa, &perms);
+	if (for_write && result == TOUCH_OK && !(perms & GSTAGE_WRITE))
+		result = break_cow_locked(vm, page_gpa, *hpa, hpa);
+	spin_unlock(&vm->lock);
+	return result;
+}
+
+enum touch_result guest_memory_touch(struct vm *vm, uint64_t gpa, uint64_t *hpa)
+{
+	return touch(vm, gpa, hpa, false);
+}
+
+enum touch_result guest_memory_touch_writable(struct vm *vm, uint64_t gpa, uint64_t *hpa)
+{
+	return touch(vm, gpa, hpa, true);
+}
+
+enum touch_result guest_memory_fault(struct vm *vm, uint64_t gpa, bool store, bool *spurious)
+{
+	uint64_t page_gpa = gpa & PAGE_MASK, hpa;
+	uint64_t block = gpa & ~(FAULT_AROUND_BYTES - 1);
+	unsigned perms;
+	bool was_mapped;
+	enum touch_result result;
+
+	*spurious = false;
+	if (!guest_memory_contains(vm, page_gpa, PAGE_SIZE))
+		return TOUCH_NOT_RAM;
+	spin_lock(&vm->lock);
+	was_mapped = gstage_lookup(&vm->gstage, page_gpa, &hpa, &perms);
+	if (!was_mapped) {
+		result = map_private_locked(vm, page_gpa, &hpa);
+	} else if (store && !(perms & GSTAGE_WRITE)) {
+		result = break_cow_locked(vm, page_gpa, hpa, &hpa);
+	} else {
+		/* Mapped as the access needs: another vCPU got here first, or
+		 * this hart holds a stale entry. Either way, fence locally. */
+		*spurious = true;
+		vm->spurious_faults++;
+		result = TOUCH_OK;
+	}
+	spin_unlock(&vm->lock);
+	if (result != TOUCH_OK || was_mapped)
+		return result;
+	/* Fault-around, best effort: a neighbour outside RAM or without
+	 * memory stays unmapped. */
+	for (uint64_t g = block; g < block + FAULT_AROUND_BYTES; g += PAGE_SIZE)
+		if (g != page_gpa)
+			guest_memory_touch(vm, g, &hpa);
+	return result;
+}
+
+/* Copies len bytes between hypervisor memory and guest RAM at gpa, page
+ * by page; to_guest selects the direction. */
+static bool guest_copy(struct vm *vm, uint64_t gpa, void *buf, size_t len, bool to_guest)
+{
+	unsigned char *p = buf;
+
+	if (!guest_memory_contains(vm, gpa, len))
+		return false;
+	while (len) {
+		uint64_t hpa;
+		size_t offset = gpa & ~PAGE_MASK;
+		size_t chunk = PAGE_SIZE - offset;
+		if (chunk > len)
+			chunk = len;
+		if ((to_guest ? guest_memory_touch_writable(vm, gpa, &hpa)
+			      : guest_memory_touch(vm, gpa, &hpa)) != TOUCH_OK)
+			return false;
+		if (to_guest)
+			memcpy((char *)pa_to_ptr(hpa) + offset, p, chunk);
+		else
+			memcpy(p, (char *)pa_to_ptr(hpa) + offset, chunk);
+		p += chunk;
+		gpa += chunk;
+		len -= chunk;
+	}
+	return true;
+}
+
+bool guest_memory_is_mapped(struct vm *vm, uint64_t gpa)
+{
+	bool mapped;
+
+	spin_lock(&vm->lock);
+	mapped = gstage_lookup(&vm->gstage, gpa & PAGE_MASK, NULL, NULL);
+	spin_unlock(&vm->lock);
+	return mapped;
+}
+
+bool guest_memory_map_shared(struct vm *vm, uint64_t gpa, uint64_t shared_pa,
+			     struct retired_pages *retired)
+{
+	struct host_page *s = host_page_of(vm->host, shared_pa), *p;
+	struct gstage_old old;
+	uint64_t hpa;
+
+	if ((gpa & ~PAGE_MASK) || !guest_memory_contains(vm, gpa, PAGE_SIZE) || !s ||
+	    retired_full(retired))
+		return false;
+	spin_lock(&vm->lock);
+	if (gstage_lookup(&vm->gstage, gpa, &hpa, NULL)) {
+		if (hpa == shared_pa) {
+			spin_unlock(&vm->lock);
+			return true;	/* already this page */
+		}
+		if (!drop_room_locked(vm, hpa)) {
+			spin_unlock(&vm->lock);
+			return false;	/* after a fence */
+		}
+	}
+	if (gstage_remap(&vm->gstage, gpa, shared_pa, GSTAGE_RX, &old) != 0) {
+		spin_unlock(&vm->lock);
+		return false;	/* no page for a table; nothing changed */
+	}
+	if (old.valid) {
+		p = host_page_of(vm->host, old.hpa);
+		count_unmapped(vm, p);
+		drop_mapping_locked(vm, old.hpa, old.fence_gen);
+		if (!is_shared(p))
+			retired->pa[retired->count++] = old.hpa;	/* freed after the fence */
+		if (old.fence_gen > retired->fence_gen)
+			retired->fence_gen = old.fence_gen;
+	}
+	host_page_map_get(s);
+	count_mapped(vm, s);
+	spin_unlock(&vm->lock);
+	return true;
+}
+
+void guest_memory_sync(struct vm *vm)
+{
+	gstage_sync(&vm->gstage);
+	if (__atomic_load_n(&vm->shared_drops.count, __ATOMIC_RELAXED)) {
+		spin_lock(&vm->lock);
+		drain_drops_locked(vm);
+		spin_unlock(&vm->lock);
+	}
+}
+
+void guest_memory_free_retired(struct vm *vm, struct retired_pages *r)
+{
+	if (!r->count)
+		return;
+	guest_memory_sync(vm);
+	/* The rule, checked: a retired page goes back only after its fence. */
+	if (!gstage_fenced(&vm->gstage, r->fence_gen))
+		return;	/* cannot happen after a sync; leak rather than reuse */
+	for (unsigned i = 0; i < r->count; i++)
+		host_page_free(vm->host, r->pa[i]);
+	retired_init(r);
+}
+
+bool guest_copy_to(struct vm *vm, uint64_t gpa, const void *src, size_t len)
+{
+	return guest_copy(vm, gpa, (void *)src, len, true);
+}
+
+bool guest_copy_from(struct vm *vm, void *dst, uint64_t gpa, size_t len)
+{
+	return guest_copy(vm, gpa, dst, len, false);
+}
+
+static void release_page(void *arg, uint64_t gpa, uint64_t hpa, unsigned perms)
+{
+	struct vm *vm = arg;
+	struct host_page *p = host_page_of(vm->host, hpa);
+
+	(void)gpa;
+	(void)perms;
+	count_unmapped(vm, p);
+	if (p)
+		host_page_map_put(p);	/* the VM does not run: nothing to wait for */
+	if (!is_shared(p))
+		host_page_free(vm->host, hpa);	/* shared ones stay: others' or cached */
+}
+
+void guest_memory_release(struct vm *vm)
+{
+	struct deferred_drops *d = &vm->shared_drops;
+
+	spin_lock(&vm->lock);
+	/* No vCPU runs, and each flushes the VMID before it runs again. */
+	for (unsigned i = 0; i < d->count; i++)
+		host_page_map_put(host_page_of(vm->host, d->drop[i].pa));
+	d->count = 0;
+	gstage_for_each(&vm->gstage, release_page, vm);
+	gstage_clear(&vm->gstage);
+	spin_unlock(&vm->lock);
+}

@@ -1,0 +1,252 @@
+/*
+ * The VMs of a run: creation and placement, the end of a VM's life
+ * (power-off, failure, crash, hang, reboot) and the table the harts walk.
+ */
+#include <string.h>
+#include "guest/config.h"
+#include "host/console.h"
+#include "g-stage/gstage_fence.h"
+#include "guest/guest_boot.h"
+#include "core/guest_console.h"
+#include "core/guest_memory.h"
+#include "core/hart.h"
+#include "lib/format.h"
+#include "core/placement.h"
+#include "arch/sbi_defs.h"
+#include "core/vm.h"
+#include "core/vm_table.h"
+#include "vplic/vplic_dev.h"
+
+struct vm vms[MAX_VMS];
+unsigned vm_count;
+
+static const struct hyp_config *boot_config;
+static uint64_t boot_timebase_hz;
+
+const char *const vm_state_name[] = {
+	[VM_RUNNING] = "running",
+	[VM_OFF] = "off",
+	[VM_FAILED] = "failed",
+	[VM_CRASHED] = "crashed",
+	[VM_KILLED] = "killed",
+	[VM_HUNG] = "hung",
+	[VM_STOPPED] = "stopped",
+};
+
+/*
+ * Puts a VM's devices, interrupt controller and vCPUs in their power-on
+ * state and loads its images. On a reboot it runs under life_lock with no
+ * vCPU of the VM loaded, so no guest is in a device: the device's lock,
+ * then the vPLIC's, are taken (and released) here as at any device reset.
+ * Without these two resets a source the old guest claimed and never
+ * completed (a panic in the disk's interrupt handler) stays claimed, and
+ * the new guest never gets a disk interrupt again.
+ */
+static bool vm_boot(struct vm *vm, const char **why)
+{
+	bool ok;
+
+	/* Nobody else touches the vCPUs now: at creation no hart runs yet,
+	 * at a reboot every vCPU is HALTED and none is loaded. */
+	if (vm->has_disk)
+		vblk_reset(&vm->disk);
+	vplic_reset(&vm->vplic);
+	for (unsigned i = 0; i < vm->nvcpus; i++) {
+		struct vcpu *v = &vm->vcpu[i];
+		vcpu_reset(v, 0, 0);
+		v->masked_ticks = 0;
+		__atomic_store_n(&v->irq_inject, 0, __ATOMIC_RELEASE);	/* the last boot's */
+		vcpu_set_power(v, VCPU_STOPPED);	/* secondaries wait for hart_start */
+	}
+	ok = guest_boot_load(vm, boot_config, boot_timebase_hz, why);
+	vm->boots++;
+	return ok;
+}
+
+bool vms_create(const struct hyp_config *cfg, struct host_memory *host, uint8_t *disk_maps,
+		uint64_t disk_map_bytes)
+{
+	struct placement placement;
+	unsigned hart_node[MAX_HARTS];
+
+	boot_config = cfg;
+	for (unsigned h = 0; h < nharts; h++)
+		hart_node[h] = harts[h].node;
+	placement_init(&placement, nharts, hart_node, host->nnodes);
+
+	for (unsigned i = 0; i < cfg->guests; i++) {
+		struct vm *vm = &vms[i];
+		unsigned hart_of[MAX_VCPUS_PER_VM];
+		const char *why = NULL;
+
+		vm->id = i;
+		format(vm->name, sizeof(vm->name), "guest%u", i);
+		vm->host = host;
+		vm->ram_base = GUEST_RAM_BASE;
+		vm->ram_size = cfg->guest_mem;
+		vm->nvcpus = cfg->vcpus;
+		vm->home_node = placement_place_vm(&placement, vm->nvcpus, hart_of);
+		for (unsigned j = 0; j < vm->nvcpus; j++) {
+			struct vcpu *v = &vm->vcpu[j];
+			v->vm = vm;
+			v->id = j;
+			v->hart = (int)hart_of[j];
+			v->last_hart = -1;
+			if (!runqueue_add(&harts[hart_of[j]].runqueue, v)) {
+				log_info("%s: too many vCPUs on hart %u", vm->name, hart_of[j]);
+				return false;
+			}
+		}
+		guest_memory_init(vm);
+		vplic_dev_init(vm);
+		vm_count = i + 1;
+		if (disk_maps) {
+			if (!vblk_init(&vm->disk, vm, disk_maps + i * disk_map_bytes, &why)) {
+				log_info("%s: no disk: %s", vm->name, why);
+				return false;
+			}
+			vm->has_disk = true;
+		}
+		if (!vm_boot(vm, &why)) {
+			log_info("%s: cannot boot: %s", vm->name, why);
+			return false;
+		}
+		__atomic_store_n(&vm->state, VM_RUNNING, __ATOMIC_RELEASE);
+	}
+	return true;
+}
+
+void vm_set_timebase(uint64_t hz)
+{
+	boot_timebase_hz = hz;
+}
+
+bool vm_any_running(void)
+{
+	for (unsigned i = 0; i < vm_count; i++)
+		if (vm_is_running(&vms[i]))
+			return true;
+	return false;
+}
+
+void vm_flush_gstage(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->nvcpus; i++)
+		vcpu_request(&vm->vcpu[i], VCPU_REQ_FLUSH_GSTAGE);
+}
+
+/* Makes every hart that runs one of vm's vCPUs leave the guest soon. */
+static void kick_vcpus(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->nvcpus; i++)
+		vcpu_request(&vm->vcpu[i], 0);
+}
+
+void vm_stop(struct vm *vm, enum vm_state state, const char *why)
+{
+	enum vm_state running = VM_RUNNING;
+
+	/* The first stop wins, whichever hart it comes from. */
+	if (!__atomic_compare_exchange_n(&vm->state, &running, state, false,
+					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		return;
+	guest_console_flush(vm);
+	log_info("%s %s: %s", vm->name, vm_state_name[state], why);
+	kick_vcpus(vm);
+}
+
+void vm_system_reset(struct vm *vm, unsigned long type, unsigned long reason)
+{
+	if (type == SBI_SRST_TYPE_SHUTDOWN) {
+		if (reason == SBI_SRST_REASON_SYSTEM_FAILURE)
+			vm_stop(vm, VM_FAILED, "shut down reporting a system failure");
+		else
+			vm_stop(vm, VM_OFF, "powered off");
+	} else if (boot_config->batch) {
+		/* Guests boot with panic=-1, so a panic arrives as a reboot. */
+		vm_stop(vm, VM_CRASHED,
+			"asked to reboot before its batch command finished (a kernel panic)");
+	} else {
+		vm_request_reboot(vm);
+	}
+}
+
+static bool any_vcpu_loaded(const struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->nvcpus; i++)
+		if (__atomic_load_n(&vm->vcpu[i].loaded, __ATOMIC_SEQ_CST))
+			return true;
+	return false;
+}
+
+/*
+ * A reboot: every page of the VM goes back to the allocator and the VM
+ * boots again from its images on freshly zeroed pages. It happens with
+ * every vCPU HALTED and none loaded (on the hart that puts the VM's last
+ * loaded vCPU), so no hart is running the VM when its pages are freed,
+ * and none can start to until vm_boot leaves HALTED; each vCPU flushes
+ * the VM's VMID when next loaded (last_hart = -1), so no stale G-stage
+ * translation survives.
+ */
+static void reboot(struct vm *vm)
+{
+	const char *why = NULL;
+
+	guest_console_flush(vm);
+	guest_memory_release(vm);
+	gstage_fence_vmid(vm->gstage.vmid);
+	for (unsigned i = 0; i < vm->nvcpus; i++)
+		vm->vcpu[i].last_hart = -1;
+	log_info("%s rebooting", vm->name);
+	if (!vm_boot(vm, &why))
+		vm_stop(vm, VM_KILLED, why);
+	kick_vcpus(vm);
+}
+
+/*
+ * Halts every vCPU (vcpus_halt: HALTED wins over any WFI, suspend, stop,
+ * start or wake-up in flight, and nothing but the reboot leaves it), then
+ * reboots at once if none is loaded; otherwise the hart that puts the
+ * last loaded one reboots (vm_after_run). A hart about to run a vCPU
+ * marks it loaded, then re-reads its power (vcpu_begin_run); here the
+ * vCPUs are halted, then `loaded` is read: with a full fence on both
+ * sides, at least one of the two sees the other. A second request while
+ * one is pending (another vCPU's SRST) changes nothing.
+ */
+void vm_request_reboot(struct vm *vm)
+{
+	spin_lock(&vm->life_lock);
+	if (!vm->reboot_pending) {
+		vm->reboot_pending = true;
+		if (!vcpus_halt(vm->vcpu, vm->nvcpus)) {
+			vm->reboot_pending = false;
+			reboot(vm);
+		}
+	}
+	spin_unlock(&vm->life_lock);
+	kick_vcpus(vm);
+}
+
+void vm_after_run(struct vm *vm)
+{
+	bool alive = false;
+
+	spin_lock(&vm->life_lock);
+	if (vm->reboot_pending) {
+		if (!any_vcpu_loaded(vm)) {
+			vm->reboot_pending = false;
+			reboot(vm);
+		}
+		spin_unlock(&vm->life_lock);
+		return;
+	}
+	/* A STOPPING vCPU is not counted dead yet: its hart calls us again
+	 * once it is STOPPED. */
+	for (unsigned i = 0; i < vm->nvcpus; i++)
+		alive |= vcpu_power(&vm->vcpu[i]) != VCPU_STOPPED;
+	spin_unlock(&vm->life_lock);
+	/* Nothing can start a vCPU of this VM again (SBI HSM only lets a
+	 * running vCPU start another): the VM is dead. */
+	if (!alive)
+		vm_stop(vm, VM_KILLED, "every vCPU stopped itself (SBI HSM hart_stop)");
+}

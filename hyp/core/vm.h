@@ -1,0 +1,125 @@
+/*
+ * A virtual machine: its guest-physical memory (G-stage table), its vCPUs,
+ * its console, its life-cycle state and its counters.
+ */
+#ifndef DISCV_VM_H
+#define DISCV_VM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "g-stage/gstage.h"
+#include "mem/host_pages.h"
+#include "core/mmio.h"
+#include "lib/spinlock.h"
+#include "core/vcpu.h"
+#include "vdisk/vblk.h"
+#include "vplic/vplic.h"
+
+#define MAX_VMS 64
+#define MAX_VCPUS_PER_VM 8
+#define VM_NAME_MAX 16
+#define DEFERRED_DROPS_MAX 256
+#define GUEST_CONSOLE_LINE 256
+
+/* The guest-physical memory map (docs/guest-platform.md). */
+#define GUEST_PLIC_BASE 0x0c000000UL
+#define GUEST_VIRTIO_BASE 0x10001000UL	/* slot k at + 0x1000 * k, irq k + 1 */
+#define GUEST_RAM_BASE 0x80000000UL
+#define GUEST_KERNEL_OFFSET 0x200000UL	/* Linux RISC-V boot protocol: RAM + 2 MiB */
+
+enum vm_state {
+	VM_RUNNING,
+	VM_OFF,		/* the guest powered off (SRST shutdown, no failure) */
+	VM_FAILED,	/* the guest shut down reporting a system failure */
+	VM_CRASHED,	/* the guest asked to reboot in batch mode: it panicked */
+	VM_KILLED,	/* the hypervisor stopped it (a fault it cannot survive) */
+	VM_HUNG,	/* a vCPU kept its timer interrupt masked for 10 s: a hard lockup */
+	VM_STOPPED,	/* stopped from the monitor */
+};
+
+extern const char *const vm_state_name[];
+
+#define GUEST_INPUT_BUF 256
+
+struct guest_console {
+	struct spinlock lock;	/* the VM's vCPUs may print from several harts */
+	char line[GUEST_CONSOLE_LINE];
+	unsigned len;
+	bool continued;		/* part of the current line was already printed */
+	unsigned long writes_seen;	/* console_write_count() after our last write */
+	/* Keyboard input for this guest (when it has the console focus). */
+	char input[GUEST_INPUT_BUF];
+	unsigned input_head, input_tail;
+};
+
+struct vm {
+	/* Sv39x4 root table: 16 KiB, 16 KiB aligned (priv spec 8.5.1). */
+	uint64_t gstage_root[GSTAGE_ROOT_ENTRIES] __attribute__((aligned(16384)));
+	struct gstage gstage;
+	struct spinlock life_lock;	/* stop, reboot: taken before `lock` */
+	struct spinlock lock;		/* guards the G-stage and page records */
+	struct host_memory *host;
+
+	unsigned id;
+	char name[VM_NAME_MAX];
+	enum vm_state state;
+	bool reboot_pending;		/* the guest asked to reboot (interactive) */
+	unsigned boots;			/* boots so far: 0 while the first is loaded */
+	unsigned home_node;		/* NUMA node its pages come from */
+
+	uint64_t ram_base, ram_size;	/* guest-physical RAM */
+
+	unsigned nvcpus;
+	struct vcpu vcpu[MAX_VCPUS_PER_VM];
+
+	struct guest_console console;
+
+	/* Emulated devices: the interrupt controller and the register
+	 * windows that trap (mmio.c). */
+	struct vplic vplic;
+	struct mmio_region mmio[MAX_MMIO_REGIONS];
+	unsigned nmmio;
+	bool has_disk;
+	struct vblk disk;		/* virtio-blk over the base disk + its delta */
+
+	/* Counters (hvstat). */
+	uint64_t pages_mapped;		/* guest RAM pages backed by host pages */
+	uint64_t pages_local;		/* ... from its home node */
+	uint64_t pages_remote;		/* ... from another node (home node full) */
+	uint64_t pages_shared;		/* ... that are shared pages, read-only */
+	uint64_t cow_breaks;		/* writes to shared pages that made a private copy */
+	uint64_t spurious_faults;	/* guest-page faults on pages already mapped as needed */
+
+	/* Shared pages this VM stopped mapping, whose mapping count drops
+	 * only once that change is fenced on every hart (guest_memory.c);
+	 * under `lock` (count is read without it, atomically). */
+	struct deferred_drops {
+		unsigned count;
+		struct { uint64_t pa, fence_gen; } drop[DEFERRED_DROPS_MAX];
+	} shared_drops;
+	uint64_t shared_drops_full;	/* changes refused until a fence: the list was full */
+};
+
+static inline enum vm_state vm_get_state(const struct vm *vm)
+{
+	return __atomic_load_n(&vm->state, __ATOMIC_ACQUIRE);
+}
+
+static inline bool vm_is_running(const struct vm *vm)
+{
+	return vm_get_state(vm) == VM_RUNNING;
+}
+
+/* Flushes the VM's G-stage translations on every hart that may hold
+ * them; returns when every loaded vCPU has fenced (the others fence before
+ * they next run). After it, a page unmapped from the VM may be reused. */
+void vm_flush_gstage(struct vm *vm);
+
+/* SBI SRST (or legacy shutdown) from the guest: power off or reboot. */
+void vm_system_reset(struct vm *vm, unsigned long type, unsigned long reason);
+
+/* Stops the VM with a final state; prints why. Idempotent: the first
+ * stop wins. */
+void vm_stop(struct vm *vm, enum vm_state state, const char *why);
+
+#endif

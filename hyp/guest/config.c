@@ -1,0 +1,162 @@
+#include <string.h>
+#include "guest/config.h"
+#include "lib/format.h"
+#include "core/vm.h"
+
+#define MIN_GUEST_MEM (16UL << 20)
+#define MAX_GUEST_MEM (16UL << 30)
+
+/* Parses a decimal or 0x-hex number with an optional K/M/G suffix. */
+static bool parse_u64(const char *s, size_t len, bool suffix_ok, uint64_t *out)
+{
+	uint64_t v = 0;
+	unsigned base = 10;
+	size_t i = 0;
+
+	if (len > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		base = 16;
+		i = 2;
+	}
+	if (i == len)
+		return false;
+	for (; i < len; i++) {
+		char c = s[i];
+		unsigned d;
+		if (c >= '0' && c <= '9')
+			d = (unsigned)(c - '0');
+		else if (base == 16 && c >= 'a' && c <= 'f')
+			d = (unsigned)(c - 'a' + 10);
+		else if (base == 16 && c >= 'A' && c <= 'F')
+			d = (unsigned)(c - 'A' + 10);
+		else
+			break;
+		if (v > (UINT64_MAX - d) / base)
+			return false;
+		v = v * base + d;
+	}
+	if (i < len) {
+		unsigned shift;
+		if (!suffix_ok || i + 1 != len)
+			return false;
+		switch (s[i]) {
+		case 'K': case 'k': shift = 10; break;
+		case 'M': case 'm': shift = 20; break;
+		case 'G': case 'g': shift = 30; break;
+		default: return false;
+		}
+		if (v > (UINT64_MAX >> shift))
+			return false;
+		v <<= shift;
+	}
+	*out = v;
+	return true;
+}
+
+static int hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+bool hex_decode(const char *hex, size_t hexlen, char *out, size_t outlen)
+{
+	if (hexlen % 2 || hexlen / 2 >= outlen)
+		return false;
+	for (size_t i = 0; i < hexlen; i += 2) {
+		int hi = hex_value(hex[i]), lo = hex_value(hex[i + 1]);
+		if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
+			return false;	/* NUL would cut the string short */
+		out[i / 2] = (char)(hi << 4 | lo);
+	}
+	out[hexlen / 2] = '\0';
+	return true;
+}
+
+/* Parses "PA,SIZE". */
+static bool parse_blob(const char *v, size_t len, uint64_t *pa, uint64_t *size)
+{
+	const char *comma = memchr(v, ',', len);
+
+	return comma && parse_u64(v, (size_t)(comma - v), false, pa) &&
+	       parse_u64(comma + 1, len - (size_t)(comma + 1 - v), false, size) && *size > 0;
+}
+
+static bool parse_option(struct hyp_config *cfg, const char *key, size_t keylen,
+			 const char *val, size_t vallen)
+{
+	uint64_t n;
+
+#define KEY(k) (keylen == sizeof(k) - 1 && memcmp(key, k, keylen) == 0)
+	if (KEY("discv.guests")) {
+		if (!parse_u64(val, vallen, false, &n) || n < 1 || n > MAX_VMS)
+			return false;
+		cfg->guests = (unsigned)n;
+	} else if (KEY("discv.vcpus")) {
+		if (!parse_u64(val, vallen, false, &n) || n < 1 || n > MAX_VCPUS_PER_VM)
+			return false;
+		cfg->vcpus = (unsigned)n;
+	} else if (KEY("discv.mem")) {
+		if (!parse_u64(val, vallen, true, &n) || n < MIN_GUEST_MEM || n > MAX_GUEST_MEM ||
+		    n % (2UL << 20))
+			return false;	/* whole 2 MiB: the kernel sits at RAM + 2 MiB */
+		cfg->guest_mem = n;
+	} else if (KEY("discv.kernel")) {
+		return parse_blob(val, vallen, &cfg->kernel_pa, &cfg->kernel_size);
+	} else if (KEY("discv.initrd")) {
+		return parse_blob(val, vallen, &cfg->initrd_pa, &cfg->initrd_size);
+	} else if (KEY("discv.cmd")) {
+		cfg->batch = true;
+		return hex_decode(val, vallen, cfg->cmd, sizeof(cfg->cmd));
+	} else if (KEY("discv.share")) {
+		if (vallen != 1 || (val[0] != '0' && val[0] != '1'))
+			return false;
+		cfg->share = val[0] == '1';
+	} else if (KEY("discv.append")) {
+		return hex_decode(val, vallen, cfg->append, sizeof(cfg->append));
+	} else {
+		return false;
+	}
+#undef KEY
+	return true;
+}
+
+bool config_parse(struct hyp_config *cfg, const char *cmdline, char *err, size_t errlen)
+{
+	const char *p = cmdline;
+
+	*cfg = (struct hyp_config){ .guests = 1, .vcpus = 1, .guest_mem = 128UL << 20,
+				    .share = true };
+	while (*p) {
+		while (*p == ' ')
+			p++;
+		if (!*p)
+			break;
+		const char *start = p;
+		while (*p && *p != ' ')
+			p++;
+		size_t len = (size_t)(p - start);
+		const char *eq = memchr(start, '=', len);
+		if (!eq || !parse_option(cfg, start, (size_t)(eq - start), eq + 1,
+					 len - (size_t)(eq + 1 - start))) {
+			/* "bad option '<option>'", the option cut to what fits. */
+			size_t off = (size_t)format(err, errlen, "bad option '");
+			size_t room = errlen > off + 2 ? errlen - off - 2 : 0;
+			size_t n = len < room ? len : room;
+			if (off < errlen) {
+				memcpy(err + off, start, n);
+				format(err + off + n, errlen - off - n, "'");
+			}
+			return false;
+		}
+	}
+	if (!cfg->kernel_size) {
+		format(err, errlen, "no guest kernel (discv.kernel=PA,SIZE)");
+		return false;
+	}
+	return true;
+}
