@@ -1,0 +1,1 @@
+build-wip/obj/boot/entry.S.o: boot/entry.S
