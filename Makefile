@@ -34,7 +34,7 @@ LINUX_SOURCE_TARBALL ?= /usr/src/linux-source-6.1.tar.xz
 .DEFAULT_GOAL := all
 .PHONY: all help deps hypervisor guest-kernel guest-initramfs base-disk reset-disks \
 	test-guests run debug \
-	test test-fresh unit-test fuzz boot-test bench-overhead bench-boot bench-share clean
+	test test-fresh unit-test check-layers fuzz boot-test bench-overhead bench-boot bench-share clean
 
 all: hypervisor guest-kernel guest-initramfs base-disk test-guests
 
@@ -46,6 +46,7 @@ help:
 	@echo "  make test-fresh   make run + make test in a fresh Debian 12 chroot (root, mmdebstrap;"
 	@echo "                    13-25 min; chroot in DISCV_FRESH_DIR, log in build/test-fresh/)"
 	@echo "  make unit-test    host unit tests only (ASan + UBSan)"
+	@echo "  make check-layers no include or call goes up the layers of hyp/LAYERS"
 	@echo "  make fuzz         libFuzzer on the virtqueue/virtio-blk parsers (FUZZ_SECONDS=60)"
 	@echo "  make boot-test    QEMU boot tests only"
 	@echo "  make bench-boot   time until 1, 2, 4, 8, 16 guests are all in user space"
@@ -194,6 +195,10 @@ debug: $(RUN_PREREQS)
 # ---- tests --------------------------------------------------------------
 fuzz: | $(BUILD)/.deps-ok
 	@tests/fuzz/run.sh $(or $(FUZZ_SECONDS),60)
+
+check-layers: hypervisor
+	@python3 tools/check-layers.py --self-test
+	@python3 tools/check-layers.py --objects $(BUILD)/obj --graph
 
 unit-test: | $(BUILD)/.deps-ok
 	@tests/unit/run.sh $(BUILD)/unit

@@ -77,8 +77,4 @@ secondary_entry:
 	call secondary_main
 	j park
 
-	.section .bss.stacks, "aw", @nobits
-	.align 12
-	.global hart_stacks
-hart_stacks:
-	.space STACK_SIZE * MAX_HARTS
+/* hart_stacks: host/hart.c (.bss.stacks, first in .bss: boot/entry.S zeroes .bss on its own stack). */

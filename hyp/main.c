@@ -14,9 +14,13 @@
 #include "host/console.h"
 #include "arch/csr.h"
 #include "g-stage/gstage_fence.h"
-#include "core/hart.h"
+#include "core/sched.h"
 #include "mem/host_pages.h"
+#include "core/vcpu_exit.h"
+#include "guest/guest.h"
 #include "monitor/hvstat.h"
+#include "monitor/monitor.h"
+#include "sbi/sbi.h"
 #include "lib/format.h"
 #include "host/machine.h"
 #include "host/platform.h"
@@ -27,7 +31,7 @@
 #include "core/vm_table.h"
 
 extern char _start[], _end[];
-extern char hyp_trap_vector[];
+extern void secondary_entry(void);	/* boot/entry.S */
 
 struct host_memory host_memory;
 static struct platform platform;
@@ -35,28 +39,6 @@ static struct hyp_config config;
 static uint64_t disk_map_bytes;		/* per guest, 0 without a base disk */
 static uint64_t base_blocks;
 static uint8_t *disk_maps;
-
-/* Called from switch.S on any trap taken in HS-mode outside a guest. */
-void hyp_trap_unexpected(uint64_t scause, uint64_t sepc, uint64_t stval, uint64_t ra)
-{
-	hyp_panic("unexpected trap in the hypervisor: scause=%lx sepc=%lx stval=%lx ra=%lx",
-		  scause, sepc, stval, ra);
-}
-
-/* The hart's own state: trap vector, interrupt enables (taken only as
- * exits from guests or as WFI wake-ups: sstatus.SIE stays 0 in HS-mode),
- * FP usable by fp_save/fp_restore. */
-void hart_init(struct hart *h)
-{
-	__asm__ volatile("mv tp, %0" :: "r"(h));
-	hart_stack_canary_init(h->hartid);
-	h->timer_deadline = UINT64_MAX;	/* not armed */
-	csr_write(CSR_STVEC, (uint64_t)hyp_trap_vector);
-	csr_clear(CSR_SSTATUS, SSTATUS_SIE);
-	csr_set(CSR_SSTATUS, SSTATUS_FS_INITIAL);
-	csr_write(CSR_SIE, SIP_SSIP | SIP_STIP | SIP_SEIP);
-	gstage_probe_vmid_bits();
-}
 
 /* NUMA nodes with RAM (before the page allocator knows them). */
 static unsigned nnodes_of(void)
@@ -176,6 +158,7 @@ void hyp_main(unsigned long boot_hartid, const void *fdt)
 	disk_map_bytes = (vdisk_map_bytes() + PAGE_SIZE - 1) & PAGE_MASK;
 	base_blocks = vdisk_base_blocks();
 	memory_init(fdt);
+	hvstat_init(&host_memory);
 	log_info("hypervisor on hart %lu (%u harts), %lu MiB host RAM in %u node(s), "
 		 "%lu MiB free", boot_hartid, nharts,
 		 (host_pages_ram_count(&host_memory) * PAGE_SIZE) >> 20, host_memory.nnodes,
@@ -190,7 +173,6 @@ void hyp_main(unsigned long boot_hartid, const void *fdt)
 		 : ": fewer VMIDs than guests, the G-stage TLB is flushed at every vCPU switch");
 
 	timebase_hz = platform.timebase_hz;
-	vm_set_timebase(platform.timebase_hz);
 	/* Each guest's share of host memory (host_pages.h): what is free now,
 	 * less the kernel image's shared pages and some slack, split evenly,
 	 * at most its RAM and G-stage tables. */
@@ -198,12 +180,14 @@ void hyp_main(unsigned long boot_hartid, const void *fdt)
 	host_pages_set_shares(&host_memory, config.guests,
 			      (config.guest_mem >> PAGE_SHIFT) + (config.guest_mem >> 20) + 64,
 			      host_memory.nnodes * (config.kernel_size >> PAGE_SHIFT) + 1024);
-	if (!vms_create(&config, &host_memory, disk_maps, disk_map_bytes)) {
+	if (!guests_create(&config, &host_memory, disk_maps, disk_map_bytes)) {
 		hvstat_print();
 		machine_exit(MACHINE_EXIT_BAD_CONFIG);
 	}
-	harts_start_secondaries();
-	hart_run();
+	vcpu_exit_set_ecall_handler(sbi_dispatch);
+	monitor_init();
+	harts_start_secondaries((unsigned long)secondary_entry);
+	sched_run();
 
 	enum machine_exit_code code = exit_code();
 	for (unsigned i = 0; i < vm_count; i++)

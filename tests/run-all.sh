@@ -2,9 +2,10 @@
 # `make test`: every test of discv, in order of cost. Installs the Debian
 # packages it needs (as root), builds what is missing, then runs
 #   1. host unit tests of the pure logic (ASan + UBSan)
-#   2. 20 s of libFuzzer on the virtqueue parser (tests/fuzz/)
-#   3. boot tests on QEMU (tests/boot/run.sh)
-#   4. the boot-overhead figure (a measurement, not a pass/fail test)
+#   2. the layer check (tools/check-layers.py)
+#   3. 20 s of libFuzzer on the virtqueue parser (tests/fuzz/)
+#   4. boot tests on QEMU (tests/boot/run.sh)
+#   5. the boot-overhead figure (a measurement, not a pass/fail test)
 # and ends with the line "N passed, M failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -41,6 +42,15 @@ if [ -z "$u_bins" ]; then
 	tally 0 1
 else
 	tally $((u_bins - u_fail)) "$u_fail"
+fi
+
+step "layers: no file includes or calls a higher layer (hyp/LAYERS)"
+if python3 tools/check-layers.py --self-test && python3 tools/check-layers.py --objects "$BUILD/obj"; then
+	tally 1 0
+	echo "layers: PASS"
+else
+	tally 0 1
+	echo "layers: FAIL (tools/check-layers.py lists the violations above)"
 fi
 
 step "fuzzing the virtqueue and virtio-blk parsers (20 s, libFuzzer + ASan + UBSan)"

@@ -8,9 +8,24 @@
 #ifndef DISCV_RISCV_DEFS_H
 #define DISCV_RISCV_DEFS_H
 
+#include <stdint.h>
+
 #define PAGE_SHIFT 12
 #define PAGE_SIZE (1UL << PAGE_SHIFT)
 #define PAGE_MASK (~(PAGE_SIZE - 1))
+
+/* The hypervisor runs with translation off (satp = 0 in HS-mode): a host
+ * physical address is a pointer (also in the native unit tests, where
+ * "host RAM" is an ordinary buffer). */
+static inline void *pa_to_ptr(uint64_t pa)
+{
+	return (void *)(uintptr_t)pa;
+}
+
+static inline uint64_t ptr_to_pa(const void *p)
+{
+	return (uint64_t)(uintptr_t)p;
+}
 
 /* Supervisor CSRs */
 #define CSR_SSTATUS 0x100

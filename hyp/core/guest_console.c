@@ -1,8 +1,7 @@
 #include "host/console.h"
 #include "core/guest_console.h"
-#include "core/hart.h"
+#include "host/hart.h"
 #include "lib/format.h"
-#include "monitor/monitor.h"
 #include "core/vm.h"
 
 /* Emits the buffered text. A line that was partly flushed before (a
@@ -85,7 +84,7 @@ int guest_console_getc(struct vm *vm)
 	/* The guest is polling for input: show it its unfinished line. */
 	guest_console_flush(vm);
 	if (this_hart()->index == 0)
-		monitor_poll_console();	/* the boot hart reads the keyboard */
+		console_poll_input();	/* the boot hart reads the keyboard */
 	spin_lock(&con->lock);
 	if (con->input_head != con->input_tail)
 		c = (unsigned char)con->input[con->input_head++ % GUEST_INPUT_BUF];

@@ -6,12 +6,11 @@
 #include <stddef.h>
 #include "arch/csr.h"
 #include "g-stage/gstage_fence.h"
-#include "core/hart.h"
+#include "core/sched.h"
 #include "core/vcpu.h"
 #include "core/vcpu_exit.h"
 #include "core/vm.h"
 #include "core/vm_table.h"
-#include "vplic/vplic_dev.h"
 
 void vcpu_switch_to(struct vcpu_context *ctx);
 uint64_t guest_fetch_u16(uint64_t gva, uint64_t *fault);
@@ -87,14 +86,12 @@ void vcpu_load(struct vcpu *v)
 	v->fp_dirty = false;
 	v->hart = (int)h->index;
 	v->last_hart = (int)h->index;
-	h->current = v;
+	this_sched()->current = v;
 }
 
 /* Saves what vcpu_load loaded and the guest may have changed. */
 void vcpu_put(struct vcpu *v)
 {
-	struct hart *h = this_hart();
-
 	v->csrs.vsstatus = csr_read(CSR_VSSTATUS);
 	v->csrs.vsie = csr_read(CSR_VSIE);
 	v->csrs.vstvec = csr_read(CSR_VSTVEC);
@@ -115,10 +112,19 @@ void vcpu_put(struct vcpu *v)
 	}
 	csr_write(CSR_HVIP, 0);
 	csr_write(CSR_VSTIMECMP, UINT64_MAX);
-	h->current = NULL;
+	this_sched()->current = NULL;
 }
 
 /* Does the work other harts or the hypervisor queued for this vCPU. */
+/* The level of v's external interrupt line, from the VM's interrupt
+ * controller (which registered how to read it: vm_set_interrupt_controller). */
+static bool vcpu_external_line(const struct vcpu *v)
+{
+	const struct vm *vm = v->vm;
+
+	return vm->external_line && vm->external_line(vm->interrupt_controller, v->id);
+}
+
 static void do_requests(struct vcpu *v)
 {
 	unsigned req = __atomic_exchange_n(&v->requests, 0, __ATOMIC_ACQ_REL);
@@ -127,7 +133,7 @@ static void do_requests(struct vcpu *v)
 	if (irqs)
 		csr_set(CSR_HVIP, irqs);
 	/* The external interrupt is a level: VSEIP follows the vPLIC line. */
-	if (vplic_dev_line(v))
+	if (vcpu_external_line(v))
 		csr_set(CSR_HVIP, HVIP_VSEIP);
 	else
 		csr_clear(CSR_HVIP, HVIP_VSEIP);
@@ -168,7 +174,7 @@ void vcpu_raise_irq(struct vcpu *target, uint64_t hvip_bit)
 {
 	struct hart *h = this_hart();
 
-	if (h->current == target) {
+	if (this_sched()->current == target) {
 		csr_set(CSR_HVIP, hvip_bit);	/* loaded here: raise it now */
 		return;
 	}
@@ -176,7 +182,7 @@ void vcpu_raise_irq(struct vcpu *target, uint64_t hvip_bit)
 	 * runs another vCPU. */
 	__atomic_fetch_or(&target->irq_inject, hvip_bit, __ATOMIC_SEQ_CST);
 	if (target->hart == (int)h->index)
-		h->resched = true;
+		h->kicked = true;
 	else
 		hart_kick((unsigned)target->hart);
 }
@@ -210,8 +216,8 @@ void vcpu_request(struct vcpu *target, unsigned requests)
 		return;
 	while ((__atomic_load_n(&target->requests, __ATOMIC_ACQUIRE) & requests) &&
 	       __atomic_load_n(&target->loaded, __ATOMIC_ACQUIRE)) {
-		if (h->current)
-			do_requests(h->current);
+		if (this_sched()->current)
+			do_requests(this_sched()->current);
 	}
 }
 

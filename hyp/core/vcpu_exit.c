@@ -9,12 +9,12 @@
 #include "host/firmware.h"
 #include "g-stage/gstage_fence.h"
 #include "core/guest_memory.h"
-#include "core/hart.h"
+#include "core/sched.h"
 #include "mem/host_pages.h"
 #include "lib/format.h"
 #include "core/mmio.h"
 #include "host/virtio_blk.h"
-#include "sbi/sbi.h"
+#include "arch/sbi_defs.h"
 #include "core/vcpu.h"
 #include "core/vcpu_exit.h"
 #include "core/vm.h"
@@ -134,7 +134,7 @@ static void host_interrupt(struct vcpu *v, uint64_t irq)
 		break;
 	case IRQ_S_SOFT:
 		csr_clear(CSR_SIP, SIP_SSIP);	/* a kick from another hart: */
-		this_hart()->resched = true;	/* look at the run queue again */
+		this_hart()->kicked = true;	/* look at the run queue again */
 		break;
 	case IRQ_S_EXT:
 		host_blk_handle_irq();		/* a host disk completed a request */
@@ -142,6 +142,13 @@ static void host_interrupt(struct vcpu *v, uint64_t irq)
 	default:
 		break;
 	}
+}
+
+static void (*ecall_handler)(struct vcpu *v);
+
+void vcpu_exit_set_ecall_handler(void (*handler)(struct vcpu *v))
+{
+	ecall_handler = handler;
 }
 
 void vcpu_handle_exit(struct vcpu *v, const struct trap_info *t)
@@ -164,7 +171,10 @@ void vcpu_handle_exit(struct vcpu *v, const struct trap_info *t)
 	switch (t->scause) {
 	case EXC_ECALL_VS:
 		v->ctx.sepc += 4;	/* before the call: hart_start etc. may redirect */
-		sbi_dispatch(v);
+		if (ecall_handler)
+			ecall_handler(v);
+		else
+			v->ctx.x[REG_A0] = (uint64_t)SBI_ERR_NOT_SUPPORTED;
 		break;
 	case EXC_INSN_GUEST_PAGE_FAULT:
 	case EXC_LOAD_GUEST_PAGE_FAULT:

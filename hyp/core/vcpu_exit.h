@@ -21,6 +21,12 @@ void vcpu_enter(struct vcpu *v, struct trap_info *t);
 void vcpu_inject_exception(struct vcpu *v, uint64_t cause, uint64_t tval);
 bool vcpu_fetch_insn(struct vcpu *v, uint32_t *insn);
 
+/* The guest's ecall (VS-mode environment call): the SBI layer above core
+ * (hyp/sbi/) registers the function that performs it, with v's sepc
+ * already past the ecall. Until one is registered, ecalls return
+ * SBI_ERR_NOT_SUPPORTED. */
+void vcpu_exit_set_ecall_handler(void (*handler)(struct vcpu *v));
+
 /* vcpu_exit.c: handles one exit of v (loaded on this hart). */
 void vcpu_handle_exit(struct vcpu *v, const struct trap_info *t);
 

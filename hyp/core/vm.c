@@ -3,25 +3,21 @@
  * (power-off, failure, crash, hang, reboot) and the table the harts walk.
  */
 #include <string.h>
-#include "guest/config.h"
 #include "host/console.h"
 #include "g-stage/gstage_fence.h"
-#include "guest/guest_boot.h"
 #include "core/guest_console.h"
 #include "core/guest_memory.h"
-#include "core/hart.h"
+#include "core/sched.h"
 #include "lib/format.h"
 #include "core/placement.h"
 #include "arch/sbi_defs.h"
 #include "core/vm.h"
 #include "core/vm_table.h"
-#include "vplic/vplic_dev.h"
 
 struct vm vms[MAX_VMS];
 unsigned vm_count;
 
-static const struct hyp_config *boot_config;
-static uint64_t boot_timebase_hz;
+static struct placement placement;
 
 const char *const vm_state_name[] = {
 	[VM_RUNNING] = "running",
@@ -34,13 +30,16 @@ const char *const vm_state_name[] = {
 };
 
 /*
- * Puts a VM's devices, interrupt controller and vCPUs in their power-on
- * state and loads its images. On a reboot it runs under life_lock with no
- * vCPU of the VM loaded, so no guest is in a device: the device's lock,
- * then the vPLIC's, are taken (and released) here as at any device reset.
- * Without these two resets a source the old guest claimed and never
- * completed (a panic in the disk's interrupt handler) stays claimed, and
- * the new guest never gets a disk interrupt again.
+ * Puts a VM's devices and vCPUs in their power-on state and loads its
+ * images. On a reboot it runs under life_lock with no vCPU of the VM
+ * loaded, so no guest is in a device: each device's lock is taken (and
+ * released) by its reset as at any device reset. Devices are reset in
+ * the reverse order of their creation: the interrupt controller comes
+ * first (the others need its lines), so it is reset last, after every
+ * device has lowered its line. Without these resets a source the old
+ * guest claimed and never completed (a panic in the disk's interrupt
+ * handler) stays claimed, and the new guest never gets a disk interrupt
+ * again.
  */
 static bool vm_boot(struct vm *vm, const char **why)
 {
@@ -48,9 +47,8 @@ static bool vm_boot(struct vm *vm, const char **why)
 
 	/* Nobody else touches the vCPUs now: at creation no hart runs yet,
 	 * at a reboot every vCPU is HALTED and none is loaded. */
-	if (vm->has_disk)
-		vblk_reset(&vm->disk);
-	vplic_reset(&vm->vplic);
+	for (unsigned i = vm->ndevices; i-- > 0;)
+		vm->device[i].reset(vm->device[i].dev);
 	for (unsigned i = 0; i < vm->nvcpus; i++) {
 		struct vcpu *v = &vm->vcpu[i];
 		vcpu_reset(v, 0, 0);
@@ -58,67 +56,73 @@ static bool vm_boot(struct vm *vm, const char **why)
 		__atomic_store_n(&v->irq_inject, 0, __ATOMIC_RELEASE);	/* the last boot's */
 		vcpu_set_power(v, VCPU_STOPPED);	/* secondaries wait for hart_start */
 	}
-	ok = guest_boot_load(vm, boot_config, boot_timebase_hz, why);
+	ok = vm->load(vm, why);
 	vm->boots++;
 	return ok;
 }
 
-bool vms_create(const struct hyp_config *cfg, struct host_memory *host, uint8_t *disk_maps,
-		uint64_t disk_map_bytes)
+void vms_init(const struct host_memory *host)
 {
-	struct placement placement;
 	unsigned hart_node[MAX_HARTS];
 
-	boot_config = cfg;
 	for (unsigned h = 0; h < nharts; h++)
 		hart_node[h] = harts[h].node;
 	placement_init(&placement, nharts, hart_node, host->nnodes);
+}
 
-	for (unsigned i = 0; i < cfg->guests; i++) {
-		struct vm *vm = &vms[i];
-		unsigned hart_of[MAX_VCPUS_PER_VM];
-		const char *why = NULL;
+struct vm *vm_create(struct host_memory *host, uint64_t ram_size, unsigned nvcpus, bool batch)
+{
+	struct vm *vm = &vms[vm_count];
+	unsigned hart_of[MAX_VCPUS_PER_VM];
 
-		vm->id = i;
-		format(vm->name, sizeof(vm->name), "guest%u", i);
-		vm->host = host;
-		vm->ram_base = GUEST_RAM_BASE;
-		vm->ram_size = cfg->guest_mem;
-		vm->nvcpus = cfg->vcpus;
-		vm->home_node = placement_place_vm(&placement, vm->nvcpus, hart_of);
-		for (unsigned j = 0; j < vm->nvcpus; j++) {
-			struct vcpu *v = &vm->vcpu[j];
-			v->vm = vm;
-			v->id = j;
-			v->hart = (int)hart_of[j];
-			v->last_hart = -1;
-			if (!runqueue_add(&harts[hart_of[j]].runqueue, v)) {
-				log_info("%s: too many vCPUs on hart %u", vm->name, hart_of[j]);
-				return false;
-			}
+	if (vm_count == MAX_VMS)
+		return NULL;
+	vm->id = vm_count;
+	format(vm->name, sizeof(vm->name), "guest%u", vm->id);
+	vm->host = host;
+	vm->ram_base = GUEST_RAM_BASE;
+	vm->ram_size = ram_size;
+	vm->nvcpus = nvcpus;
+	vm->batch = batch;
+	vm->state = VM_OFF;	/* until vm_start */
+	vm->home_node = placement_place_vm(&placement, vm->nvcpus, hart_of);
+	for (unsigned j = 0; j < vm->nvcpus; j++) {
+		struct vcpu *v = &vm->vcpu[j];
+		v->vm = vm;
+		v->id = j;
+		v->hart = (int)hart_of[j];
+		v->last_hart = -1;
+		if (!runqueue_add(&hart_sched[hart_of[j]].runqueue, v)) {
+			log_info("%s: too many vCPUs on hart %u", vm->name, hart_of[j]);
+			return NULL;
 		}
-		guest_memory_init(vm);
-		vplic_dev_init(vm);
-		vm_count = i + 1;
-		if (disk_maps) {
-			if (!vblk_init(&vm->disk, vm, disk_maps + i * disk_map_bytes, &why)) {
-				log_info("%s: no disk: %s", vm->name, why);
-				return false;
-			}
-			vm->has_disk = true;
-		}
-		if (!vm_boot(vm, &why)) {
-			log_info("%s: cannot boot: %s", vm->name, why);
-			return false;
-		}
-		__atomic_store_n(&vm->state, VM_RUNNING, __ATOMIC_RELEASE);
 	}
+	guest_memory_init(vm);
+	vm_count++;
+	return vm;
+}
+
+bool vm_add_device(struct vm *vm, const struct vm_device *d)
+{
+	if (vm->ndevices == VM_MAX_DEVICES)
+		return false;
+	vm->device[vm->ndevices++] = *d;
 	return true;
 }
 
-void vm_set_timebase(uint64_t hz)
+void vm_set_interrupt_controller(struct vm *vm, const void *controller,
+				 bool (*line)(const void *controller, unsigned vcpu_id))
 {
-	boot_timebase_hz = hz;
+	vm->interrupt_controller = controller;
+	vm->external_line = line;
+}
+
+bool vm_start(struct vm *vm, const char **why)
+{
+	if (!vm_boot(vm, why))
+		return false;
+	__atomic_store_n(&vm->state, VM_RUNNING, __ATOMIC_RELEASE);
+	return true;
 }
 
 bool vm_any_running(void)
@@ -162,7 +166,7 @@ void vm_system_reset(struct vm *vm, unsigned long type, unsigned long reason)
 			vm_stop(vm, VM_FAILED, "shut down reporting a system failure");
 		else
 			vm_stop(vm, VM_OFF, "powered off");
-	} else if (boot_config->batch) {
+	} else if (vm->batch) {
 		/* Guests boot with panic=-1, so a panic arrives as a reboot. */
 		vm_stop(vm, VM_CRASHED,
 			"asked to reboot before its batch command finished (a kernel panic)");

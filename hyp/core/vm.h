@@ -12,8 +12,6 @@
 #include "core/mmio.h"
 #include "lib/spinlock.h"
 #include "core/vcpu.h"
-#include "vdisk/vblk.h"
-#include "vplic/vplic.h"
 
 #define MAX_VMS 64
 #define MAX_VCPUS_PER_VM 8
@@ -21,11 +19,23 @@
 #define DEFERRED_DROPS_MAX 256
 #define GUEST_CONSOLE_LINE 256
 
-/* The guest-physical memory map (docs/guest-platform.md). */
-#define GUEST_PLIC_BASE 0x0c000000UL
-#define GUEST_VIRTIO_BASE 0x10001000UL	/* slot k at + 0x1000 * k, irq k + 1 */
+/* Where guest RAM starts (the rest of the guest-physical map, the
+ * devices', is hyp/guest/guest.h's). */
 #define GUEST_RAM_BASE 0x80000000UL
-#define GUEST_KERNEL_OFFSET 0x200000UL	/* Linux RISC-V boot protocol: RAM + 2 MiB */
+
+#define VM_MAX_DEVICES 8
+
+struct counters;
+
+/* A device of the VM, as core sees it. */
+struct vm_device {
+	const char *name;
+	void *dev;
+	/* Puts the device in its power-on state (every boot, reboot). */
+	void (*reset)(void *dev);
+	/* Appends its counters to the VM's hvstat line (may be NULL). */
+	void (*counters)(const void *dev, struct counters *c);
+};
 
 enum vm_state {
 	VM_RUNNING,
@@ -74,13 +84,21 @@ struct vm {
 
 	struct guest_console console;
 
-	/* Emulated devices: the interrupt controller and the register
-	 * windows that trap (mmio.c). */
-	struct vplic vplic;
+	/* Emulated devices, which live above core (hyp/guest/ assembles
+	 * them): the register windows that trap (mmio.c), each device's reset
+	 * and counters, and how to read a vCPU's external interrupt line
+	 * from the VM's interrupt controller. */
 	struct mmio_region mmio[MAX_MMIO_REGIONS];
 	unsigned nmmio;
-	bool has_disk;
-	struct vblk disk;		/* virtio-blk over the base disk + its delta */
+	struct vm_device device[VM_MAX_DEVICES];
+	unsigned ndevices;
+	bool (*external_line)(const void *controller, unsigned vcpu_id);
+	const void *interrupt_controller;
+
+	/* Loads the guest's images and device tree at every boot: set by
+	 * whoever created the VM (hyp/guest/). */
+	bool (*load)(struct vm *vm, const char **why);
+	bool batch;			/* a reboot request means a crash (panic=-1) */
 
 	/* Counters (hvstat). */
 	uint64_t pages_mapped;		/* guest RAM pages backed by host pages */
@@ -114,6 +132,14 @@ static inline bool vm_is_running(const struct vm *vm)
  * them; returns when every loaded vCPU has fenced (the others fence before
  * they next run). After it, a page unmapped from the VM may be reused. */
 void vm_flush_gstage(struct vm *vm);
+
+/* Adds a device; false if the VM has VM_MAX_DEVICES already. */
+bool vm_add_device(struct vm *vm, const struct vm_device *d);
+
+/* The VM's interrupt controller says how to read vCPU vcpu_id's external
+ * interrupt line (hvip.VSEIP follows it at every entry). */
+void vm_set_interrupt_controller(struct vm *vm, const void *controller,
+				 bool (*line)(const void *controller, unsigned vcpu_id));
 
 /* SBI SRST (or legacy shutdown) from the guest: power off or reboot. */
 void vm_system_reset(struct vm *vm, unsigned long type, unsigned long reason);

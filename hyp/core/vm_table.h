@@ -1,5 +1,5 @@
 /*
- * All VMs of this run, and their creation from the boot configuration.
+ * All VMs of this run: their table, their creation and their life cycle.
  */
 #ifndef DISCV_VM_TABLE_H
 #define DISCV_VM_TABLE_H
@@ -7,24 +7,24 @@
 #include <stdbool.h>
 #include "core/vm.h"
 
-struct hyp_config;
+struct host_memory;
 
 extern struct vm vms[MAX_VMS];
 extern unsigned vm_count;
 
-/* Creates and boots the configured VMs. Returns false (having printed
- * why) if one could not be created. */
-#include <stdint.h>
+/* Prepares NUMA placement over the harts and host memory nodes. */
+void vms_init(const struct host_memory *host);
 
-/* disk_maps: if not NULL, cfg->guests * disk_map_bytes of contiguous
- * memory for the guests' delta maps: each guest gets a virtio-blk disk. */
-bool vms_create(const struct hyp_config *cfg, struct host_memory *host, uint8_t *disk_maps,
-		uint64_t disk_map_bytes);
+/* Creates the next VM: places its vCPUs on harts and its memory on a
+ * node, with an empty G-stage, no devices and no images (the caller adds
+ * them and sets vm->load). NULL (having printed why) if it cannot. */
+struct vm *vm_create(struct host_memory *host, uint64_t ram_size, unsigned nvcpus, bool batch);
+
+/* The VM's first boot: resets its devices, loads it (vm->load) and
+ * marks it running. False with *why set if it cannot boot. */
+bool vm_start(struct vm *vm, const char **why);
 
 bool vm_any_running(void);
-
-/* The timebase guests are told about (host /cpus timebase-frequency). */
-void vm_set_timebase(uint64_t hz);
 
 /* Stops every vCPU of vm and reboots it once none is loaded on any hart. */
 void vm_request_reboot(struct vm *vm);

@@ -1,6 +1,6 @@
 #include <string.h>
 #include "g-stage/gstage.h"
-#include "mem/host_pages.h"
+#include "arch/riscv_defs.h"
 
 #define LEVELS 3
 #define PTE_PERMS (PTE_R | PTE_W | PTE_X)

@@ -1,9 +1,10 @@
 #include <libfdt.h>
 #include <string.h>
 #include "guest/config.h"
+#include "guest/guest.h"
 #include "guest/guest_boot.h"
 #include "core/guest_memory.h"
-#include "core/hart.h"
+#include "host/hart.h"
 #include "share/share.h"
 #include "core/vm.h"
 

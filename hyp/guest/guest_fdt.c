@@ -6,6 +6,7 @@
 #include <libfdt.h>
 #include <string.h>
 #include "guest/config.h"
+#include "guest/guest.h"
 #include "guest/guest_boot.h"
 #include "lib/format.h"
 #include "core/vm.h"
@@ -87,7 +88,7 @@ static int add_disk(void *fdt, const struct vm *vm)
 	FDT_TRY(fdt_begin_node(fdt, name));
 	FDT_TRY(fdt_property_string(fdt, "compatible", "virtio,mmio"));
 	FDT_TRY(fdt_property(fdt, "reg", reg, sizeof(reg)));
-	FDT_TRY(fdt_property_u32(fdt, "interrupts", vm->disk.irq));
+	FDT_TRY(fdt_property_u32(fdt, "interrupts", GUEST_DISK_IRQ));
 	FDT_TRY(fdt_property_u32(fdt, "interrupt-parent", PLIC_PHANDLE));
 	return fdt_end_node(fdt);
 }
@@ -134,7 +135,7 @@ int guest_fdt_build(void *buf, size_t size, const struct vm *vm,
 	FDT_TRY(add_chosen(buf, vm, cfg, initrd_start, initrd_end));
 	FDT_TRY(add_cpus(buf, vm, timebase_hz));
 	FDT_TRY(add_plic(buf, vm));
-	if (vm->has_disk)
+	if (guest_of(vm)->has_disk)
 		FDT_TRY(add_disk(buf, vm));
 	format(name, sizeof(name), "memory@%lx", vm->ram_base);
 	FDT_TRY(fdt_begin_node(buf, name));

@@ -27,6 +27,21 @@ int console_getchar(void)
 	return firmware_getchar();
 }
 
+static void (*input_handler)(char c);
+
+void console_set_input_handler(void (*handler)(char c))
+{
+	input_handler = handler;
+}
+
+void console_poll_input(void)
+{
+	int c;
+
+	while (input_handler && (c = console_getchar()) >= 0)
+		input_handler((char)c);
+}
+
 static void console_vprintf(const char *prefix, const char *fmt, va_list ap,
 			    const char *suffix)
 {

@@ -19,6 +19,15 @@ unsigned long console_write_count(void);
 /* Returns the next byte typed on the host console, or -1. */
 int console_getchar(void);
 
+/* The keyboard's reader registers here (the monitor, hyp/monitor/): the
+ * host layer does not know who routes the keys. */
+void console_set_input_handler(void (*handler)(char c));
+
+/* Reads every byte waiting on the host console and hands each to the
+ * handler. Called by the boot hart only (its run loop, and a guest of it
+ * polling its SBI console), so the handler never runs on two harts. */
+void console_poll_input(void);
+
 /* printf to the host console, no prefix. */
 void console_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

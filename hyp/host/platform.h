@@ -8,7 +8,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include "core/hart.h"
+#include "host/hart.h"
 
 #define MAX_MEM_RANGES 8
 #define MAX_RESERVED 16

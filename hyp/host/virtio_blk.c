@@ -1,10 +1,10 @@
 #include <libfdt.h>
 #include <string.h>
 #include "host/console.h"
-#include "core/hart.h"
+#include "host/hart.h"
 #include "host/platform.h"
 #include "host/virtio_blk.h"
-#include "mem/host_pages.h"
+#include "arch/riscv_defs.h"
 #include "arch/riscv_defs.h"
 #include "lib/spinlock.h"
 

@@ -1,4 +1,6 @@
 #include <string.h>
+#include "lib/counters.h"
+#include "lib/format.h"
 #include "mem/host_pages.h"
 
 uint64_t host_pages_table_bytes(uint64_t bytes)
@@ -312,4 +314,22 @@ void host_pages_owner_report(struct host_memory *hm, uint16_t vm, struct host_ow
 		r->reserved_for_others -= unused_share(o);
 	}
 	spin_unlock(&hm->lock);
+}
+
+void host_pages_counters(const struct host_memory *hm, struct counters *c)
+{
+	uint64_t total = host_pages_ram_count(hm), free = host_pages_free_count(hm);
+	char nodes[16 * MAX_MEM_NODES + 3];
+	size_t len = (size_t)format(nodes, sizeof(nodes), "[");
+
+	counters_u64(c, "host_pages_total", total);
+	counters_u64(c, "host_pages_used", total - free);
+	counters_u64(c, "host_pages_free", free);
+	for (unsigned n = 0; n < hm->nnodes; n++)
+		len += (size_t)format(nodes + len, sizeof(nodes) - len, "%s%lu", n ? "," : "",
+				      hm->node[n].free_pages);
+	format(nodes + len, sizeof(nodes) - len, "]");
+	counters_raw(c, "node_free_pages", nodes);
+	counters_u64(c, "host_memory_reclaims", hm->reclaim_calls);
+	counters_u64(c, "host_pages_reclaimed", hm->reclaimed);
 }

@@ -200,14 +200,9 @@ static inline void host_page_map_put(struct host_page *p)
 		;
 }
 
-static inline void *pa_to_ptr(uint64_t pa)
-{
-	return (void *)(uintptr_t)pa;
-}
 
-static inline uint64_t ptr_to_pa(const void *p)
-{
-	return (uint64_t)(uintptr_t)p;
-}
+struct counters;
+/* The host memory fields of hvstat's total line (lib/counters.h). */
+void host_pages_counters(const struct host_memory *hm, struct counters *c);
 
 #endif

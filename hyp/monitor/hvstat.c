@@ -1,96 +1,93 @@
-#include "host/console.h"
-#include "mem/host_pages.h"
-#include "monitor/hvstat.h"
-#include "lib/format.h"
-#include "share/share.h"
-#include "host/virtio_blk.h"
+/*
+ * hvstat's lines. Each mechanism hands over its counters through one
+ * interface (lib/counters.h): a VM's devices through the VM's device list
+ * (vm_device.counters), the host-wide mechanisms through their
+ * *_counters functions. This file only decides which lines exist.
+ */
 #include "core/vm.h"
 #include "core/vm_table.h"
+#include "guest/guest.h"
+#include "host/console.h"
+#include "host/virtio_blk.h"
+#include "lib/counters.h"
+#include "lib/format.h"
+#include "mem/host_pages.h"
+#include "monitor/hvstat.h"
+#include "share/share.h"
 
-/* Appends to buf at *len, never past size. */
-#define APPEND(...) do { \
-	*len += (size_t)format(buf + (*len < size ? *len : size), \
-			       *len < size ? size - *len : 0, __VA_ARGS__); \
-} while (0)
+static const struct host_memory *host;
 
-static void exits_json(char *buf, size_t size, size_t *len, const struct vm *vm)
+void hvstat_init(const struct host_memory *hm)
+{
+	host = hm;
+}
+
+static void exits_counters(struct counters *c, const struct vm *vm)
 {
 	uint64_t total = 0, by[EXIT_REASON_COUNT] = { 0 };
+	struct counters by_cause;
+	char json[64 * EXIT_REASON_COUNT];
 
 	for (unsigned i = 0; i < vm->nvcpus; i++) {
 		total += vm->vcpu[i].exits;
 		for (unsigned r = 0; r < EXIT_REASON_COUNT; r++)
 			by[r] += vm->vcpu[i].exits_by_cause[r];
 	}
-	APPEND("\"exits\":%lu,\"exits_by_cause\":{", total);
+	counters_u64(c, "exits", total);
+	counters_begin(&by_cause, json, sizeof(json));
 	for (unsigned r = 0; r < EXIT_REASON_COUNT; r++)
-		APPEND("%s\"%s\":%lu", r ? "," : "", exit_reason_name[r], by[r]);
-	APPEND("}");
+		counters_u64(&by_cause, exit_reason_name[r], by[r]);
+	counters_end(&by_cause);
+	counters_raw(c, "exits_by_cause", json);
 }
 
 size_t hvstat_format_vm(char *buf, size_t size, const struct vm *vm)
 {
-	size_t n = 0, *len = &n;
-
-	APPEND("{\"vm\":%u,\"name\":\"%s\",\"state\":\"%s\",\"vcpus\":%u,"
-	       "\"mem_bytes\":%lu,\"pages_mapped\":%lu,\"node\":%u,"
-	       "\"pages_local\":%lu,\"pages_remote\":%lu,",
-	       vm->id, vm->name, vm_state_name[vm_get_state(vm)], vm->nvcpus, vm->ram_size,
-	       vm->pages_mapped, vm->home_node, vm->pages_local, vm->pages_remote);
-	exits_json(buf, size, len, vm);
-	if (vm->has_disk)
-		APPEND(",\"disk_read_bytes\":%lu,\"disk_host_read_bytes\":%lu,"
-		       "\"disk_write_bytes\":%lu,\"disk_budget_yields\":%lu",
-		       vm->disk.disk.read_bytes, vm->disk.disk.host_read_bytes,
-		       vm->disk.disk.write_bytes, vm->disk.budget_yields);
-	APPEND(",\"gstage_remote_fences\":%lu,\"spurious_faults\":%lu,"
-	       "\"shared_drops_full\":%lu",
-	       vm->gstage.remote_fences, vm->spurious_faults, vm->shared_drops_full);
-	APPEND(",\"pages_shared\":%lu,\"pages_private\":%lu,\"cow_breaks\":%lu",
-	       vm->pages_shared, vm->pages_mapped - vm->pages_shared, vm->cow_breaks);
+	struct counters c;
 	struct host_owner_report mem;
+
+	counters_begin(&c, buf, size);
+	counters_u64(&c, "vm", vm->id);
+	counters_string(&c, "name", vm->name);
+	counters_string(&c, "state", vm_state_name[vm_get_state(vm)]);
+	counters_u64(&c, "vcpus", vm->nvcpus);
+	counters_u64(&c, "mem_bytes", vm->ram_size);
+	counters_u64(&c, "pages_mapped", vm->pages_mapped);
+	counters_u64(&c, "node", vm->home_node);
+	counters_u64(&c, "pages_local", vm->pages_local);
+	counters_u64(&c, "pages_remote", vm->pages_remote);
+	exits_counters(&c, vm);
+	counters_u64(&c, "gstage_remote_fences", vm->gstage.remote_fences);
+	counters_u64(&c, "spurious_faults", vm->spurious_faults);
+	counters_u64(&c, "shared_drops_full", vm->shared_drops_full);
+	counters_u64(&c, "pages_shared", vm->pages_shared);
+	counters_u64(&c, "pages_private", vm->pages_mapped - vm->pages_shared);
+	counters_u64(&c, "cow_breaks", vm->cow_breaks);
 	host_pages_owner_report(vm->host, (uint16_t)vm->id, &mem);
-	APPEND(",\"host_pages_charged\":%lu,\"host_pages_share\":%lu,"
-	       "\"host_page_refusals\":%lu",
-	       mem.pages, mem.share, mem.refusals);
-	APPEND(",\"vplic_injections\":%lu}", vm->vplic.claims);
-	return n;
+	counters_u64(&c, "host_pages_charged", mem.pages);
+	counters_u64(&c, "host_pages_share", mem.share);
+	counters_u64(&c, "host_page_refusals", mem.refusals);
+	for (unsigned i = 0; i < vm->ndevices; i++)
+		if (vm->device[i].counters)
+			vm->device[i].counters(vm->device[i].dev, &c);
+	return counters_end(&c);
 }
 
 size_t hvstat_format_total(char *buf, size_t size, const struct host_memory *hm)
 {
-	size_t n = 0, *len = &n;
-	uint64_t total = host_pages_ram_count(hm), free = host_pages_free_count(hm);
+	struct counters c;
+	uint64_t disk_bytes;
 
-	APPEND("{\"vm\":\"total\",\"host_pages_total\":%lu,\"host_pages_used\":%lu,"
-	       "\"host_pages_free\":%lu,\"node_free_pages\":[",
-	       total, total - free, free);
-	for (unsigned n = 0; n < hm->nnodes; n++)
-		APPEND("%s%lu", n ? "," : "", hm->node[n].free_pages);
-	APPEND("]");
-	if (vm_count && vms[0].has_disk) {
-		uint64_t host_read = 0;
-		for (unsigned i = 0; i < vm_count; i++)
-			host_read += vms[i].disk.disk.host_read_bytes;
-		APPEND(",\"disk_host_read_bytes\":%lu,\"host_disk_interrupts\":%lu", host_read,
-		       host_blk_interrupts());
+	counters_begin(&c, buf, size);
+	counters_string(&c, "vm", "total");
+	host_pages_counters(hm, &c);
+	if (guests_disk_host_read_bytes(&disk_bytes)) {
+		counters_u64(&c, "disk_host_read_bytes", disk_bytes);
+		counters_u64(&c, "host_disk_interrupts", host_blk_interrupts());
 	}
-	struct share_stats s;
-	share_stats(&s);
-	APPEND(",\"host_pages_shared\":%lu,\"host_pages_shared_disk\":%lu,"
-	       "\"pages_saved_disk\":%lu,\"pages_saved_kernel\":%lu,"
-	       "\"pages_replicated\":%lu,\"block_cache_hits\":%lu",
-	       s.host_pages_shared, s.host_pages_shared_disk, s.pages_saved_disk,
-	       s.pages_saved_kernel, s.pages_replicated, s.block_cache_hits);
-	APPEND(",\"block_cache_pages\":%lu,\"block_cache_evictions\":%lu,"
-	       "\"block_cache_busy_waits\":%lu,\"host_memory_reclaims\":%lu,"
-	       "\"host_pages_reclaimed\":%lu}",
-	       s.block_cache_pages, s.block_cache_evictions, s.block_cache_busy_waits,
-	       hm->reclaim_calls, hm->reclaimed);
-	return n;
+	share_counters(&c);
+	return counters_end(&c);
 }
-
-extern struct host_memory host_memory;
 
 #define PREFIX "hvstat: "
 
@@ -113,6 +110,7 @@ void hvstat_print(void)
 	for (unsigned i = 0; i < vm_count; i++)
 		print_line(line, sizeof(line),
 			   hvstat_format_vm(line + off, sizeof(line) - off, &vms[i]));
-	print_line(line, sizeof(line),
-		   hvstat_format_total(line + off, sizeof(line) - off, &host_memory));
+	if (host)
+		print_line(line, sizeof(line),
+			   hvstat_format_total(line + off, sizeof(line) - off, host));
 }

@@ -16,6 +16,9 @@ struct host_memory;
 size_t hvstat_format_vm(char *buf, size_t size, const struct vm *vm);
 size_t hvstat_format_total(char *buf, size_t size, const struct host_memory *hm);
 
+/* The host memory the total line describes (main.c, once it exists). */
+void hvstat_init(const struct host_memory *hm);
+
 /* Prints every VM's line and the total line to the console. */
 void hvstat_print(void);
 

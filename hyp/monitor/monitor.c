@@ -2,7 +2,7 @@
 #include "host/console.h"
 #include "arch/csr.h"
 #include "core/guest_console.h"
-#include "core/hart.h"
+#include "host/hart.h"
 #include "monitor/hvstat.h"
 #include "monitor/monitor.h"
 #include "core/vm.h"
@@ -143,20 +143,22 @@ static void monitor_key(char c)
 	}
 }
 
-void monitor_poll_console(void)
+/* The host console's input handler: every byte typed. */
+static void monitor_input(char c)
 {
-	int c;
-
-	while ((c = console_getchar()) >= 0) {
-		if (in_monitor) {
-			monitor_key((char)c);
-		} else if (c == MONITOR_ESCAPE) {
-			in_monitor = true;
-			line_len = 0;
-			console_printf("\ndiscv monitor: help lists the commands, an empty line "
-				       "returns to %s\ndiscv> ", vm_count ? vms[focus].name : "-");
-		} else if (focus < vm_count) {
-			guest_console_push_input(&vms[focus], (char)c);
-		}
+	if (in_monitor) {
+		monitor_key(c);
+	} else if (c == MONITOR_ESCAPE) {
+		in_monitor = true;
+		line_len = 0;
+		console_printf("\ndiscv monitor: help lists the commands, an empty line "
+			       "returns to %s\ndiscv> ", vm_count ? vms[focus].name : "-");
+	} else if (focus < vm_count) {
+		guest_console_push_input(&vms[focus], c);
 	}
+}
+
+void monitor_init(void)
+{
+	console_set_input_handler(monitor_input);
 }

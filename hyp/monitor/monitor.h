@@ -11,8 +11,8 @@
 
 #define MONITOR_ESCAPE 0x1d	/* Ctrl-] */
 
-/* Reads every byte waiting on the host console and routes it. Boot hart only. */
-void monitor_poll_console(void);
+/* Takes the keyboard: registers as the host console's input handler. */
+void monitor_init(void);
 
 /* Runs one monitor command line (also used by the unit tests' callers). */
 void monitor_command(const char *line);

@@ -1,11 +1,11 @@
 #include <string.h>
 #include "arch/csr.h"
-#include "core/hart.h"
+#include "host/hart.h"
+#include "lib/counters.h"
 #include "mem/host_pages.h"
 #include "share/share.h"
 #include "share/share_table.h"
 #include "host/virtio_blk.h"
-#include "vdisk/vdisk.h"
 
 #define KERNEL_MAX_PAGES 8192	/* a 32 MiB image */
 #define BUSY_WAIT_TICKS 200	/* 20 us at 10 MHz: a disk read takes longer */
@@ -105,17 +105,25 @@ static uint64_t get_or_fill(struct share_table *t, uint64_t index, unsigned node
 	return pa;
 }
 
+struct disk_fill {
+	struct host_blk *base;
+	uint64_t *read_bytes;
+};
+
 static bool fill_from_disk(void *arg, uint64_t block, uint64_t pa)
 {
-	struct vdisk *d = arg;
+	struct disk_fill *f = arg;
 
-	d->host_read_bytes += PAGE_SIZE;
-	return host_blk_read(d->base, block * PAGE_SIZE, pa, PAGE_SIZE);
+	*f->read_bytes += PAGE_SIZE;
+	return host_blk_read(f->base, block * PAGE_SIZE, pa, PAGE_SIZE);
 }
 
-uint64_t share_base_block(struct vdisk *d, uint64_t block, unsigned node, uint16_t vm)
+uint64_t share_base_block(struct host_blk *base, uint64_t *read_bytes, uint64_t block,
+			  unsigned node, uint16_t vm)
 {
-	return get_or_fill(&disk_table, block, node, PAGE_SHARED_DISK, vm, fill_from_disk, d);
+	struct disk_fill f = { base, read_bytes };
+
+	return get_or_fill(&disk_table, block, node, PAGE_SHARED_DISK, vm, fill_from_disk, &f);
 }
 
 void share_put_base_block(uint64_t block, unsigned node)
@@ -220,4 +228,20 @@ void share_stats(struct share_stats *s)
 	s->block_cache_hits = disk_table.hits;
 	s->block_cache_evictions = disk_table.evictions;
 	s->block_cache_busy_waits = __atomic_load_n(&fill_waits, __ATOMIC_RELAXED);
+}
+
+void share_counters(struct counters *c)
+{
+	struct share_stats s;
+
+	share_stats(&s);
+	counters_u64(c, "host_pages_shared", s.host_pages_shared);
+	counters_u64(c, "host_pages_shared_disk", s.host_pages_shared_disk);
+	counters_u64(c, "pages_saved_disk", s.pages_saved_disk);
+	counters_u64(c, "pages_saved_kernel", s.pages_saved_kernel);
+	counters_u64(c, "pages_replicated", s.pages_replicated);
+	counters_u64(c, "block_cache_hits", s.block_cache_hits);
+	counters_u64(c, "block_cache_pages", s.block_cache_pages);
+	counters_u64(c, "block_cache_evictions", s.block_cache_evictions);
+	counters_u64(c, "block_cache_busy_waits", s.block_cache_busy_waits);
 }

@@ -22,7 +22,6 @@
 #include <stdint.h>
 
 struct host_memory;
-struct vdisk;
 struct vm;
 
 /* Bytes of table storage for a base disk of `blocks` blocks. */
@@ -35,14 +34,16 @@ void share_init(struct host_memory *hm, void *storage, uint64_t blocks, unsigned
 bool share_enabled(void);
 
 /* The host page holding base block `block` on `node`: from the table, a
- * copy of another node's replica, or a read from the base disk (counted
- * in d->host_read_bytes; the new page is charged to VM `vm`, the reader).
+ * copy of another node's replica, or a read from the base disk `base`
+ * (counted in *read_bytes); the new page is charged to VM `vm`, the reader).
  * 0 if memory or the disk failed. The page comes back pinned: it cannot
  * be evicted until share_put_base_block(block, node), which the caller
  * calls once it has mapped the page (guest_memory_map_shared counted the
  * mapping) or copied out of it. May sleep while another hart fills the
  * same block: call it with no spinlock that a filler could need. */
-uint64_t share_base_block(struct vdisk *d, uint64_t block, unsigned node, uint16_t vm);
+struct host_blk;
+uint64_t share_base_block(struct host_blk *base, uint64_t *read_bytes, uint64_t block,
+			  unsigned node, uint16_t vm);
 void share_put_base_block(uint64_t block, unsigned node);
 
 /* The host page holding page `index` of the guest kernel image for
@@ -64,5 +65,9 @@ struct share_stats {
 	uint64_t block_cache_busy_waits;	/* lookups that waited for another hart's fill */
 };
 void share_stats(struct share_stats *s);
+
+struct counters;
+/* The same totals as hvstat fields (lib/counters.h). */
+void share_counters(struct counters *c);
 
 #endif

@@ -7,7 +7,7 @@
 #include "vdisk/blk_request.h"
 #include "vdisk/vblk.h"
 #include "core/vm.h"
-#include "vplic/vplic_dev.h"
+#include "lib/counters.h"
 
 /* virtio-mmio registers (virtio 1.2, 4.2.2) */
 enum {
@@ -110,7 +110,7 @@ static void reset(struct vblk *b)
 	memset(&b->vq, 0, sizeof(b->vq));
 	b->inflight.active = false;
 	b->resets++;
-	vm_set_irq_line(b->vm, b->irq, false);
+	irq_line_set(&b->irq, false);
 }
 
 /*
@@ -162,7 +162,8 @@ static bool read_shared(struct vblk *b, uint64_t block, uint64_t in_block, uint6
 			uint64_t n, struct retired_pages *retired)
 {
 	unsigned node = b->vm->home_node;
-	uint64_t pa = share_base_block(&b->disk, block, node, (uint16_t)b->vm->id);
+	uint64_t pa = share_base_block(b->disk.base, &b->disk.host_read_bytes, block, node,
+				       (uint16_t)b->vm->id);
 	bool ok;
 
 	if (!pa)
@@ -284,7 +285,7 @@ static void needs_reset(struct vblk *b, const char *why)
 	b->vq.ready = false;
 	b->inflight.active = false;
 	b->interrupt_status |= INTERRUPT_CONFIG_CHANGE;
-	vm_set_irq_line(b->vm, b->irq, true);
+	irq_line_set(&b->irq, true);
 }
 
 /*
@@ -379,7 +380,7 @@ static bool serve_queue(struct vblk *b)
 	/* 4. The interrupt. */
 	if (notify && b->resets == resets) {
 		b->interrupt_status |= INTERRUPT_USED_BUFFER;
-		vm_set_irq_line(b->vm, b->irq, true);
+		irq_line_set(&b->irq, true);
 	}
 	if (more)
 		b->budget_yields++;
@@ -516,7 +517,7 @@ static void vblk_write(void *dev, struct vcpu *vcpu, uint64_t off, unsigned widt
 	case REG_INTERRUPT_ACK:
 		b->interrupt_status &= ~v;
 		if (!b->interrupt_status)
-			vm_set_irq_line(b->vm, b->irq, false);
+			irq_line_set(&b->irq, false);
 		break;
 	case REG_STATUS:
 		if (v == 0) {
@@ -543,10 +544,11 @@ void vblk_reset(struct vblk *b)
 	spin_unlock(&b->lock);
 }
 
-bool vblk_init(struct vblk *b, struct vm *vm, uint8_t *map, const char **why)
+bool vblk_init(struct vblk *b, struct vm *vm, uint64_t base, const struct irq_line *irq,
+	       uint8_t *map, const char **why)
 {
 	struct mmio_region r = {
-		.base = GUEST_VIRTIO_BASE,
+		.base = base,
 		.size = 0x1000,
 		.dev = b,
 		.read = vblk_read,
@@ -557,7 +559,7 @@ bool vblk_init(struct vblk *b, struct vm *vm, uint8_t *map, const char **why)
 
 	memset(b, 0, sizeof(*b));
 	b->vm = vm;
-	b->irq = 1;
+	b->irq = *irq;
 	if (!bounce) {
 		*why = "no memory for the disk's buffer";
 		return false;
@@ -565,4 +567,14 @@ bool vblk_init(struct vblk *b, struct vm *vm, uint8_t *map, const char **why)
 	if (!vdisk_open(&b->disk, vm->id, map, pa_to_ptr(bounce), why))
 		return false;
 	return mmio_register(vm, &r);
+}
+
+void vblk_counters(const void *dev, struct counters *c)
+{
+	const struct vblk *b = dev;
+
+	counters_u64(c, "disk_read_bytes", b->disk.read_bytes);
+	counters_u64(c, "disk_host_read_bytes", b->disk.host_read_bytes);
+	counters_u64(c, "disk_write_bytes", b->disk.write_bytes);
+	counters_u64(c, "disk_budget_yields", b->budget_yields);
 }

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include "core/irq_line.h"
 #include "lib/spinlock.h"
 #include "core/guest_memory.h"
 #include "vdisk/blk_request.h"
@@ -19,7 +20,7 @@ struct vm;
 struct vblk {
 	struct spinlock lock;
 	struct vm *vm;
-	unsigned irq;			/* its vPLIC source */
+	struct irq_line irq;		/* its interrupt wire */
 	struct vdisk disk;
 	/* transport state (4.2.2) */
 	uint32_t status;
@@ -47,8 +48,14 @@ struct vblk {
 	uint64_t budget_yields;		/* exits that stopped at their budget, work left */
 };
 
-/* Creates the VM's disk device at GUEST_VIRTIO_BASE (vPLIC source 1). */
-bool vblk_init(struct vblk *b, struct vm *vm, uint8_t *map, const char **why);
+/* Creates the VM's disk device, its registers at base, its interrupt on
+ * the wire irq. */
+bool vblk_init(struct vblk *b, struct vm *vm, uint64_t base, const struct irq_line *irq,
+	       uint8_t *map, const char **why);
+
+struct counters;
+/* The disk's hvstat fields (dev: the struct vblk). */
+void vblk_counters(const void *dev, struct counters *c);
 
 /* Resets the device as a driver's write of 0 to Status does (virtio 1.2,
  * 4.2.2.1 and 2.4): status, features, queue and interrupt status cleared,

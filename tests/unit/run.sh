@@ -26,12 +26,12 @@ tests=(test_gstage test_host_pages test_guest_memory test_config test_format tes
 sources() {
 	case $1 in
 	test_gstage) echo hyp/g-stage/gstage.c ;;
-	test_host_pages) echo hyp/mem/host_pages.c hyp/share/share_table.c ;;
-	test_guest_memory) echo hyp/core/guest_memory.c hyp/mem/host_pages.c hyp/g-stage/gstage.c ;;
+	test_host_pages) echo hyp/mem/host_pages.c hyp/lib/counters.c hyp/lib/format.c hyp/share/share_table.c ;;
+	test_guest_memory) echo hyp/core/guest_memory.c hyp/mem/host_pages.c hyp/lib/counters.c hyp/lib/format.c hyp/g-stage/gstage.c ;;
 	test_config) echo hyp/guest/config.c hyp/lib/format.c ;;
 	test_format) echo hyp/lib/format.c ;;
 	test_sbi) echo tests/unit/fakes.c hyp/sbi/*.c hyp/core/vcpu_state.c \
-		hyp/core/guest_memory.c hyp/mem/host_pages.c hyp/g-stage/gstage.c ;;
+		hyp/core/guest_memory.c hyp/mem/host_pages.c hyp/lib/counters.c hyp/lib/format.c hyp/g-stage/gstage.c ;;
 	test_placement) echo hyp/core/placement.c ;;
 	test_runqueue) echo hyp/core/runqueue.c hyp/core/vcpu_state.c ;;
 	test_virtq) echo hyp/virtio/virtq.c ;;

@@ -2,9 +2,7 @@ build-wip/obj/hyp/core/guest_memory.c.o: hyp/core/guest_memory.c \
  hyp/lib/include/string.h hyp/core/guest_memory.h hyp/core/vm.h \
  hyp/g-stage/gstage.h hyp/mem/host_pages.h hyp/arch/riscv_defs.h \
  hyp/lib/spinlock.h hyp/core/mmio.h hyp/core/vcpu.h \
- hyp/core/vcpu_context.h hyp/vdisk/vblk.h hyp/vdisk/blk_request.h \
- hyp/virtio/virtq.h hyp/vdisk/vdisk.h hyp/vdisk/overlay.h \
- hyp/vplic/vplic.h
+ hyp/core/vcpu_context.h
 hyp/lib/include/string.h:
 hyp/core/guest_memory.h:
 hyp/core/vm.h:
@@ -15,9 +13,3 @@ hyp/lib/spinlock.h:
 hyp/core/mmio.h:
 hyp/core/vcpu.h:
 hyp/core/vcpu_context.h:
-hyp/vdisk/vblk.h:
-hyp/vdisk/blk_request.h:
-hyp/virtio/virtq.h:
-hyp/vdisk/vdisk.h:
-hyp/vdisk/overlay.h:
-hyp/vplic/vplic.h:

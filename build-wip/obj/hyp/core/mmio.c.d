@@ -1,10 +1,7 @@
 build-wip/obj/hyp/core/mmio.c.o: hyp/core/mmio.c hyp/core/insn.h \
  hyp/core/mmio.h hyp/core/vcpu.h hyp/core/vcpu_context.h \
  hyp/core/vcpu_exit.h hyp/core/vm.h hyp/g-stage/gstage.h \
- hyp/mem/host_pages.h hyp/arch/riscv_defs.h hyp/lib/spinlock.h \
- hyp/vdisk/vblk.h hyp/core/guest_memory.h hyp/vdisk/blk_request.h \
- hyp/virtio/virtq.h hyp/vdisk/vdisk.h hyp/vdisk/overlay.h \
- hyp/vplic/vplic.h
+ hyp/mem/host_pages.h hyp/arch/riscv_defs.h hyp/lib/spinlock.h
 hyp/core/insn.h:
 hyp/core/mmio.h:
 hyp/core/vcpu.h:
@@ -15,10 +12,3 @@ hyp/g-stage/gstage.h:
 hyp/mem/host_pages.h:
 hyp/arch/riscv_defs.h:
 hyp/lib/spinlock.h:
-hyp/vdisk/vblk.h:
-hyp/core/guest_memory.h:
-hyp/vdisk/blk_request.h:
-hyp/virtio/virtq.h:
-hyp/vdisk/vdisk.h:
-hyp/vdisk/overlay.h:
-hyp/vplic/vplic.h:

@@ -1,10 +1,7 @@
 build-wip/obj/hyp/core/runqueue.c.o: hyp/core/runqueue.c \
  hyp/core/runqueue.h hyp/core/vcpu.h hyp/core/vcpu_context.h \
  hyp/core/vm.h hyp/g-stage/gstage.h hyp/mem/host_pages.h \
- hyp/arch/riscv_defs.h hyp/lib/spinlock.h hyp/core/mmio.h \
- hyp/vdisk/vblk.h hyp/core/guest_memory.h hyp/vdisk/blk_request.h \
- hyp/virtio/virtq.h hyp/vdisk/vdisk.h hyp/vdisk/overlay.h \
- hyp/vplic/vplic.h
+ hyp/arch/riscv_defs.h hyp/lib/spinlock.h hyp/core/mmio.h
 hyp/core/runqueue.h:
 hyp/core/vcpu.h:
 hyp/core/vcpu_context.h:
@@ -14,10 +11,3 @@ hyp/mem/host_pages.h:
 hyp/arch/riscv_defs.h:
 hyp/lib/spinlock.h:
 hyp/core/mmio.h:
-hyp/vdisk/vblk.h:
-hyp/core/guest_memory.h:
-hyp/vdisk/blk_request.h:
-hyp/virtio/virtq.h:
-hyp/vdisk/vdisk.h:
-hyp/vdisk/overlay.h:
-hyp/vplic/vplic.h:

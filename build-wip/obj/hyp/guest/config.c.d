@@ -2,9 +2,7 @@ build-wip/obj/hyp/guest/config.c.o: hyp/guest/config.c \
  hyp/lib/include/string.h hyp/guest/config.h hyp/lib/format.h \
  hyp/core/vm.h hyp/g-stage/gstage.h hyp/mem/host_pages.h \
  hyp/arch/riscv_defs.h hyp/lib/spinlock.h hyp/core/mmio.h hyp/core/vcpu.h \
- hyp/core/vcpu_context.h hyp/vdisk/vblk.h hyp/core/guest_memory.h \
- hyp/vdisk/blk_request.h hyp/virtio/virtq.h hyp/vdisk/vdisk.h \
- hyp/vdisk/overlay.h hyp/vplic/vplic.h
+ hyp/core/vcpu_context.h
 hyp/lib/include/string.h:
 hyp/guest/config.h:
 hyp/lib/format.h:
@@ -16,10 +14,3 @@ hyp/lib/spinlock.h:
 hyp/core/mmio.h:
 hyp/core/vcpu.h:
 hyp/core/vcpu_context.h:
-hyp/vdisk/vblk.h:
-hyp/core/guest_memory.h:
-hyp/vdisk/blk_request.h:
-hyp/virtio/virtq.h:
-hyp/vdisk/vdisk.h:
-hyp/vdisk/overlay.h:
-hyp/vplic/vplic.h:

@@ -2,12 +2,13 @@ build-wip/obj/hyp/guest/guest_boot.c.o: hyp/guest/guest_boot.c \
  build-wip/libfdt/libfdt.h build-wip/libfdt/libfdt_env.h \
  hyp/lib/include/stdlib.h hyp/lib/include/string.h \
  hyp/lib/include/limits.h build-wip/libfdt/fdt.h hyp/guest/config.h \
- hyp/guest/guest_boot.h hyp/core/guest_memory.h hyp/core/hart.h \
- hyp/core/runqueue.h hyp/share/share.h hyp/core/vm.h hyp/g-stage/gstage.h \
+ hyp/guest/guest.h hyp/core/vm.h hyp/g-stage/gstage.h \
  hyp/mem/host_pages.h hyp/arch/riscv_defs.h hyp/lib/spinlock.h \
  hyp/core/mmio.h hyp/core/vcpu.h hyp/core/vcpu_context.h hyp/vdisk/vblk.h \
- hyp/vdisk/blk_request.h hyp/virtio/virtq.h hyp/vdisk/vdisk.h \
- hyp/vdisk/overlay.h hyp/vplic/vplic.h
+ hyp/core/irq_line.h hyp/core/guest_memory.h hyp/vdisk/blk_request.h \
+ hyp/virtio/virtq.h hyp/vdisk/vdisk.h hyp/vdisk/overlay.h \
+ hyp/vplic/vplic_dev.h hyp/vplic/vplic.h hyp/guest/guest_boot.h \
+ hyp/host/hart.h hyp/share/share.h
 build-wip/libfdt/libfdt.h:
 build-wip/libfdt/libfdt_env.h:
 hyp/lib/include/stdlib.h:
@@ -15,11 +16,7 @@ hyp/lib/include/string.h:
 hyp/lib/include/limits.h:
 build-wip/libfdt/fdt.h:
 hyp/guest/config.h:
-hyp/guest/guest_boot.h:
-hyp/core/guest_memory.h:
-hyp/core/hart.h:
-hyp/core/runqueue.h:
-hyp/share/share.h:
+hyp/guest/guest.h:
 hyp/core/vm.h:
 hyp/g-stage/gstage.h:
 hyp/mem/host_pages.h:
@@ -29,8 +26,14 @@ hyp/core/mmio.h:
 hyp/core/vcpu.h:
 hyp/core/vcpu_context.h:
 hyp/vdisk/vblk.h:
+hyp/core/irq_line.h:
+hyp/core/guest_memory.h:
 hyp/vdisk/blk_request.h:
 hyp/virtio/virtq.h:
 hyp/vdisk/vdisk.h:
 hyp/vdisk/overlay.h:
+hyp/vplic/vplic_dev.h:
 hyp/vplic/vplic.h:
+hyp/guest/guest_boot.h:
+hyp/host/hart.h:
+hyp/share/share.h:

@@ -2,12 +2,13 @@ build-wip/obj/hyp/guest/guest_fdt.c.o: hyp/guest/guest_fdt.c \
  build-wip/libfdt/libfdt.h build-wip/libfdt/libfdt_env.h \
  hyp/lib/include/stdlib.h hyp/lib/include/string.h \
  hyp/lib/include/limits.h build-wip/libfdt/fdt.h hyp/guest/config.h \
- hyp/guest/guest_boot.h hyp/lib/format.h hyp/core/vm.h \
- hyp/g-stage/gstage.h hyp/mem/host_pages.h hyp/arch/riscv_defs.h \
- hyp/lib/spinlock.h hyp/core/mmio.h hyp/core/vcpu.h \
- hyp/core/vcpu_context.h hyp/vdisk/vblk.h hyp/core/guest_memory.h \
- hyp/vdisk/blk_request.h hyp/virtio/virtq.h hyp/vdisk/vdisk.h \
- hyp/vdisk/overlay.h hyp/vplic/vplic.h
+ hyp/guest/guest.h hyp/core/vm.h hyp/g-stage/gstage.h \
+ hyp/mem/host_pages.h hyp/arch/riscv_defs.h hyp/lib/spinlock.h \
+ hyp/core/mmio.h hyp/core/vcpu.h hyp/core/vcpu_context.h hyp/vdisk/vblk.h \
+ hyp/core/irq_line.h hyp/core/guest_memory.h hyp/vdisk/blk_request.h \
+ hyp/virtio/virtq.h hyp/vdisk/vdisk.h hyp/vdisk/overlay.h \
+ hyp/vplic/vplic_dev.h hyp/vplic/vplic.h hyp/guest/guest_boot.h \
+ hyp/lib/format.h
 build-wip/libfdt/libfdt.h:
 build-wip/libfdt/libfdt_env.h:
 hyp/lib/include/stdlib.h:
@@ -15,8 +16,7 @@ hyp/lib/include/string.h:
 hyp/lib/include/limits.h:
 build-wip/libfdt/fdt.h:
 hyp/guest/config.h:
-hyp/guest/guest_boot.h:
-hyp/lib/format.h:
+hyp/guest/guest.h:
 hyp/core/vm.h:
 hyp/g-stage/gstage.h:
 hyp/mem/host_pages.h:
@@ -26,9 +26,13 @@ hyp/core/mmio.h:
 hyp/core/vcpu.h:
 hyp/core/vcpu_context.h:
 hyp/vdisk/vblk.h:
+hyp/core/irq_line.h:
 hyp/core/guest_memory.h:
 hyp/vdisk/blk_request.h:
 hyp/virtio/virtq.h:
 hyp/vdisk/vdisk.h:
 hyp/vdisk/overlay.h:
+hyp/vplic/vplic_dev.h:
 hyp/vplic/vplic.h:
+hyp/guest/guest_boot.h:
+hyp/lib/format.h:

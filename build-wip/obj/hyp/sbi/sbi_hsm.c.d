@@ -2,9 +2,7 @@ build-wip/obj/hyp/sbi/sbi_hsm.c.o: hyp/sbi/sbi_hsm.c \
  hyp/core/guest_memory.h hyp/sbi/sbi.h hyp/arch/sbi_defs.h \
  hyp/core/vcpu.h hyp/core/vcpu_context.h hyp/core/vm.h \
  hyp/g-stage/gstage.h hyp/mem/host_pages.h hyp/arch/riscv_defs.h \
- hyp/lib/spinlock.h hyp/core/mmio.h hyp/vdisk/vblk.h \
- hyp/vdisk/blk_request.h hyp/virtio/virtq.h hyp/vdisk/vdisk.h \
- hyp/vdisk/overlay.h hyp/vplic/vplic.h
+ hyp/lib/spinlock.h hyp/core/mmio.h
 hyp/core/guest_memory.h:
 hyp/sbi/sbi.h:
 hyp/arch/sbi_defs.h:
@@ -16,9 +14,3 @@ hyp/mem/host_pages.h:
 hyp/arch/riscv_defs.h:
 hyp/lib/spinlock.h:
 hyp/core/mmio.h:
-hyp/vdisk/vblk.h:
-hyp/vdisk/blk_request.h:
-hyp/virtio/virtq.h:
-hyp/vdisk/vdisk.h:
-hyp/vdisk/overlay.h:
-hyp/vplic/vplic.h:
