@@ -1,1 +1,0 @@
-build-wip/obj/boot/entry.S.o: boot/entry.S
