@@ -77,4 +77,4 @@ secondary_entry:
 	call secondary_main
 	j park
 
-/* hart_stacks: host/hart.c (.bss.stacks, first in .bss: boot/entry.S zeroes .bss on its own stack). */
+/* hart_stacks is defined in host/hart.c, in .bss.stacks (first in .bss). */

@@ -20,7 +20,7 @@
 #include "host/virtio_blk.h"
 
 #define SLICE_TICKS (timebase_hz / 200)	/* 5 ms */
-#define CONSOLE_POLL_TICKS (timebase_hz / (1000 / CONSOLE_POLL_MS))
+#define CONSOLE_POLL_TICKS (timebase_hz / 50)	/* the boot hart polls input: 20 ms */
 #define LOCKUP_TICKS (10 * timebase_hz)	/* 10 s of run time with the timer masked */
 
 struct hart_sched hart_sched[MAX_HARTS];

@@ -32,8 +32,4 @@ void sched_run(void);
  * enables, FP, the VMID probe (core/hart_start.c). */
 void hart_init(struct hart *h);
 
-/* The console's input is read by the boot hart's loop (and by a guest
- * polling its SBI console): at least every CONSOLE_POLL_MS. */
-#define CONSOLE_POLL_MS 20
-
 #endif

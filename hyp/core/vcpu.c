@@ -214,10 +214,11 @@ void vcpu_request(struct vcpu *target, unsigned requests)
 	hart_kick((unsigned)target->hart);
 	if (!requests)
 		return;
+	struct vcpu *current = this_sched()->current;
 	while ((__atomic_load_n(&target->requests, __ATOMIC_ACQUIRE) & requests) &&
 	       __atomic_load_n(&target->loaded, __ATOMIC_ACQUIRE)) {
-		if (this_sched()->current)
-			do_requests(this_sched()->current);
+		if (current)
+			do_requests(current);
 	}
 }
 

@@ -72,11 +72,12 @@ void vms_init(const struct host_memory *host)
 
 struct vm *vm_create(struct host_memory *host, uint64_t ram_size, unsigned nvcpus, bool batch)
 {
-	struct vm *vm = &vms[vm_count];
+	struct vm *vm;
 	unsigned hart_of[MAX_VCPUS_PER_VM];
 
 	if (vm_count == MAX_VMS)
 		return NULL;
+	vm = &vms[vm_count];
 	vm->id = vm_count;
 	format(vm->name, sizeof(vm->name), "guest%u", vm->id);
 	vm->host = host;

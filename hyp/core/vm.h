@@ -29,7 +29,6 @@ struct counters;
 
 /* A device of the VM, as core sees it. */
 struct vm_device {
-	const char *name;
 	void *dev;
 	/* Puts the device in its power-on state (every boot, reboot). */
 	void (*reset)(void *dev);

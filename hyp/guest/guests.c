@@ -28,7 +28,7 @@ static void disk_reset(void *dev)
 static bool add_disk(struct guest *g, uint8_t *map, const char **why)
 {
 	struct irq_line irq = vplic_dev_irq_line(&g->plic, GUEST_DISK_IRQ);
-	struct vm_device dev = { .name = "vblk", .dev = &g->disk, .reset = disk_reset,
+	struct vm_device dev = { .dev = &g->disk, .reset = disk_reset,
 				 .counters = vblk_counters };
 
 	if (!vblk_init(&g->disk, g->vm, GUEST_VIRTIO_BASE, &irq, map, why))

@@ -13,7 +13,7 @@ unsigned nharts;
 uint64_t timebase_hz = 10000000;	/* QEMU virt's; main.c sets the real one */
 
 /* Each hart's stack, indexed by hart id; boot/entry.S points sp at the
- * top of its own before any C runs (.bss.stacks: the linker puts it first in .bss). */
+ * top of its own before any C runs (.bss.stacks: first in .bss). */
 uint64_t hart_stacks[MAX_HARTS][HART_STACK_SIZE / sizeof(uint64_t)]
 	__attribute__((section(".bss.stacks"), aligned(4096)));
 

@@ -10,7 +10,6 @@
 #include "host/console.h"
 #include "host/virtio_blk.h"
 #include "lib/counters.h"
-#include "lib/format.h"
 #include "mem/host_pages.h"
 #include "monitor/hvstat.h"
 #include "share/share.h"

@@ -205,7 +205,20 @@ uint64_t share_kernel_page(uint64_t index, unsigned node, uint64_t image_pa,
 	return pa;
 }
 
-void share_stats(struct share_stats *s)
+/* Totals for hvstat. */
+struct share_stats {
+	uint64_t host_pages_shared;	/* shared pages mapped by at least one VM */
+	uint64_t host_pages_shared_disk;	/* ... of them, base-disk blocks */
+	uint64_t pages_saved_disk;	/* sum of (mappings - 1) over base-disk pages */
+	uint64_t pages_saved_kernel;	/* likewise over kernel-image pages */
+	uint64_t pages_replicated;	/* copies made for another node */
+	uint64_t block_cache_hits;	/* base reads served without the disk */
+	uint64_t block_cache_pages;	/* cached base blocks that no VM maps */
+	uint64_t block_cache_evictions;	/* ... given back under memory pressure */
+	uint64_t block_cache_busy_waits;	/* lookups that waited for another hart's fill */
+};
+
+static void share_stats(struct share_stats *s)
 {
 	memset(s, 0, sizeof(*s));
 	for (uint64_t i = 0; host && i < host->nframes; i++) {

@@ -52,22 +52,8 @@ void share_put_base_block(uint64_t block, unsigned node);
 uint64_t share_kernel_page(uint64_t index, unsigned node, uint64_t image_pa,
 			   uint64_t image_bytes);
 
-/* Totals for hvstat. */
-struct share_stats {
-	uint64_t host_pages_shared;	/* shared pages mapped by at least one VM */
-	uint64_t host_pages_shared_disk;	/* ... of them, base-disk blocks */
-	uint64_t pages_saved_disk;	/* sum of (mappings - 1) over base-disk pages */
-	uint64_t pages_saved_kernel;	/* likewise over kernel-image pages */
-	uint64_t pages_replicated;	/* copies made for another node */
-	uint64_t block_cache_hits;	/* base reads served without the disk */
-	uint64_t block_cache_pages;	/* cached base blocks that no VM maps */
-	uint64_t block_cache_evictions;	/* ... given back under memory pressure */
-	uint64_t block_cache_busy_waits;	/* lookups that waited for another hart's fill */
-};
-void share_stats(struct share_stats *s);
-
 struct counters;
-/* The same totals as hvstat fields (lib/counters.h). */
+/* The sharing totals, as hvstat fields (lib/counters.h). */
 void share_counters(struct counters *c);
 
 #endif

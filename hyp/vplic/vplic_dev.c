@@ -84,7 +84,7 @@ bool vplic_dev_init(struct vplic_dev *d, struct vm *vm, uint64_t base)
 		.read = vplic_mmio_read,
 		.write = vplic_mmio_write,
 	};
-	struct vm_device dev = { .name = "vplic", .dev = d, .reset = reset,
+	struct vm_device dev = { .dev = d, .reset = reset,
 				 .counters = counters };
 
 	d->vm = vm;
