@@ -56,3 +56,8 @@ bool mmio_emulate(struct vcpu *v, const struct mmio_region *r, uint64_t gpa)
 	v->ctx.sepc += a.length;
 	return true;
 }
+
+void mmio_retry(struct vcpu *v)
+{
+	v->mmio_retry = true;
+}

@@ -38,4 +38,12 @@ const struct mmio_region *mmio_find(const struct vm *vm, uint64_t gpa);
  * accepts or is misaligned (the caller then raises an access fault). */
 bool mmio_emulate(struct vcpu *v, const struct mmio_region *r, uint64_t gpa);
 
+/*
+ * Called by a device's write function: the access is not finished (its
+ * budget ran out with work left). v goes back to its guest without
+ * advancing sepc, so the guest executes the store again and comes back
+ * for the rest, taking its interrupts and its turn on the hart between.
+ */
+void mmio_retry(struct vcpu *v);
+
 #endif
