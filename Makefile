@@ -48,7 +48,7 @@ help:
 	@echo "  make unit-test    host unit tests only (ASan + UBSan)"
 	@echo "  make check-layers no include or call goes up the layers of hyp/LAYERS"
 	@echo "  make fuzz         libFuzzer on the virtqueue/virtio-blk parsers (FUZZ_SECONDS=60)"
-	@echo "  make boot-test    QEMU boot tests only"
+	@echo "  make boot-test    QEMU boot tests only (BOOT_ONLY=REGEX: the tests named so)"
 	@echo "  make bench-boot   time until 1, 2, 4, 8, 16 guests are all in user space"
 	@echo "  make bench-share  N guests read the same files: memory, disk reads, with and without sharing"
 	@echo "  make bench-overhead  boot to user space: discv vs the same guest on bare QEMU"
@@ -204,7 +204,7 @@ unit-test: | $(BUILD)/.deps-ok
 	@tests/unit/run.sh $(BUILD)/unit
 
 boot-test: all
-	@BUILD='$(BUILD)' tests/boot/run.sh
+	@BUILD='$(BUILD)' BOOT_ONLY='$(BOOT_ONLY)' tests/boot/run.sh
 
 test: | $(BUILD)/.deps-ok
 	@BUILD='$(BUILD)' tests/run-all.sh
