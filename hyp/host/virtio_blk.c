@@ -2,11 +2,10 @@
 #include <string.h>
 #include "host/console.h"
 #include "host/hart.h"
-#include "host/platform.h"
+#include "host/irq.h"
 #include "host/virtio_blk.h"
 #include "arch/riscv_defs.h"
-#include "arch/riscv_defs.h"
-#include "lib/spinlock.h"
+#include "lib/format.h"
 
 /* virtio-mmio registers (virtio 1.2, 4.2.2) */
 #define VIRTIO_MMIO_MAGIC 0x000
@@ -57,12 +56,6 @@
 #define POLL_TICKS 200		/* 20 us at QEMU virt's 10 MHz */
 #define IRQ_WAIT_TICKS 10000	/* 1 ms: a backstop, the interrupt comes first */
 
-/* PLIC registers (PLIC spec 1.0.0, chapter 3) */
-#define PLIC_PRIORITY(irq) (4 * (irq))
-#define PLIC_ENABLE(ctx, irq) (0x2000 + 0x80 * (ctx) + 4 * ((irq) / 32))
-#define PLIC_THRESHOLD(ctx) (0x200000 + 0x1000 * (ctx))
-#define PLIC_CLAIM(ctx) (0x200004 + 0x1000 * (ctx))
-
 struct vring_desc {
 	uint64_t addr;
 	uint32_t len;
@@ -94,16 +87,13 @@ struct host_blk {
 	struct ring_page *ring;
 	uint16_t avail_idx, used_seen;
 	struct ticket_lock lock;
+	char name[40];		/* "host disk 'serial'": log lines */
 	uint64_t bytes_read;
-	/* Its interrupt (host device tree): source `irq` of the PLIC whose
-	 * phandle is `irq_parent`, taken by hart `irq_hart` (harts[] index)
-	 * through that PLIC's S-mode context `irq_context`. */
-	uint32_t irq, irq_parent;
-	volatile uint8_t *plic;		/* NULL: no PLIC (NODES > 2: APLIC): poll */
-	unsigned irq_context;
-	int irq_hart;
-	int waiter;			/* harts[] index waiting for a completion, -1 */
-	uint64_t interrupts;		/* completions signalled by interrupt */
+	/* Its interrupt (host device tree): source `irq_source` of the
+	 * interrupt controller whose phandle is `irq_parent`. */
+	uint32_t irq_source, irq_parent;
+	int irq;		/* its host/irq.h registration, or -1 */
+	int waiter;		/* harts[] index waiting for a completion, -1 */
 };
 
 static struct host_blk disks[HOST_BLK_MAX];
@@ -178,7 +168,7 @@ static bool submit(struct host_blk *d, uint32_t type, uint64_t sector, uint64_t 
 	 * timeout only guards against a lost wake-up. */
 	__atomic_store_n(&d->waiter, (int)this_hart()->index, __ATOMIC_SEQ_CST);
 	while (__atomic_load_n(&r->used.idx, __ATOMIC_ACQUIRE) == d->used_seen)
-		hart_pause(d->plic ? IRQ_WAIT_TICKS : POLL_TICKS);
+		hart_pause(host_irq_wired(d->irq) ? IRQ_WAIT_TICKS : POLL_TICKS);
 	__atomic_store_n(&d->waiter, -1, __ATOMIC_SEQ_CST);
 	d->used_seen++;
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
@@ -221,6 +211,22 @@ bool host_blk_flush(struct host_blk *d)
 	ok = submit(d, VIRTIO_BLK_T_FLUSH, 0, 0, 0, false);
 	ticket_unlock(&d->lock);
 	return ok;
+}
+
+/*
+ * The disk's interrupt (host/irq.c calls it on the hart the source is
+ * routed to): acknowledge the device, so its line drops before the PLIC
+ * completion, and wake the hart that waits for the disk.
+ */
+static void disk_interrupt(void *ctx)
+{
+	struct host_blk *d = ctx;
+	int waiter;
+
+	reg_write(d, VIRTIO_MMIO_INTERRUPT_ACK, reg_read(d, VIRTIO_MMIO_INTERRUPT_STATUS));
+	waiter = __atomic_load_n(&d->waiter, __ATOMIC_SEQ_CST);
+	if (waiter >= 0 && waiter != (int)this_hart()->index)
+		hart_kick((unsigned)waiter);
 }
 
 /* Device initialisation (virtio 1.2, 3.1.1 and 4.2.3). */
@@ -295,9 +301,9 @@ unsigned host_blk_probe(const void *fdt)
 		struct host_blk *d = &disks[ndisks];
 		memset(d, 0, sizeof(*d));
 		d->regs = pa_to_ptr(base);
-		d->irq = irq ? fdt32_to_cpu(*irq) : 0;
+		d->irq_source = irq ? fdt32_to_cpu(*irq) : 0;
 		d->irq_parent = parent ? fdt32_to_cpu(*parent) : 0;
-		d->irq_hart = -1;
+		d->irq = -1;
 		d->waiter = -1;
 		if (reg_read(d, VIRTIO_MMIO_MAGIC) != VIRTIO_MAGIC ||
 		    reg_read(d, VIRTIO_MMIO_DEVICE_ID) != VIRTIO_ID_BLOCK)
@@ -311,121 +317,14 @@ unsigned host_blk_probe(const void *fdt)
 			log_info("host disk at %lx: initialisation failed", base);
 			continue;
 		}
-		log_info("host disk '%s' at %lx: %lu MiB%s", d->serial, base, d->capacity >> 20,
+		format(d->name, sizeof(d->name), "host disk '%s'", d->serial);
+		log_info("%s at %lx: %lu MiB%s", d->name, base, d->capacity >> 20,
 			 d->read_only ? ", read-only" : "");
+		d->irq = host_irq_register(d->irq_parent, d->irq_source, disk_interrupt, d,
+					   d->name);
 		ndisks++;
 	}
 	return ndisks;
-}
-
-static uint32_t plic_read(volatile uint8_t *plic, uint64_t off)
-{
-	return *(volatile uint32_t *)(plic + off);
-}
-
-static void plic_write(volatile uint8_t *plic, uint64_t off, uint32_t v)
-{
-	*(volatile uint32_t *)(plic + off) = v;
-}
-
-/* Whether the controller serves the hart with id 0 (socket 0). */
-static bool plic_serves_hart0(const struct platform *p, const struct irq_controller *c)
-{
-	for (unsigned ph = 0; ph < p->nharts; ph++)
-		if ((c->harts & (1U << ph)) && p->hartid[ph] == 0)
-			return true;
-	return false;
-}
-
-/*
- * Routes each disk's interrupt to one hart: the first hart wired to the
- * PLIC its device names as interrupt-parent (QEMU virt wires every
- * virtio-mmio slot to one socket's PLIC: the last node's). Source priority
- * 1, enabled in that hart's S-mode context, threshold 0.
- */
-void host_blk_wire_interrupts(const struct platform *p)
-{
-	for (unsigned i = 0; i < ndisks; i++) {
-		struct host_blk *d = &disks[i];
-		const struct irq_controller *c = platform_plic_by_phandle(p, d->irq_parent);
-		if (!c || !d->irq)
-			continue;	/* an APLIC (NODES > 2) or no interrupt: polling */
-		if (!plic_serves_hart0(p, c)) {
-			/* QEMU 7.2 connects the outputs of a PLIC whose harts do
-			 * not start at 0 by a wrong index (the fault that also
-			 * stops a third socket from starting): measured, none of
-			 * its interrupts reach S-mode, even with the enables set
-			 * by the target hart itself after OpenSBI started it. */
-			log_info("host disk '%s': its PLIC (node %u) cannot interrupt S-mode "
-				 "under QEMU 7.2: polling", d->serial, c->node);
-			continue;
-		}
-		for (unsigned ph = 0; ph < p->nharts && d->irq_hart < 0; ph++) {
-			if (!(c->harts & (1U << ph)) || c->s_context[ph] < 0)
-				continue;
-			for (unsigned h = 0; h < nharts; h++)
-				if (harts[h].hartid == p->hartid[ph])
-					d->irq_hart = (int)h;
-			d->irq_context = (unsigned)c->s_context[ph];
-		}
-		if (d->irq_hart < 0)
-			continue;
-		d->plic = pa_to_ptr(c->base);
-		plic_write(d->plic, PLIC_PRIORITY(d->irq), 1);
-		log_info("host disk '%s': interrupt %u to hart %lu", d->serial, d->irq,
-			 harts[d->irq_hart].hartid);
-	}
-}
-
-/*
- * Enables, in this hart's S-mode context, the disk interrupts routed to
- * it. Each hart does it for itself once running: OpenSBI clears a hart's
- * PLIC enables when it starts the hart (its warm irqchip init).
- */
-void host_blk_enable_irqs(void)
-{
-	unsigned me = this_hart()->index;
-
-	for (unsigned i = 0; i < ndisks; i++) {
-		struct host_blk *d = &disks[i];
-		if (!d->plic || d->irq_hart != (int)me)
-			continue;
-		plic_write(d->plic, PLIC_ENABLE(d->irq_context, d->irq),
-			   plic_read(d->plic, PLIC_ENABLE(d->irq_context, d->irq)) |
-			   1U << (d->irq % 32));
-		plic_write(d->plic, PLIC_THRESHOLD(d->irq_context), 0);
-	}
-}
-
-/*
- * A supervisor external interrupt on this hart: claim each disk source
- * routed here (PLIC spec 1.0.0, 5.2), acknowledge the device, complete,
- * and wake the hart that waits for the disk.
- */
-void host_blk_handle_irq(void)
-{
-	unsigned me = this_hart()->index;
-
-	for (unsigned i = 0; i < ndisks; i++) {
-		struct host_blk *d = &disks[i];
-		if (!d->plic || d->irq_hart != (int)me)
-			continue;
-		uint32_t claimed = plic_read(d->plic, PLIC_CLAIM(d->irq_context));
-		if (!claimed)
-			continue;
-		for (unsigned j = 0; j < ndisks; j++) {
-			struct host_blk *e = &disks[j];
-			if (e->plic != d->plic || e->irq != claimed)
-				continue;
-			reg_write(e, VIRTIO_MMIO_INTERRUPT_ACK,
-				  reg_read(e, VIRTIO_MMIO_INTERRUPT_STATUS));
-			e->interrupts++;
-			int waiter = __atomic_load_n(&e->waiter, __ATOMIC_SEQ_CST);
-			if (waiter >= 0 && waiter != (int)me)
-				hart_kick((unsigned)waiter);
-		}
-		plic_write(d->plic, PLIC_CLAIM(d->irq_context), claimed);
-	}
 }
 
 uint64_t host_blk_interrupts(void)
@@ -433,7 +332,7 @@ uint64_t host_blk_interrupts(void)
 	uint64_t n = 0;
 
 	for (unsigned i = 0; i < ndisks; i++)
-		n += disks[i].interrupts;
+		n += host_irq_count(disks[i].irq);
 	return n;
 }
 

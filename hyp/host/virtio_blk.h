@@ -25,22 +25,13 @@
 
 struct host_blk;
 
-/* Finds and initialises every virtio-blk device in the host device tree.
- * Returns how many were found. */
+/* Finds and initialises every virtio-blk device in the host device tree
+ * and registers its interrupt (host/irq.h: wired afterwards by
+ * host_irq_wire). Returns how many were found. */
 unsigned host_blk_probe(const void *fdt);
 
-struct platform;
-
-/* Routes each disk's completion interrupt to a hart wired to its PLIC. */
-void host_blk_wire_interrupts(const struct platform *p);
-
-/* Each hart, once running: enables the disk interrupts routed to it. */
-void host_blk_enable_irqs(void);
-
-/* Serves a supervisor external interrupt on this hart. */
-void host_blk_handle_irq(void);
-
-/* Completions signalled by interrupt so far (hvstat). */
+/* Completions the disks signalled by interrupt so far (hvstat's
+ * host_disk_interrupts). */
 uint64_t host_blk_interrupts(void);
 
 /* The disk with this serial, or NULL. */
