@@ -10,14 +10,7 @@
  * that notifies the device). */
 #define HOST_VQ_BARRIER() __atomic_thread_fence(__ATOMIC_SEQ_CST)
 
-/* Where each part starts in the page, for a queue of n entries. The
- * rings' sizes count their trailing event words (2.7.6, 2.7.8), which stay
- * unused: discv's drivers do not negotiate VIRTIO_F_EVENT_IDX. */
-#define AVAIL_OFFSET(n) (16 * (n))
-#define USED_OFFSET(n) ((AVAIL_OFFSET(n) + 6 + 2 * (n) + 3) / 4 * 4)
-#define QUEUE_BYTES(n) (USED_OFFSET(n) + 6 + 8 * (n))
-
-_Static_assert(QUEUE_BYTES(HOST_VQ_MAX_SIZE) <= HOST_VQ_BYTES, "the largest queue fits its page");
+_Static_assert(HOST_VQ_BYTES(HOST_VQ_MAX_SIZE) <= PAGE_SIZE, "the largest queue fits a page");
 
 bool host_vq_init(struct host_vq *q, void *memory, uint16_t size)
 {
@@ -26,12 +19,12 @@ bool host_vq_init(struct host_vq *q, void *memory, uint16_t size)
 	if (size == 0 || size > HOST_VQ_MAX_SIZE || (size & (size - 1)) ||
 	    ptr_to_pa(memory) % 16)
 		return false;
-	memset(page, 0, HOST_VQ_BYTES);
+	memset(page, 0, HOST_VQ_BYTES(size));
 	memset(q, 0, sizeof(*q));
 	q->size = size;
 	q->desc = (struct host_vq_desc *)page;
-	q->avail = (struct host_vq_avail *)(page + AVAIL_OFFSET(size));
-	q->used = (struct host_vq_used *)(page + USED_OFFSET(size));
+	q->avail = (struct host_vq_avail *)(page + HOST_VQ_AVAIL_OFFSET(size));
+	q->used = (struct host_vq_used *)(page + HOST_VQ_USED_OFFSET(size));
 	/* The free list runs through the next fields: 0, 1, ..., size - 1. */
 	for (uint16_t i = 0; i + 1 < size; i++)
 		q->desc[i].next = (uint16_t)(i + 1);

@@ -5,8 +5,9 @@
  * hyp/virtio/virtq.c; this is its mirror image, much smaller because the
  * device at the other end is the machine's (QEMU), not a guest.
  *
- * The whole queue lives in one page: descriptor table, available ring and
- * used ring back to back, each at its alignment (2.7: 16, 2 and 4). The
+ * The whole queue lives in one block of memory, HOST_VQ_BYTES(size) bytes
+ * (a page at most): descriptor table, available ring and used ring back
+ * to back, each at its alignment (2.7: 16, 2 and 4). The
  * rings are little-endian (2.7), as both RISC-V and the host that runs the
  * unit tests are, so they are plain C structs. Buffers are named by host
  * physical address.
@@ -21,7 +22,14 @@
 #include <stdint.h>
 #include "arch/riscv_defs.h"
 
-#define HOST_VQ_BYTES PAGE_SIZE	/* the memory a queue takes */
+/* Where each part starts, for a queue of n entries, and the bytes it
+ * takes (a multiple of 16, so such blocks can sit in an array). The
+ * rings' sizes count their trailing event words (2.7.6, 2.7.8), which stay
+ * unused: discv's drivers do not negotiate VIRTIO_F_EVENT_IDX. */
+#define HOST_VQ_AVAIL_OFFSET(n) (16 * (n))
+#define HOST_VQ_USED_OFFSET(n) ((HOST_VQ_AVAIL_OFFSET(n) + 6 + 2 * (n) + 3) / 4 * 4)
+#define HOST_VQ_BYTES(n) ((HOST_VQ_USED_OFFSET(n) + 6 + 8 * (n) + 15) / 16 * 16)
+
 #define HOST_VQ_MAX_SIZE 128	/* the largest power of 2 whose rings fit a page */
 
 #define HOST_VQ_DESC_F_NEXT 1
@@ -68,8 +76,8 @@ struct host_vq {
 	uint64_t bad_used;		/* used entries naming no chain in flight */
 };
 
-/* Lays out a queue of `size` entries in the HOST_VQ_BYTES at `memory`
- * (16-aligned), all zero, every descriptor free. Returns false if size is
+/* Lays out a queue of `size` entries in the HOST_VQ_BYTES(size) bytes at
+ * `memory` (16-aligned), all zero, every descriptor free. Returns false if size is
  * not a power of 2 in 1..HOST_VQ_MAX_SIZE or memory is misaligned. */
 bool host_vq_init(struct host_vq *q, void *memory, uint16_t size);
 

@@ -58,7 +58,7 @@ static unsigned ndisks;
 /* The rings live in the hypervisor's image: the disks are probed before
  * the page allocator exists (the base disk's size decides what it must
  * set aside). */
-static uint8_t rings[HOST_BLK_MAX][HOST_VQ_BYTES] __attribute__((aligned(PAGE_SIZE)));
+static uint8_t rings[HOST_BLK_MAX][HOST_VQ_BYTES(QUEUE_SIZE)] __attribute__((aligned(16)));
 
 static void ticket_lock(struct ticket_lock *l)
 {

@@ -9,7 +9,7 @@
 #include "unit.h"
 #include "host/host_vq.h"
 
-static uint8_t page[2 * HOST_VQ_BYTES] __attribute__((aligned(4096)));	/* room to misalign */
+static uint8_t page[2 * PAGE_SIZE] __attribute__((aligned(4096)));	/* room to misalign */
 static struct host_vq q;
 
 /* ---- the device's side, by hand ---- */
@@ -75,7 +75,9 @@ static void test_init_layout(void)
 	CHECK_EQ((uint8_t *)v.desc - page, 0);
 	CHECK_EQ((uint8_t *)v.avail - page, 2048);
 	CHECK_EQ((uint8_t *)v.used - page, 2312);
-	CHECK((uint8_t *)&v.used->ring[HOST_VQ_MAX_SIZE] + 2 <= page + HOST_VQ_BYTES);
+	CHECK_EQ(HOST_VQ_BYTES(HOST_VQ_MAX_SIZE), 3344);	/* 2312 + 6 + 1024, to 16 */
+	CHECK((uint8_t *)&v.used->ring[HOST_VQ_MAX_SIZE] + 2 <= page + HOST_VQ_BYTES(HOST_VQ_MAX_SIZE));
+	CHECK(HOST_VQ_BYTES(HOST_VQ_MAX_SIZE) <= PAGE_SIZE);
 
 	reset(8);
 	CHECK_EQ((uint8_t *)q.avail - page, 128);
@@ -86,6 +88,9 @@ static void test_init_layout(void)
 	CHECK_EQ(q.avail->flags, 0);
 	CHECK_EQ(q.used->idx, 0);
 	CHECK_EQ(q.desc[5].addr, 0);			/* the 0xa5 filler is gone */
+	CHECK_EQ(HOST_VQ_BYTES(8), 224);		/* 152 + 6 + 64 = 222, to 16 */
+	CHECK_EQ(page[HOST_VQ_BYTES(8) - 1], 0);	/* all of its bytes cleared, */
+	CHECK_EQ(page[HOST_VQ_BYTES(8)], 0xa5);		/* not one more */
 }
 
 /* One blk-like request: header (read), data (written), status (written). */
