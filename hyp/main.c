@@ -23,6 +23,7 @@
 #include "sbi/sbi.h"
 #include "lib/format.h"
 #include "host/machine.h"
+#include "host/irq.h"
 #include "host/platform.h"
 #include "host/virtio_blk.h"
 #include "vdisk/vdisk.h"
@@ -164,8 +165,8 @@ void hyp_main(unsigned long boot_hartid, const void *fdt)
 		 (host_pages_ram_count(&host_memory) * PAGE_SIZE) >> 20, host_memory.nnodes,
 		 (host_pages_free_count(&host_memory) * PAGE_SIZE) >> 20);
 	print_topology();
-	host_blk_wire_interrupts(&platform);
-	host_blk_enable_irqs();		/* the boot hart's share; the others at start */
+	host_irq_wire(&platform);	/* what the drivers registered while probing */
+	host_irq_enable_this_hart();	/* the boot hart's share; the others at start */
 	log_info("%u guest(s), %u vCPU(s) and %lu MiB each%s", config.guests, config.vcpus,
 		 config.guest_mem >> 20, config.batch ? ", batch mode" : "");
 	log_info("G-stage: %u VMID bits%s", gstage_vmid_bits(),

@@ -6,7 +6,7 @@
 #include "core/sched.h"
 #include "g-stage/gstage_fence.h"
 #include "host/console.h"
-#include "host/virtio_blk.h"
+#include "host/irq.h"
 
 extern char hyp_trap_vector[];	/* core/switch.S */
 
@@ -51,7 +51,7 @@ void secondary_main(struct hart *h)
 		for (;;)
 			wait_for_interrupt();	/* this hart runs already */
 	hart_init(h);
-	host_blk_enable_irqs();
+	host_irq_enable_this_hart();
 	sched_run();
 	for (;;)
 		wait_for_interrupt();

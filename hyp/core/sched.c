@@ -17,7 +17,7 @@
 #include "core/vm.h"
 #include "core/vm_table.h"
 #include "host/console.h"
-#include "host/virtio_blk.h"
+#include "host/irq.h"
 
 #define SLICE_TICKS (timebase_hz / 200)	/* 5 ms */
 #define CONSOLE_POLL_TICKS (timebase_hz / 50)	/* the boot hart polls input: 20 ms */
@@ -62,7 +62,7 @@ static void idle(struct hart *h, struct hart_sched *s)
 	while (!(csr_read(CSR_SIP) & (SIP_STIP | SIP_SSIP | SIP_SEIP)) && read_time() < deadline)
 		wait_for_interrupt();
 	if (csr_read(CSR_SIP) & SIP_SEIP)
-		host_blk_handle_irq();
+		host_irq_handle();
 	csr_clear(CSR_SIP, SIP_SSIP);
 	hart_set_timer(UINT64_MAX);
 	s->idle_ticks += read_time() - start;

@@ -13,7 +13,7 @@
 #include "mem/host_pages.h"
 #include "lib/format.h"
 #include "core/mmio.h"
-#include "host/virtio_blk.h"
+#include "host/irq.h"
 #include "arch/sbi_defs.h"
 #include "core/vcpu.h"
 #include "core/vcpu_exit.h"
@@ -137,7 +137,7 @@ static void host_interrupt(struct vcpu *v, uint64_t irq)
 		this_hart()->kicked = true;	/* look at the run queue again */
 		break;
 	case IRQ_S_EXT:
-		host_blk_handle_irq();		/* a host disk completed a request */
+		host_irq_handle();		/* a host device (a disk) signalled */
 		break;
 	default:
 		break;

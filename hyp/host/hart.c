@@ -6,7 +6,7 @@
 #include "host/console.h"
 #include "host/firmware.h"
 #include "host/hart.h"
-#include "host/virtio_blk.h"
+#include "host/irq.h"
 
 struct hart harts[MAX_HARTS];
 unsigned nharts;
@@ -52,7 +52,7 @@ void hart_pause(uint64_t ticks)
 	if (until < h->timer_deadline)
 		firmware_set_timer(h->timer_deadline);	/* a passed deadline fires now */
 	if (csr_read(CSR_SIP) & SIP_SEIP)
-		host_blk_handle_irq();		/* we are a host device's interrupt hart */
+		host_irq_handle();		/* we are a host device's interrupt hart */
 	if (csr_read(CSR_SIP) & SIP_SSIP) {
 		csr_clear(CSR_SIP, SIP_SSIP);	/* the kick that woke us; it may */
 		h->kicked = true;		/* also have meant "look again" */

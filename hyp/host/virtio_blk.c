@@ -1,85 +1,34 @@
-#include <libfdt.h>
+/*
+ * The host disk driver: what is block-specific on top of the virtio-mmio
+ * driver core. Requests (header, data, status), the serial, the capacity,
+ * the features read-only and flush, the ticket lock, and waiting for a
+ * completion.
+ */
 #include <string.h>
+#include "arch/riscv_defs.h"
 #include "host/console.h"
 #include "host/hart.h"
-#include "host/platform.h"
+#include "host/host_vq.h"
+#include "host/irq.h"
 #include "host/virtio_blk.h"
-#include "arch/riscv_defs.h"
-#include "arch/riscv_defs.h"
-#include "lib/spinlock.h"
+#include "host/virtio_mmio.h"
+#include "lib/format.h"
 
-/* virtio-mmio registers (virtio 1.2, 4.2.2) */
-#define VIRTIO_MMIO_MAGIC 0x000
-#define VIRTIO_MMIO_VERSION 0x004
-#define VIRTIO_MMIO_DEVICE_ID 0x008
-#define VIRTIO_MMIO_DEVICE_FEATURES 0x010
-#define VIRTIO_MMIO_DEVICE_FEATURES_SEL 0x014
-#define VIRTIO_MMIO_DRIVER_FEATURES 0x020
-#define VIRTIO_MMIO_DRIVER_FEATURES_SEL 0x024
-#define VIRTIO_MMIO_QUEUE_SEL 0x030
-#define VIRTIO_MMIO_QUEUE_NUM_MAX 0x034
-#define VIRTIO_MMIO_QUEUE_NUM 0x038
-#define VIRTIO_MMIO_QUEUE_READY 0x044
-#define VIRTIO_MMIO_QUEUE_NOTIFY 0x050
-#define VIRTIO_MMIO_INTERRUPT_STATUS 0x060
-#define VIRTIO_MMIO_INTERRUPT_ACK 0x064
-#define VIRTIO_MMIO_STATUS 0x070
-#define VIRTIO_MMIO_QUEUE_DESC_LOW 0x080
-#define VIRTIO_MMIO_QUEUE_DESC_HIGH 0x084
-#define VIRTIO_MMIO_QUEUE_DRIVER_LOW 0x090
-#define VIRTIO_MMIO_QUEUE_DRIVER_HIGH 0x094
-#define VIRTIO_MMIO_QUEUE_DEVICE_LOW 0x0a0
-#define VIRTIO_MMIO_QUEUE_DEVICE_HIGH 0x0a4
-#define VIRTIO_MMIO_CONFIG 0x100
-
-#define VIRTIO_MAGIC 0x74726976		/* "virt" */
-#define VIRTIO_ID_BLOCK 2
-
-/* Device status bits (virtio 1.2, 2.1) */
-#define STATUS_ACKNOWLEDGE 1
-#define STATUS_DRIVER 2
-#define STATUS_DRIVER_OK 4
-#define STATUS_FEATURES_OK 8
-
-#define VIRTIO_F_VERSION_1 32
+/* Feature bits (virtio 1.2, 5.2.3) */
 #define VIRTIO_BLK_F_RO 5
 #define VIRTIO_BLK_F_FLUSH 9
 
+/* Request types (5.2.6) */
 #define VIRTIO_BLK_T_IN 0
 #define VIRTIO_BLK_T_OUT 1
 #define VIRTIO_BLK_T_FLUSH 4
 #define VIRTIO_BLK_T_GET_ID 8
 
-#define VIRTQ_DESC_F_NEXT 1
-#define VIRTQ_DESC_F_WRITE 2
+#define CONFIG_CAPACITY 0	/* le64, in 512-byte sectors (5.2.4) */
 
-#define QUEUE_SIZE 8
+#define QUEUE_SIZE 8		/* one request of 3 descriptors at a time */
 #define POLL_TICKS 200		/* 20 us at QEMU virt's 10 MHz */
 #define IRQ_WAIT_TICKS 10000	/* 1 ms: a backstop, the interrupt comes first */
-
-/* PLIC registers (PLIC spec 1.0.0, chapter 3) */
-#define PLIC_PRIORITY(irq) (4 * (irq))
-#define PLIC_ENABLE(ctx, irq) (0x2000 + 0x80 * (ctx) + 4 * ((irq) / 32))
-#define PLIC_THRESHOLD(ctx) (0x200000 + 0x1000 * (ctx))
-#define PLIC_CLAIM(ctx) (0x200004 + 0x1000 * (ctx))
-
-struct vring_desc {
-	uint64_t addr;
-	uint32_t len;
-	uint16_t flags, next;
-};
-
-/* One page holds the whole split ring of QUEUE_SIZE entries plus the
- * request header and status byte (virtio 1.2, 2.7: alignments 16/2/4). */
-struct ring_page {
-	struct vring_desc desc[QUEUE_SIZE];			/* 16-aligned */
-	struct { uint16_t flags, idx, ring[QUEUE_SIZE]; } avail;	/* 2-aligned */
-	struct { uint16_t flags, idx; struct { uint32_t id, len; } ring[QUEUE_SIZE]; } used;	/* 4-aligned */
-	struct { uint32_t type, reserved; uint64_t sector; } header;
-	volatile uint8_t status;
-	char id[HOST_BLK_SERIAL_MAX];
-};
-_Static_assert(sizeof(struct ring_page) <= PAGE_SIZE, "ring fits a page");
 
 /* A ticket lock: harts get the disk in the order they asked for it. */
 struct ticket_lock {
@@ -87,23 +36,21 @@ struct ticket_lock {
 };
 
 struct host_blk {
-	volatile uint8_t *regs;
+	struct host_virtio dev;
 	char serial[HOST_BLK_SERIAL_MAX + 1];
+	char name[40];		/* "host disk 'serial'": log lines */
 	uint64_t capacity;	/* bytes */
 	bool read_only, has_flush;
-	struct ring_page *ring;
-	uint16_t avail_idx, used_seen;
+	struct host_vq vq;
 	struct ticket_lock lock;
 	uint64_t bytes_read;
-	/* Its interrupt (host device tree): source `irq` of the PLIC whose
-	 * phandle is `irq_parent`, taken by hart `irq_hart` (harts[] index)
-	 * through that PLIC's S-mode context `irq_context`. */
-	uint32_t irq, irq_parent;
-	volatile uint8_t *plic;		/* NULL: no PLIC (NODES > 2: APLIC): poll */
-	unsigned irq_context;
-	int irq_hart;
-	int waiter;			/* harts[] index waiting for a completion, -1 */
-	uint64_t interrupts;		/* completions signalled by interrupt */
+	int irq;		/* its host/irq.h registration, or -1 */
+	int waiter;		/* harts[] index waiting for a completion, -1 */
+	/* The request's own buffers (5.2.6): the device reads the header
+	 * and writes the status byte and, for GET_ID, the serial. */
+	struct { uint32_t type, reserved; uint64_t sector; } header;
+	volatile uint8_t status;
+	char id[HOST_BLK_SERIAL_MAX];
 };
 
 static struct host_blk disks[HOST_BLK_MAX];
@@ -111,17 +58,7 @@ static unsigned ndisks;
 /* The rings live in the hypervisor's image: the disks are probed before
  * the page allocator exists (the base disk's size decides what it must
  * set aside). */
-static struct ring_page rings[HOST_BLK_MAX] __attribute__((aligned(PAGE_SIZE)));
-
-static uint32_t reg_read(struct host_blk *d, unsigned off)
-{
-	return *(volatile uint32_t *)(d->regs + off);
-}
-
-static void reg_write(struct host_blk *d, unsigned off, uint32_t v)
-{
-	*(volatile uint32_t *)(d->regs + off) = v;
-}
+static uint8_t rings[HOST_BLK_MAX][HOST_VQ_BYTES(QUEUE_SIZE)] __attribute__((aligned(16)));
 
 static void ticket_lock(struct ticket_lock *l)
 {
@@ -146,44 +83,34 @@ static void ticket_unlock(struct ticket_lock *l)
 static bool submit(struct host_blk *d, uint32_t type, uint64_t sector, uint64_t pa,
 		   uint32_t len, bool device_writes)
 {
-	struct ring_page *r = d->ring;
+	struct host_vq_buf chain[3];
 	unsigned n = 0;
+	uint16_t head;
+	uint32_t written;
 
-	r->header.type = type;
-	r->header.reserved = 0;
-	r->header.sector = sector;
-	r->status = 0xff;
-	r->desc[n] = (struct vring_desc){ ptr_to_pa(&r->header), sizeof(r->header),
-					  VIRTQ_DESC_F_NEXT, 1 };
-	n++;
-	if (len) {
-		r->desc[n] = (struct vring_desc){ pa, len, VIRTQ_DESC_F_NEXT |
-				(device_writes ? VIRTQ_DESC_F_WRITE : 0), 2 };
-		n++;
-	}
-	r->desc[n] = (struct vring_desc){ ptr_to_pa((const void *)&r->status), 1,
-					  VIRTQ_DESC_F_WRITE, 0 };
-	r->desc[n - 1].next = (uint16_t)n;
-	r->avail.ring[d->avail_idx % QUEUE_SIZE] = 0;
-	/* The descriptors and the ring entry before the index (2.7.13). */
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	__atomic_store_n(&r->avail.idx, (uint16_t)(d->avail_idx + 1), __ATOMIC_RELEASE);
-	d->avail_idx++;
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	reg_write(d, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	d->header.type = type;
+	d->header.reserved = 0;
+	d->header.sector = sector;
+	d->status = 0xff;
+	chain[n++] = (struct host_vq_buf){ ptr_to_pa(&d->header), sizeof(d->header), false };
+	if (len)
+		chain[n++] = (struct host_vq_buf){ pa, len, device_writes };
+	chain[n++] = (struct host_vq_buf){ ptr_to_pa((const void *)&d->status), 1, true };
+	if (host_vq_add(&d->vq, chain, n) < 0)
+		return false;	/* cannot happen: one request at a time */
+	host_vq_publish(&d->vq);
+	host_virtio_notify(&d->dev, 0);
 	/* QEMU completes the request on its own thread: sleep between looks
 	 * so this emulated hart does not keep a host CPU from it. With the
 	 * disk's interrupt wired, the completion wakes this hart (directly,
 	 * or through a kick from the hart that takes the interrupt); the
 	 * timeout only guards against a lost wake-up. */
 	__atomic_store_n(&d->waiter, (int)this_hart()->index, __ATOMIC_SEQ_CST);
-	while (__atomic_load_n(&r->used.idx, __ATOMIC_ACQUIRE) == d->used_seen)
-		hart_pause(d->plic ? IRQ_WAIT_TICKS : POLL_TICKS);
+	while (!host_vq_take_used(&d->vq, &head, &written))
+		hart_pause(host_irq_wired(d->irq) ? IRQ_WAIT_TICKS : POLL_TICKS);
 	__atomic_store_n(&d->waiter, -1, __ATOMIC_SEQ_CST);
-	d->used_seen++;
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	reg_write(d, VIRTIO_MMIO_INTERRUPT_ACK, reg_read(d, VIRTIO_MMIO_INTERRUPT_STATUS));
-	return r->status == 0;
+	host_virtio_ack_interrupt(&d->dev);
+	return d->status == 0;
 }
 
 static bool locked_request(struct host_blk *d, uint32_t type, uint64_t offset, uint64_t pa,
@@ -223,209 +150,71 @@ bool host_blk_flush(struct host_blk *d)
 	return ok;
 }
 
-/* Device initialisation (virtio 1.2, 3.1.1 and 4.2.3). */
-static bool init_device(struct host_blk *d, struct ring_page *ring)
+/*
+ * The disk's interrupt (host/irq.c calls it on the hart the source is
+ * routed to): acknowledge the device, so its line drops before the PLIC
+ * completion, and wake the hart that waits for the disk.
+ */
+static void disk_interrupt(void *ctx)
+{
+	struct host_blk *d = ctx;
+	int waiter;
+
+	host_virtio_ack_interrupt(&d->dev);
+	waiter = __atomic_load_n(&d->waiter, __ATOMIC_SEQ_CST);
+	if (waiter >= 0 && waiter != (int)this_hart()->index)
+		hart_kick((unsigned)waiter);
+}
+
+/* Device initialisation (virtio 1.2, 3.1.1), then its size and serial. */
+static bool init_device(struct host_blk *d, void *ring)
 {
 	uint64_t features;
 
-	reg_write(d, VIRTIO_MMIO_STATUS, 0);	/* reset */
-	reg_write(d, VIRTIO_MMIO_STATUS, STATUS_ACKNOWLEDGE);
-	reg_write(d, VIRTIO_MMIO_STATUS, STATUS_ACKNOWLEDGE | STATUS_DRIVER);
-	reg_write(d, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
-	features = (uint64_t)reg_read(d, VIRTIO_MMIO_DEVICE_FEATURES) << 32;
-	reg_write(d, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
-	features |= reg_read(d, VIRTIO_MMIO_DEVICE_FEATURES);
-	if (!(features & (1ULL << VIRTIO_F_VERSION_1)))
+	host_virtio_begin_init(&d->dev);
+	if (!host_virtio_negotiate(&d->dev, 1ULL << VIRTIO_BLK_F_RO | 1ULL << VIRTIO_BLK_F_FLUSH,
+				   &features))
 		return false;
 	d->read_only = features & (1ULL << VIRTIO_BLK_F_RO);
 	d->has_flush = features & (1ULL << VIRTIO_BLK_F_FLUSH);
-	features &= (1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_BLK_F_RO) |
-		    (1ULL << VIRTIO_BLK_F_FLUSH);
-	reg_write(d, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-	reg_write(d, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(features >> 32));
-	reg_write(d, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-	reg_write(d, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)features);
-	reg_write(d, VIRTIO_MMIO_STATUS, STATUS_ACKNOWLEDGE | STATUS_DRIVER | STATUS_FEATURES_OK);
-	if (!(reg_read(d, VIRTIO_MMIO_STATUS) & STATUS_FEATURES_OK))
+	if (!host_vq_init(&d->vq, ring, QUEUE_SIZE) ||
+	    !host_virtio_setup_queue(&d->dev, 0, &d->vq))
 		return false;
+	host_virtio_driver_ok(&d->dev);
 
-	reg_write(d, VIRTIO_MMIO_QUEUE_SEL, 0);
-	if (reg_read(d, VIRTIO_MMIO_QUEUE_READY) || reg_read(d, VIRTIO_MMIO_QUEUE_NUM_MAX) < 3)
-		return false;
-	memset(ring, 0, sizeof(*ring));
-	d->ring = ring;
-	reg_write(d, VIRTIO_MMIO_QUEUE_NUM, QUEUE_SIZE);
-	reg_write(d, VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)ptr_to_pa(d->ring->desc));
-	reg_write(d, VIRTIO_MMIO_QUEUE_DESC_HIGH, (uint32_t)(ptr_to_pa(d->ring->desc) >> 32));
-	reg_write(d, VIRTIO_MMIO_QUEUE_DRIVER_LOW, (uint32_t)ptr_to_pa(&d->ring->avail));
-	reg_write(d, VIRTIO_MMIO_QUEUE_DRIVER_HIGH, (uint32_t)(ptr_to_pa(&d->ring->avail) >> 32));
-	reg_write(d, VIRTIO_MMIO_QUEUE_DEVICE_LOW, (uint32_t)ptr_to_pa(&d->ring->used));
-	reg_write(d, VIRTIO_MMIO_QUEUE_DEVICE_HIGH, (uint32_t)(ptr_to_pa(&d->ring->used) >> 32));
-	reg_write(d, VIRTIO_MMIO_QUEUE_READY, 1);
-	reg_write(d, VIRTIO_MMIO_STATUS, STATUS_ACKNOWLEDGE | STATUS_DRIVER | STATUS_FEATURES_OK |
-		  STATUS_DRIVER_OK);
+	d->capacity = host_virtio_config64(&d->dev, CONFIG_CAPACITY) * 512;
 
-	/* capacity: le64 in 512-byte sectors at config offset 0 (5.2.4) */
-	d->capacity = ((uint64_t)reg_read(d, VIRTIO_MMIO_CONFIG + 4) << 32 |
-		       reg_read(d, VIRTIO_MMIO_CONFIG)) * 512;
-
-	/* The serial (GET_ID, 5.2.6): 20 bytes, NUL-padded if shorter. */
-	char *id = d->ring->id;
-	memset(id, 0, HOST_BLK_SERIAL_MAX);
-	if (!submit(d, VIRTIO_BLK_T_GET_ID, 0, ptr_to_pa(id), HOST_BLK_SERIAL_MAX, true))
-		id[0] = '\0';
-	memcpy(d->serial, id, HOST_BLK_SERIAL_MAX);
+	/* The serial (GET_ID, 5.2.6): 20 bytes, NUL-padded if shorter. Its
+	 * interrupt is not wired yet: this request is polled. */
+	memset(d->id, 0, HOST_BLK_SERIAL_MAX);
+	if (!submit(d, VIRTIO_BLK_T_GET_ID, 0, ptr_to_pa(d->id), HOST_BLK_SERIAL_MAX, true))
+		d->id[0] = '\0';
+	memcpy(d->serial, d->id, HOST_BLK_SERIAL_MAX);
 	d->serial[HOST_BLK_SERIAL_MAX] = '\0';
 	return true;
 }
 
 unsigned host_blk_probe(const void *fdt)
 {
+	struct host_virtio dev;
 	int node = -1;
 
-	while ((node = fdt_node_offset_by_compatible(fdt, node, "virtio,mmio")) >= 0 &&
-	       ndisks < HOST_BLK_MAX) {
-		/* QEMU virt's /soc has #address-cells = 2. */
-		const fdt32_t *reg = fdt_getprop(fdt, node, "reg", NULL);
-		if (!reg || fdt_address_cells(fdt, fdt_parent_offset(fdt, node)) != 2)
-			continue;
-		uint64_t base = (uint64_t)fdt32_to_cpu(reg[0]) << 32 | fdt32_to_cpu(reg[1]);
-		const fdt32_t *irq = fdt_getprop(fdt, node, "interrupts", NULL);
-		const fdt32_t *parent = fdt_getprop(fdt, node, "interrupt-parent", NULL);
+	while (ndisks < HOST_BLK_MAX &&
+	       (node = host_virtio_probe_next(fdt, node, VIRTIO_ID_BLOCK, &dev)) >= 0) {
 		struct host_blk *d = &disks[ndisks];
-		memset(d, 0, sizeof(*d));
-		d->regs = pa_to_ptr(base);
-		d->irq = irq ? fdt32_to_cpu(*irq) : 0;
-		d->irq_parent = parent ? fdt32_to_cpu(*parent) : 0;
-		d->irq_hart = -1;
-		d->waiter = -1;
-		if (reg_read(d, VIRTIO_MMIO_MAGIC) != VIRTIO_MAGIC ||
-		    reg_read(d, VIRTIO_MMIO_DEVICE_ID) != VIRTIO_ID_BLOCK)
-			continue;	/* an empty slot, or another kind of device */
-		if (reg_read(d, VIRTIO_MMIO_VERSION) != 2) {
-			log_info("host disk at %lx is legacy virtio-mmio: run QEMU with "
-				 "-global virtio-mmio.force-legacy=false", base);
+		*d = (struct host_blk){ .dev = dev, .irq = -1, .waiter = -1 };
+		if (!init_device(d, rings[ndisks])) {
+			log_info("host disk at %lx: initialisation failed", d->dev.base);
 			continue;
 		}
-		if (!init_device(d, &rings[ndisks])) {
-			log_info("host disk at %lx: initialisation failed", base);
-			continue;
-		}
-		log_info("host disk '%s' at %lx: %lu MiB%s", d->serial, base, d->capacity >> 20,
+		format(d->name, sizeof(d->name), "host disk '%s'", d->serial);
+		log_info("%s at %lx: %lu MiB%s", d->name, d->dev.base, d->capacity >> 20,
 			 d->read_only ? ", read-only" : "");
+		d->irq = host_irq_register(d->dev.irq_parent, d->dev.irq_source, disk_interrupt,
+					   d, d->name);
 		ndisks++;
 	}
 	return ndisks;
-}
-
-static uint32_t plic_read(volatile uint8_t *plic, uint64_t off)
-{
-	return *(volatile uint32_t *)(plic + off);
-}
-
-static void plic_write(volatile uint8_t *plic, uint64_t off, uint32_t v)
-{
-	*(volatile uint32_t *)(plic + off) = v;
-}
-
-/* Whether the controller serves the hart with id 0 (socket 0). */
-static bool plic_serves_hart0(const struct platform *p, const struct irq_controller *c)
-{
-	for (unsigned ph = 0; ph < p->nharts; ph++)
-		if ((c->harts & (1U << ph)) && p->hartid[ph] == 0)
-			return true;
-	return false;
-}
-
-/*
- * Routes each disk's interrupt to one hart: the first hart wired to the
- * PLIC its device names as interrupt-parent (QEMU virt wires every
- * virtio-mmio slot to one socket's PLIC: the last node's). Source priority
- * 1, enabled in that hart's S-mode context, threshold 0.
- */
-void host_blk_wire_interrupts(const struct platform *p)
-{
-	for (unsigned i = 0; i < ndisks; i++) {
-		struct host_blk *d = &disks[i];
-		const struct irq_controller *c = platform_plic_by_phandle(p, d->irq_parent);
-		if (!c || !d->irq)
-			continue;	/* an APLIC (NODES > 2) or no interrupt: polling */
-		if (!plic_serves_hart0(p, c)) {
-			/* QEMU 7.2 connects the outputs of a PLIC whose harts do
-			 * not start at 0 by a wrong index (the fault that also
-			 * stops a third socket from starting): measured, none of
-			 * its interrupts reach S-mode, even with the enables set
-			 * by the target hart itself after OpenSBI started it. */
-			log_info("host disk '%s': its PLIC (node %u) cannot interrupt S-mode "
-				 "under QEMU 7.2: polling", d->serial, c->node);
-			continue;
-		}
-		for (unsigned ph = 0; ph < p->nharts && d->irq_hart < 0; ph++) {
-			if (!(c->harts & (1U << ph)) || c->s_context[ph] < 0)
-				continue;
-			for (unsigned h = 0; h < nharts; h++)
-				if (harts[h].hartid == p->hartid[ph])
-					d->irq_hart = (int)h;
-			d->irq_context = (unsigned)c->s_context[ph];
-		}
-		if (d->irq_hart < 0)
-			continue;
-		d->plic = pa_to_ptr(c->base);
-		plic_write(d->plic, PLIC_PRIORITY(d->irq), 1);
-		log_info("host disk '%s': interrupt %u to hart %lu", d->serial, d->irq,
-			 harts[d->irq_hart].hartid);
-	}
-}
-
-/*
- * Enables, in this hart's S-mode context, the disk interrupts routed to
- * it. Each hart does it for itself once running: OpenSBI clears a hart's
- * PLIC enables when it starts the hart (its warm irqchip init).
- */
-void host_blk_enable_irqs(void)
-{
-	unsigned me = this_hart()->index;
-
-	for (unsigned i = 0; i < ndisks; i++) {
-		struct host_blk *d = &disks[i];
-		if (!d->plic || d->irq_hart != (int)me)
-			continue;
-		plic_write(d->plic, PLIC_ENABLE(d->irq_context, d->irq),
-			   plic_read(d->plic, PLIC_ENABLE(d->irq_context, d->irq)) |
-			   1U << (d->irq % 32));
-		plic_write(d->plic, PLIC_THRESHOLD(d->irq_context), 0);
-	}
-}
-
-/*
- * A supervisor external interrupt on this hart: claim each disk source
- * routed here (PLIC spec 1.0.0, 5.2), acknowledge the device, complete,
- * and wake the hart that waits for the disk.
- */
-void host_blk_handle_irq(void)
-{
-	unsigned me = this_hart()->index;
-
-	for (unsigned i = 0; i < ndisks; i++) {
-		struct host_blk *d = &disks[i];
-		if (!d->plic || d->irq_hart != (int)me)
-			continue;
-		uint32_t claimed = plic_read(d->plic, PLIC_CLAIM(d->irq_context));
-		if (!claimed)
-			continue;
-		for (unsigned j = 0; j < ndisks; j++) {
-			struct host_blk *e = &disks[j];
-			if (e->plic != d->plic || e->irq != claimed)
-				continue;
-			reg_write(e, VIRTIO_MMIO_INTERRUPT_ACK,
-				  reg_read(e, VIRTIO_MMIO_INTERRUPT_STATUS));
-			e->interrupts++;
-			int waiter = __atomic_load_n(&e->waiter, __ATOMIC_SEQ_CST);
-			if (waiter >= 0 && waiter != (int)me)
-				hart_kick((unsigned)waiter);
-		}
-		plic_write(d->plic, PLIC_CLAIM(d->irq_context), claimed);
-	}
 }
 
 uint64_t host_blk_interrupts(void)
@@ -433,7 +222,7 @@ uint64_t host_blk_interrupts(void)
 	uint64_t n = 0;
 
 	for (unsigned i = 0; i < ndisks; i++)
-		n += disks[i].interrupts;
+		n += host_irq_count(disks[i].irq);
 	return n;
 }
 

@@ -1,6 +1,7 @@
 /*
- * discv's driver for the host's disks: QEMU's virtio-blk devices on the
- * virtio-mmio transport, version 2 (virtio 1.2 sections 4.2 and 5.2).
+ * discv's driver for the host's disks: QEMU's virtio-blk devices (virtio
+ * 1.2 section 5.2), on the host virtio-mmio driver core (host/virtio_mmio.h)
+ * and the host interrupt dispatch (host/irq.h).
  *
  * Disks are found by probing every "virtio,mmio" node of the host device
  * tree and named by their serial number (the GET_ID request), not by the
@@ -9,7 +10,8 @@
  * holding every guest's private delta.
  *
  * Requests are synchronous: the caller's hart submits one request and
- * polls the used ring until the device completes it. A ticket lock per
+ * sleeps until the device completes it (woken by the disk's interrupt
+ * when it is wired, else looking every 20 us). A ticket lock per
  * disk serves harts in arrival order, so no guest starves the others of
  * host IO. Buffers are host-physical addresses (QEMU's devices have no
  * IOMMU in front of them).
@@ -25,22 +27,13 @@
 
 struct host_blk;
 
-/* Finds and initialises every virtio-blk device in the host device tree.
- * Returns how many were found. */
+/* Finds and initialises every virtio-blk device in the host device tree
+ * and registers its interrupt (host/irq.h: wired afterwards by
+ * host_irq_wire). Returns how many were found. */
 unsigned host_blk_probe(const void *fdt);
 
-struct platform;
-
-/* Routes each disk's completion interrupt to a hart wired to its PLIC. */
-void host_blk_wire_interrupts(const struct platform *p);
-
-/* Each hart, once running: enables the disk interrupts routed to it. */
-void host_blk_enable_irqs(void);
-
-/* Serves a supervisor external interrupt on this hart. */
-void host_blk_handle_irq(void);
-
-/* Completions signalled by interrupt so far (hvstat). */
+/* Completions the disks signalled by interrupt so far (hvstat's
+ * host_disk_interrupts). */
 uint64_t host_blk_interrupts(void);
 
 /* The disk with this serial, or NULL. */

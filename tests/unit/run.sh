@@ -21,7 +21,7 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
 
 # Each test binary and the sources it links (besides tests/unit/NAME.c).
 tests=(test_gstage test_host_pages test_guest_memory test_config test_format test_sbi
-	test_placement test_runqueue test_virtq test_blk_request test_overlay
+	test_placement test_runqueue test_virtq test_host_vq test_blk_request test_overlay
 	test_insn test_vplic test_share_table test_vcpu_states test_virtio_mmio)
 sources() {
 	case $1 in
@@ -36,6 +36,7 @@ sources() {
 	test_runqueue) echo hyp/core/runqueue.c hyp/core/vcpu_state.c ;;
 	test_virtq) echo hyp/virtio/virtq.c ;;
 	test_virtio_mmio) echo hyp/virtio/virtio_mmio.c hyp/virtio/virtq.c ;;
+	test_host_vq) echo hyp/host/host_vq.c ;;
 	test_blk_request) echo hyp/vdisk/blk_request.c hyp/virtio/virtq.c ;;
 	test_overlay) echo hyp/vdisk/overlay.c ;;
 	test_insn) echo hyp/core/insn.c ;;
