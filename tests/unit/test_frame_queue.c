@@ -153,7 +153,7 @@ static void test_oversize_refused(void)
 static void test_reserve_commit(void)
 {
 	struct frame_queue q;
-	uint8_t *slot, *again;
+	uint8_t *slot, *again, buf[100];
 	size_t len;
 
 	frame_queue_init(&q, queue_memory(2), 2);
@@ -188,6 +188,19 @@ static void test_reserve_commit(void)
 	CHECK(frame_is(frame_queue_peek(&q, &len), 4, 40));
 	CHECK_EQ(len, 40);
 	CHECK_EQ(q.count, 1);
+	/* The same, emptying the queue: the reservation stays where the next
+	 * frame goes, after the popped one (3 slots: not slot 0 by chance). */
+	frame_queue_init(&q, queue_memory(3), 3);
+	make_frame(buf, 5, 50);
+	CHECK(frame_queue_push(&q, buf, 50));
+	slot = frame_queue_reserve(&q, 70);
+	CHECK(slot != NULL);
+	frame_queue_pop(&q);
+	CHECK(frame_queue_empty(&q));
+	make_frame(slot, 6, 70);
+	frame_queue_commit(&q);
+	CHECK(frame_is(frame_queue_peek(&q, &len), 6, 70));
+	CHECK_EQ(len, 70);
 	/* A refused reserve cancels the one before it. */
 	slot = frame_queue_reserve(&q, 10);
 	CHECK(frame_queue_reserve(&q, FRAME_QUEUE_SLOT_BYTES + 1) == NULL);
