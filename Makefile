@@ -13,6 +13,8 @@ GUEST_KERNEL ?= $(BUILD)/guest/Image
 # base + its own delta) and boots from it; DISK=0 boots the initramfs.
 DISK ?= 1
 SHARE ?= 1
+# NET=1: every guest gets a virtio-net device on discv's switch.
+NET ?= 0
 BASE_DISK ?= $(BUILD)/guest/base.img
 DISCV_STATE ?= $(or $(XDG_STATE_HOME),$(HOME)/.local/state)/discv
 ifeq ($(DISK),1)
@@ -66,6 +68,8 @@ help:
 	@echo "  GUEST_INITRD=path   initramfs to pass (none: no initramfs)"
 	@echo "  GUEST_APPEND='...'  extra guest kernel command line"
 	@echo "  SHARE=0             no page sharing (disk reads, kernel image): to compare"
+	@echo "  NET=1               a virtio-net device per guest, switched between guests"
+	@echo "                      (MAC 02:64:73:63:76:ii for guest ii; default NET=0)"
 	@echo "  DISK=1              guests boot from a virtio-blk disk: BASE_DISK (shared,"
 	@echo "                      read-only) under a private delta in DISCV_STATE=$(DISCV_STATE)"
 	@echo "                      (the default); DISK=0 boots them from GUEST_INITRD"
@@ -173,7 +177,7 @@ RUN_ENV = GUESTS='$(GUESTS)' GUEST_VCPUS='$(GUEST_VCPUS)' GUEST_MEM='$(GUEST_MEM
 	HARTS='$(HARTS)' NODES='$(NODES)' HOST_MEM='$(HOST_MEM)' \
 	GUEST_KERNEL='$(GUEST_KERNEL)' GUEST_INITRD='$(GUEST_INITRD)' \
 	DISCV_BIN='$(BUILD)/discv.bin' DISK='$(DISK)' BASE_DISK='$(BASE_DISK)' \
-	DISCV_STATE='$(DISCV_STATE)' SHARE='$(SHARE)'
+	DISCV_STATE='$(DISCV_STATE)' SHARE='$(SHARE)' NET='$(NET)'
 
 # The batch command goes through a file, written verbatim by $(file ...):
 # quotes, ';', '$(...)' and pipes reach the guest unchanged.

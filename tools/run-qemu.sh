@@ -10,6 +10,7 @@
 # GUEST_INITRD ('none' for no initramfs), GUEST_CMD or GUEST_CMD_FILE
 # (batch command), GUEST_APPEND or GUEST_APPEND_FILE, DISCV_BIN,
 # QEMU_EXTRA (more QEMU arguments), QEMU_GDB=1 (wait for gdb on :1234),
+# NET=1 (a virtio-net device per guest, all on discv's switch),
 # SHARE=0 (no page sharing of disk reads and the kernel image, to compare),
 # DISK=1 (the default; DISK=0 for none: give every guest a virtio-blk disk: BASE_DISK [build/guest/
 # base.img] shared read-only, over a private delta kept in DISCV_STATE
@@ -115,6 +116,10 @@ fi
 case ${SHARE:-1} in
 0|1) bootargs+=" discv.share=${SHARE:-1}" ;;
 *) die "SHARE must be 0 or 1 (got '$SHARE')" ;;
+esac
+case ${NET:-0} in
+0|1) bootargs+=" discv.net=${NET:-0}" ;;
+*) die "NET must be 0 or 1 (got '$NET')" ;;
 esac
 [ -n "$append" ] && bootargs+=" discv.append=$(printf '%s' "$append" | hex)"
 

@@ -116,6 +116,10 @@ static bool parse_option(struct hyp_config *cfg, const char *key, size_t keylen,
 		if (vallen != 1 || (val[0] != '0' && val[0] != '1'))
 			return false;
 		cfg->share = val[0] == '1';
+	} else if (KEY("discv.net")) {
+		if (vallen != 1 || (val[0] != '0' && val[0] != '1'))
+			return false;
+		cfg->net = val[0] == '1';
 	} else if (KEY("discv.append")) {
 		return hex_decode(val, vallen, cfg->append, sizeof(cfg->append));
 	} else {

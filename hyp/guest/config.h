@@ -11,6 +11,7 @@
  *                           and $(...) survive every layer unchanged)
  *   discv.append=HEX        extra guest kernel command line, hex-encoded
  *   discv.share=0|1         page sharing of disk reads and the kernel (1)
+ *   discv.net=0|1           a virtio-net device per guest, on the switch (0)
  *
  * Pure code: unit-tested natively.
  */
@@ -32,6 +33,7 @@ struct hyp_config {
 	uint64_t initrd_pa, initrd_size;
 	bool batch;			/* a batch command was given */
 	bool share;			/* DMA-read and kernel-image sharing */
+	bool net;			/* every guest gets a virtio-net device */
 	char cmd[CONFIG_CMD_MAX];
 	char append[CONFIG_APPEND_MAX];
 };

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include "core/vm.h"
 #include "vdisk/vblk.h"
+#include "vnet/vnet.h"
 #include "vplic/vplic_dev.h"
 
 /* The guest-physical memory map (docs/guest-platform.md). */
@@ -18,6 +19,8 @@
 #define GUEST_VIRTIO_BASE 0x10001000UL	/* slot k at + 0x1000 * k, irq k + 1 */
 #define GUEST_KERNEL_OFFSET 0x200000UL	/* Linux RISC-V boot protocol: RAM + 2 MiB */
 #define GUEST_DISK_IRQ 1		/* the disk's vPLIC source (virtio slot 0) */
+#define GUEST_NET_BASE (GUEST_VIRTIO_BASE + 0x1000)	/* virtio slot 1 */
+#define GUEST_NET_IRQ 2			/* the network device's vPLIC source */
 
 struct hyp_config;
 struct host_memory;
@@ -28,6 +31,8 @@ struct guest {
 	struct vplic_dev plic;
 	bool has_disk;
 	struct vblk disk;		/* virtio-blk over the base disk + its delta */
+	bool has_net;
+	struct vnet net;		/* virtio-net, a port on the switch */
 };
 
 extern struct guest guests[MAX_VMS];

@@ -78,17 +78,17 @@ static int add_plic(void *fdt, const struct vm *vm)
 	return fdt_end_node(fdt);
 }
 
-/* The virtio-blk device (virtio 1.2, 4.2: the "virtio,mmio" binding). */
-static int add_disk(void *fdt, const struct vm *vm)
+/* A virtio-mmio device (virtio 1.2, 4.2: the "virtio,mmio" binding). */
+static int add_virtio(void *fdt, uint64_t base, uint32_t irq)
 {
 	char name[32];
-	fdt64_t reg[2] = { cpu_to_fdt64(GUEST_VIRTIO_BASE), cpu_to_fdt64(0x1000) };
+	fdt64_t reg[2] = { cpu_to_fdt64(base), cpu_to_fdt64(0x1000) };
 
-	format(name, sizeof(name), "virtio_mmio@%lx", GUEST_VIRTIO_BASE);
+	format(name, sizeof(name), "virtio_mmio@%lx", base);
 	FDT_TRY(fdt_begin_node(fdt, name));
 	FDT_TRY(fdt_property_string(fdt, "compatible", "virtio,mmio"));
 	FDT_TRY(fdt_property(fdt, "reg", reg, sizeof(reg)));
-	FDT_TRY(fdt_property_u32(fdt, "interrupts", GUEST_DISK_IRQ));
+	FDT_TRY(fdt_property_u32(fdt, "interrupts", irq));
 	FDT_TRY(fdt_property_u32(fdt, "interrupt-parent", PLIC_PHANDLE));
 	return fdt_end_node(fdt);
 }
@@ -136,7 +136,9 @@ int guest_fdt_build(void *buf, size_t size, const struct vm *vm,
 	FDT_TRY(add_cpus(buf, vm, timebase_hz));
 	FDT_TRY(add_plic(buf, vm));
 	if (guest_of(vm)->has_disk)
-		FDT_TRY(add_disk(buf, vm));
+		FDT_TRY(add_virtio(buf, GUEST_VIRTIO_BASE, GUEST_DISK_IRQ));
+	if (guest_of(vm)->has_net)
+		FDT_TRY(add_virtio(buf, GUEST_NET_BASE, GUEST_NET_IRQ));
 	format(name, sizeof(name), "memory@%lx", vm->ram_base);
 	FDT_TRY(fdt_begin_node(buf, name));
 	FDT_TRY(fdt_property_string(buf, "device_type", "memory"));

@@ -41,6 +41,27 @@ static bool add_disk(struct guest *g, uint8_t *map, const char **why)
 	return true;
 }
 
+static void net_reset(void *dev)
+{
+	vnet_reset(dev);
+}
+
+static bool add_net(struct guest *g, unsigned index, const char **why)
+{
+	struct irq_line irq = vplic_dev_irq_line(&g->plic, GUEST_NET_IRQ);
+	struct vm_device dev = { .dev = &g->net, .reset = net_reset,
+				 .counters = vnet_counters };
+
+	if (!vnet_init(&g->net, g->vm, index, GUEST_NET_BASE, &irq, why))
+		return false;
+	if (!vm_add_device(g->vm, &dev)) {
+		*why = "too many devices";
+		return false;
+	}
+	g->has_net = true;
+	return true;
+}
+
 bool guests_create(const struct hyp_config *cfg, struct host_memory *host, uint8_t *disk_maps,
 		   uint64_t disk_map_bytes)
 {
@@ -60,6 +81,10 @@ bool guests_create(const struct hyp_config *cfg, struct host_memory *host, uint8
 		}
 		if (disk_maps && !add_disk(g, disk_maps + i * disk_map_bytes, &why)) {
 			log_info("%s: no disk: %s", g->vm->name, why);
+			return false;
+		}
+		if (cfg->net && !add_net(g, i, &why)) {
+			log_info("%s: no network: %s", g->vm->name, why);
 			return false;
 		}
 		if (!vm_start(g->vm, &why)) {

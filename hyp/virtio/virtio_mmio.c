@@ -165,6 +165,33 @@ static void queue_notify(struct virtio_device *d, struct vcpu *v, unsigned q)
 	}
 }
 
+enum virtio_serve virtio_mmio_try_begin_serve(struct virtio_device *d, unsigned q)
+{
+	struct virtio_queue *vq = &d->queue[q];
+
+	if (__atomic_exchange_n(&vq->serving, 1, __ATOMIC_SEQ_CST))
+		return VIRTIO_SERVE_BUSY;
+	if (!spin_trylock(&d->lock)) {
+		__atomic_store_n(&vq->serving, 0, __ATOMIC_SEQ_CST);
+		return VIRTIO_SERVE_BUSY;
+	}
+	if (!vq->vq.ready || !virtio_mmio_usable(d)) {
+		virtio_mmio_end_serve(d, q);
+		return VIRTIO_SERVE_STOPPED;
+	}
+	vq->serve_resets = d->resets;
+	return VIRTIO_SERVE_TAKEN;
+}
+
+/* A notify of the queue that came meanwhile stays pending for the
+ * queue's next notify (a queue served from outside, as a receive queue
+ * is, has nothing to do on a notify of its own). */
+void virtio_mmio_end_serve(struct virtio_device *d, unsigned q)
+{
+	spin_unlock(&d->lock);
+	__atomic_store_n(&d->queue[q].serving, 0, __ATOMIC_SEQ_CST);
+}
+
 static uint32_t register_read(struct virtio_device *d, uint64_t off)
 {
 	struct virtio_queue *q = selected(d);

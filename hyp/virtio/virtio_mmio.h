@@ -185,6 +185,25 @@ bool virtio_mmio_complete(struct virtio_device *d, unsigned q, const struct virt
 			  unsigned n, struct retired_pages *retired);
 
 /*
+ * Serving a queue from outside its own notify: another device (the
+ * network switch delivering a frame into a receiver's queue) becomes the
+ * queue's server for a moment. Takes the queue's `serving` flag and the
+ * device lock without waiting (a caller holds a lock of its own device,
+ * and two devices delivering to each other must not wait for each other:
+ * docs/concurrency.md). BUSY if either is taken, STOPPED if the queue is not ready
+ * or the device not usable: then nothing is held. On VIRTIO_SERVE_TAKEN
+ * the caller serves (virtio_mmio_complete included) and ends with
+ * virtio_mmio_end_serve.
+ */
+enum virtio_serve {
+	VIRTIO_SERVE_TAKEN,	/* the caller serves the queue now */
+	VIRTIO_SERVE_BUSY,	/* someone else does: try again soon */
+	VIRTIO_SERVE_STOPPED,	/* the queue is not ready or the device needs a reset */
+};
+enum virtio_serve virtio_mmio_try_begin_serve(struct virtio_device *d, unsigned q);
+void virtio_mmio_end_serve(struct virtio_device *d, unsigned q);
+
+/*
  * The device changed its configuration space: the generation moves (2.5.1)
  * and the driver gets a configuration change interrupt. Device lock held.
  */

@@ -121,6 +121,8 @@ static void test_defaults(void)
 	CHECK(!cfg.batch);
 	CHECK_STR(cfg.cmd, "");
 	CHECK_STR(cfg.append, "");
+	CHECK(cfg.share);
+	CHECK(!cfg.net);
 
 	/* Spaces anywhere. */
 	CHECK(parse("   " KERNEL "   "));
@@ -151,6 +153,14 @@ static void test_options(void)
 	CHECK_EQ(cfg.kernel_pa, 0xabc000);
 	CHECK(parse("discv.kernel=0xffffffffffffffff,0x1"));
 	CHECK_EQ(cfg.kernel_pa, UINT64_MAX);
+
+	CHECK(parse(KERNEL " discv.net=1"));
+	CHECK(cfg.net);
+	CHECK(parse(KERNEL " discv.net=0"));
+	CHECK(!cfg.net);
+	CHECK(!parse(KERNEL " discv.net=2"));
+	CHECK(!parse(KERNEL " discv.net=yes"));
+	CHECK(!parse(KERNEL " discv.net="));
 
 	/* Range checks. */
 	CHECK(!parse(KERNEL " discv.guests=0"));

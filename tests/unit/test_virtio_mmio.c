@@ -632,6 +632,48 @@ static void test_vm_reset(void)
 	CHECK_EQ(dev.resets, 1);
 }
 
+/* Another device serving a queue from outside (the network switch
+ * delivering into a receive queue): never waits, says why not. */
+static void test_try_begin_serve(void)
+{
+	setup();
+	CHECK_EQ(virtio_mmio_try_begin_serve(&dev, 0), VIRTIO_SERVE_STOPPED);	/* not ready */
+	CHECK_EQ(dev.queue[0].serving, 0);
+	CHECK_EQ(dev.lock.locked, 0);
+	driver_ok();
+	spin_lock(&dev.lock);			/* someone holds the device */
+	CHECK_EQ(virtio_mmio_try_begin_serve(&dev, 0), VIRTIO_SERVE_BUSY);
+	CHECK_EQ(dev.queue[0].serving, 0);
+	spin_unlock(&dev.lock);
+	dev.queue[0].serving = 1;		/* someone serves the queue */
+	CHECK_EQ(virtio_mmio_try_begin_serve(&dev, 0), VIRTIO_SERVE_BUSY);
+	CHECK_EQ(dev.lock.locked, 0);
+	dev.queue[0].serving = 0;
+	CHECK_EQ(virtio_mmio_try_begin_serve(&dev, 0), VIRTIO_SERVE_TAKEN);
+	CHECK_EQ(dev.queue[0].serving, 1);
+	CHECK_EQ(dev.lock.locked, 1);
+	/* Its own notify meanwhile does not serve (one server) and stays. */
+	spin_unlock(&dev.lock);
+	offer(0, 1);
+	wr(R_QUEUE_NOTIFY, 0);
+	CHECK_EQ(serves[0], 0);
+	spin_lock(&dev.lock);
+	struct virtio_used none[1];
+	struct retired_pages retired;
+	retired_init(&retired);
+	CHECK(virtio_mmio_complete(&dev, 0, none, 0, &retired));
+	virtio_mmio_end_serve(&dev, 0);
+	CHECK_EQ(dev.queue[0].serving, 0);
+	CHECK_EQ(dev.lock.locked, 0);
+	CHECK_EQ(dev.queue[0].notify_pending, 1);
+	/* A device that needs a reset is stopped. */
+	spin_lock(&dev.lock);
+	virtio_mmio_needs_reset(&dev, "test");
+	spin_unlock(&dev.lock);
+	CHECK_EQ(virtio_mmio_try_begin_serve(&dev, 1), VIRTIO_SERVE_STOPPED);
+	CHECK_EQ(dev.queue[1].serving, 0);
+}
+
 int main(void)
 {
 	RUN(test_identity);
@@ -645,6 +687,7 @@ int main(void)
 	RUN(test_broken_chain);
 	RUN(test_config);
 	RUN(test_vm_reset);
+	RUN(test_try_begin_serve);
 	free(ram);
 	return unit_report("test_virtio_mmio");
 }

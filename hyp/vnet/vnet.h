@@ -1,0 +1,58 @@
+/*
+ * The guest's virtio-net device (virtio 1.2 section 5.1) on discv's
+ * virtio-mmio device core, and its port on the switch between guests
+ * (vnet/vswitch.c).
+ *
+ * Two queues (5.1.2): 0 receive, 1 transmit. The device offers MAC (the
+ * switch assigns it, from the guest's index) and nothing else: no
+ * checksum or segmentation offload yet, so every frame is at most 1514
+ * bytes and the driver receives in its "small" mode (one buffer per frame).
+ *
+ * A transmitted frame is copied once out of the sender's memory, routed
+ * by the switch, and written straight into each receiver's next receive
+ * buffer, by the sender's hart, with the receiver's completion protocol
+ * (fence, used ring, fence, interrupt). The sender's hart takes the
+ * receiver's queue only without waiting (virtio_mmio_try_begin_serve): if
+ * it is busy, the sender's chain stays unconsumed and the notifying vCPU
+ * stores again (mmio_retry), which is transient backpressure; a receiver
+ * with no receive buffer posted loses the frame (counted: net_drops), so
+ * a receiver that stopped never holds up its sender.
+ */
+#ifndef DISCV_VNET_H
+#define DISCV_VNET_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "core/irq_line.h"
+#include "virtio/virtio_mmio.h"
+#include "vnet/vswitch.h"
+
+struct vm;
+
+#define VNET_HDR_BYTES 12		/* struct virtio_net_hdr with VERSION_1 (5.1.6) */
+#define VNET_FRAME_MAX 1514		/* MTU 1500 + the Ethernet header */
+
+struct vnet {
+	struct virtio_device virtio;	/* the transport; its lock guards all below */
+	int port;			/* its port on the switch */
+	uint8_t mac[ETH_ADDR_BYTES];
+	uint8_t frame[VNET_HDR_BYTES + VNET_FRAME_MAX];	/* the frame being sent */
+	/* counters (hvstat) */
+	uint64_t tx_packets, tx_bytes, rx_packets, rx_bytes;
+	uint64_t drops;			/* frames this device sent or was sent that were lost */
+	uint64_t drops_no_buffer;	/* of those: the receiver had no buffer posted */
+};
+
+/* Creates the VM's network device: registers at base, interrupt on irq,
+ * the switch port of guest index `index` (its MAC). */
+bool vnet_init(struct vnet *n, struct vm *vm, unsigned index, uint64_t base,
+	       const struct irq_line *irq, const char **why);
+
+/* Resets the device for the VM's reboot (virtio_mmio_reset). */
+void vnet_reset(struct vnet *n);
+
+struct counters;
+/* The device's hvstat fields (dev: the struct vnet). */
+void vnet_counters(const void *dev, struct counters *c);
+
+#endif
