@@ -6,10 +6,20 @@
 #include "lib/spinlock.h"
 #include "virtio/guest_mem.h"
 #include "vnet/vnet.h"
+#include "vnet/vnet_hdr.h"
 
 #define RXQ 0
 #define TXQ 1
-#define F_MAC (1ULL << 5)		/* 5.1.3: the device has a MAC in its config */
+/* Feature bits (5.1.3) */
+#define F_CSUM (1ULL << 0)		/* the driver may leave tx checksums to us */
+#define F_GUEST_CSUM (1ULL << 1)	/* the driver takes rx frames with NEEDS_CSUM */
+#define F_MAC (1ULL << 5)		/* the device has a MAC in its config */
+#define F_GUEST_TSO4 (1ULL << 7)	/* the driver takes rx TCPv4 GSO packets */
+#define F_HOST_TSO4 (1ULL << 11)	/* the driver may send TCPv4 GSO packets */
+/* Offered: packets pass between guests whole and unsummed (vnet_hdr.h).
+ * Not MRG_RXBUF: with GUEST_TSO4 the driver then posts "big" receive
+ * buffers, a header and 17 whole pages each. */
+#define DEVICE_FEATURES (F_CSUM | F_GUEST_CSUM | F_MAC | F_GUEST_TSO4 | F_HOST_TSO4)
 #define BUDGET_FRAMES 32		/* frames sent per serve: one fence for all */
 
 /* The switch between the guests' devices: which device is on each port.
@@ -25,49 +35,119 @@ static struct vnet *vnet_of(struct virtio_device *d)
 	return (struct vnet *)((char *)d - offsetof(struct vnet, virtio));
 }
 
-/* Reads a chain's device-readable bytes (header + frame) into dst; false
- * if they are not all guest RAM. */
-static bool gather(struct vm *vm, const struct virtq_chain *c, uint8_t *dst)
+/* A position in a chain's device-readable (or -writable) buffers. */
+struct chain_cursor {
+	const struct virtq_chain *chain;
+	bool writable;
+	unsigned buf;		/* the buffer reached */
+	uint32_t off;		/* the offset in it */
+};
+
+static void cursor_init(struct chain_cursor *c, const struct virtq_chain *chain, bool writable)
 {
-	for (unsigned i = 0; i < c->nbufs && !c->buf[i].device_writable; i++) {
-		if (!guest_copy_from(vm, dst, c->buf[i].gpa, c->buf[i].len))
+	*c = (struct chain_cursor){ chain, writable, 0, 0 };
+	while (c->buf < chain->nbufs && chain->buf[c->buf].device_writable != writable)
+		c->buf++;
+}
+
+/* The guest-physical run at the cursor (at most max bytes), 0 at the end. */
+static uint32_t cursor_run(const struct chain_cursor *c, uint32_t max, uint64_t *gpa)
+{
+	if (c->buf >= c->chain->nbufs || c->chain->buf[c->buf].device_writable != c->writable)
+		return 0;
+	const struct virtq_buf *b = &c->chain->buf[c->buf];
+	uint32_t n = b->len - c->off;
+
+	*gpa = b->gpa + c->off;
+	return n < max ? n : max;
+}
+
+static void cursor_advance(struct chain_cursor *c, uint32_t n)
+{
+	c->off += n;
+	if (c->off == c->chain->buf[c->buf].len) {
+		c->buf++;
+		c->off = 0;
+	}
+}
+
+/* Reads len bytes from the cursor on into dst; false if they are not all
+ * guest RAM or the buffers end first. */
+static bool cursor_read(struct vm *vm, struct chain_cursor *c, uint8_t *dst, uint32_t len)
+{
+	uint64_t gpa;
+
+	while (len) {
+		uint32_t n = cursor_run(c, len, &gpa);
+		if (!n || !guest_copy_from(vm, dst, gpa, n))
 			return false;
-		dst += c->buf[i].len;
+		cursor_advance(c, n);
+		dst += n;
+		len -= n;
 	}
 	return true;
 }
 
-/* Writes len bytes into a chain's device-writable buffers, in order. */
-static bool scatter(struct vm *vm, const struct virtq_chain *c, const uint8_t *src, size_t len)
+/* Writes len bytes from src at the cursor on; false as cursor_read. */
+static bool cursor_write(struct vm *vm, struct chain_cursor *c, const uint8_t *src, uint32_t len)
 {
-	for (unsigned i = 0; i < c->nbufs && len; i++) {
-		if (!c->buf[i].device_writable)
-			continue;
-		size_t n = c->buf[i].len < len ? c->buf[i].len : len;
-		if (!guest_copy_to(vm, c->buf[i].gpa, src, n))
+	uint64_t gpa;
+
+	while (len) {
+		uint32_t n = cursor_run(c, len, &gpa);
+		if (!n || !guest_copy_to(vm, gpa, src, n))
 			return false;
+		cursor_advance(c, n);
 		src += n;
 		len -= n;
 	}
-	return len == 0;
+	return true;
+}
+
+/* The frame being sent: its sender, chain (the cursor just past the
+ * header), decoded header and length. */
+struct outgoing {
+	struct vnet *from;
+	const struct virtq_chain *chain;
+	struct chain_cursor frame_start;
+	struct vnet_hdr hdr;
+	uint32_t len;
+};
+
+/* Copies the frame from the sender's buffers into the receiver's, through
+ * a small buffer on the stack: no copy of a 64 KiB packet is kept. */
+static bool copy_frame(const struct outgoing *o, struct vm *to, struct chain_cursor *dst)
+{
+	struct chain_cursor src = o->frame_start;
+	uint8_t chunk[256];
+
+	for (uint32_t left = o->len; left;) {
+		uint32_t n = left < sizeof(chunk) ? left : sizeof(chunk);
+		if (!cursor_read(o->from->virtio.vm, &src, chunk, n) || !cursor_write(to, dst, chunk, n))
+			return false;
+		left -= n;
+	}
+	return true;
 }
 
 enum delivery { DELIVERED, RECEIVER_BUSY, RECEIVER_DROPPED };
 
 /*
- * Puts the frame into the receiver's next receive buffer, after a header
- * (5.1.6.3: no offload, so flags 0 and GSO_NONE; num_buffers 1 without
- * MRG_RXBUF), and completes it. Runs on the sender's hart with the
- * sender's lock held, so the receiver's queue is taken without waiting.
- * `frame` has VNET_HDR_BYTES of room before it (the sender's header,
- * already read), where the receiver's header is built.
+ * Puts the frame into the receiver's next receive buffer, after the
+ * sender's header (5.1.6.4: the checksum and segmentation the sender left
+ * to "the device" are left to the receiver's kernel, which negotiated
+ * them; num_buffers 1 without MRG_RXBUF), and completes it. Runs on the
+ * sender's hart with the sender's lock held, so the receiver's queue is
+ * taken without waiting.
  */
-static enum delivery deliver(struct vnet *to, uint8_t *frame, size_t len)
+static enum delivery deliver(struct vnet *to, const struct outgoing *o)
 {
-	static const uint8_t rx_header[VNET_HDR_BYTES] = { [10] = 1 };
 	struct virtio_device *d = &to->virtio;
 	const struct guest_mem_ops mem = virtio_guest_memory(d->vm);
+	struct vnet_hdr hdr = o->hdr;
+	uint8_t hdr_bytes[VNET_HDR_BYTES];
 	struct retired_pages retired;
+	struct chain_cursor dst;
 	struct virtq_chain chain;
 	struct virtio_used used;
 	int got;
@@ -76,6 +156,13 @@ static enum delivery deliver(struct vnet *to, uint8_t *frame, size_t len)
 	case VIRTIO_SERVE_TAKEN: break;
 	case VIRTIO_SERVE_BUSY: return RECEIVER_BUSY;
 	default: return RECEIVER_DROPPED;	/* no driver there (yet, or any more) */
+	}
+	/* An offload the receiver did not take would need the switch to sum
+	 * or cut in software: not yet (docs/virtual-network.md). */
+	if (((hdr.flags & VNET_HDR_F_NEEDS_CSUM) && !virtio_mmio_has_feature(d, F_GUEST_CSUM)) ||
+	    (hdr.gso_type == VNET_HDR_GSO_TCPV4 && !virtio_mmio_has_feature(d, F_GUEST_TSO4))) {
+		virtio_mmio_end_serve(d, RXQ);
+		return RECEIVER_DROPPED;
 	}
 	retired_init(&retired);
 	got = virtq_pop(&d->queue[RXQ].vq, &mem, &chain);
@@ -90,34 +177,36 @@ static enum delivery deliver(struct vnet *to, uint8_t *frame, size_t len)
 	if (chain.readable_bytes) {
 		/* 5.1.6.3.1: receive buffers are device-writable only. */
 		virtio_mmio_needs_reset(d, "a device-readable receive buffer");
-	} else if (chain.writable_bytes >= VNET_HDR_BYTES + len) {
-		memcpy(frame - VNET_HDR_BYTES, rx_header, VNET_HDR_BYTES);
-		if (scatter(d->vm, &chain, frame - VNET_HDR_BYTES, VNET_HDR_BYTES + len))
-			used.len = (uint32_t)(VNET_HDR_BYTES + len);
+	} else if (chain.writable_bytes >= VNET_HDR_BYTES + (uint64_t)o->len) {
+		hdr.num_buffers = 1;
+		vnet_hdr_encode(&hdr, hdr_bytes);
+		cursor_init(&dst, &chain, true);
+		if (cursor_write(d->vm, &dst, hdr_bytes, VNET_HDR_BYTES) && copy_frame(o, d->vm, &dst))
+			used.len = VNET_HDR_BYTES + o->len;
 		else
-			virtio_mmio_needs_reset(d, "a receive buffer outside RAM");
+			virtio_mmio_needs_reset(d, "a receive buffer outside RAM, or the sender's");
 	}
 	/* A buffer too small for the frame goes back empty (the driver drops
 	 * it as too short and posts another); so does nothing on an error. */
 	if (virtio_mmio_complete(d, RXQ, &used, 1, &retired) && used.len) {
 		to->rx_packets++;
-		to->rx_bytes += len;
+		to->rx_bytes += o->len;
 	}
 	virtio_mmio_end_serve(d, RXQ);
 	return used.len ? DELIVERED : RECEIVER_DROPPED;
 }
 
-/* What happened to one frame: sent (to all or some), or to be tried
- * again (the one receiver was busy: the chain stays unconsumed). */
-static bool route_and_deliver(struct vnet *from, size_t len)
+/* Routes and delivers one frame. False if it is to be tried again (its
+ * one receiver was busy: the chain stays unconsumed). */
+static bool route_and_deliver(const struct outgoing *o, const uint8_t *eth_header)
 {
-	uint8_t *frame = from->frame + VNET_HDR_BYTES;
+	struct vnet *from = o->from;
 	struct vswitch_ports out;
 	enum vswitch_verdict verdict;
 	unsigned receivers;
 
 	spin_lock(&switch_lock);
-	verdict = vswitch_route(&the_switch, (unsigned)from->port, frame, len, &out);
+	verdict = vswitch_route(&the_switch, (unsigned)from->port, eth_header, o->len, &out);
 	spin_unlock(&switch_lock);
 	if (verdict != VSWITCH_FORWARD) {
 		from->drops++;
@@ -127,7 +216,7 @@ static bool route_and_deliver(struct vnet *from, size_t len)
 	for (unsigned p = 0; p < the_switch.nports; p++) {
 		if (!vswitch_ports_has(&out, p) || !port_device[p])
 			continue;
-		enum delivery r = deliver(port_device[p], frame, len);
+		enum delivery r = deliver(port_device[p], o);
 		/* Backpressure for the one receiver of a unicast frame; a
 		 * flooded frame is not sent twice to the ports that took it. */
 		if (r == RECEIVER_BUSY && receivers == 1)
@@ -141,9 +230,35 @@ static bool route_and_deliver(struct vnet *from, size_t len)
 	return true;
 }
 
+/* Reads a transmitted chain's header and Ethernet header; false if the
+ * chain is not a frame discv passes on (dropped and counted). */
+static bool read_outgoing(struct vnet *n, const struct virtq_chain *chain, struct outgoing *o,
+			  uint8_t eth_header[ETH_HEADER_BYTES])
+{
+	uint8_t hdr_bytes[VNET_HDR_BYTES];
+	struct chain_cursor c;
+	struct vm *vm = n->virtio.vm;
+
+	/* 5.1.6.2: header + frame, device-readable only. */
+	if (chain->writable_bytes || chain->readable_bytes < VNET_HDR_BYTES + ETH_HEADER_BYTES)
+		return false;
+	o->from = n;
+	o->chain = chain;
+	o->len = (uint32_t)(chain->readable_bytes - VNET_HDR_BYTES);
+	cursor_init(&c, chain, false);
+	if (!cursor_read(vm, &c, hdr_bytes, VNET_HDR_BYTES))
+		return false;
+	o->frame_start = c;
+	vnet_hdr_decode(hdr_bytes, &o->hdr);
+	if (vnet_hdr_check(&o->hdr, o->len, virtio_mmio_has_feature(&n->virtio, F_CSUM),
+			   virtio_mmio_has_feature(&n->virtio, F_HOST_TSO4)) != VNET_HDR_OK)
+		return false;
+	return cursor_read(vm, &c, eth_header, ETH_HEADER_BYTES);
+}
+
 /*
  * The transmit queue's serve: frames until the queue is empty or the
- * budget is spent, each copied out, routed and delivered; then their
+ * budget is spent, each routed and copied into its receivers; then their
  * completions together. True if work is left (the vCPU stores again).
  */
 static bool serve_transmit(struct virtio_device *d, unsigned q)
@@ -151,8 +266,10 @@ static bool serve_transmit(struct virtio_device *d, unsigned q)
 	struct vnet *n = vnet_of(d);
 	const struct guest_mem_ops mem = virtio_guest_memory(d->vm);
 	struct virtio_used done[BUDGET_FRAMES];
+	uint8_t eth_header[ETH_HEADER_BYTES];
 	struct retired_pages retired;
 	struct virtq_chain chain;
+	struct outgoing o;
 	struct virtq *vq = &d->queue[q].vq;
 	unsigned count = 0;
 	bool more = false;
@@ -170,19 +287,15 @@ static bool serve_transmit(struct virtio_device *d, unsigned q)
 		}
 		if (!got)
 			break;
-		uint64_t bytes = chain.readable_bytes;
-		if (chain.writable_bytes || bytes < VNET_HDR_BYTES + ETH_HEADER_BYTES ||
-		    bytes > VNET_HDR_BYTES + VNET_FRAME_MAX || !gather(d->vm, &chain, n->frame)) {
-			/* 5.1.6.2: header + frame, device-readable, within the
-			 * MTU (no GSO offered). Dropped, the buffer given back. */
-			n->drops++;
-		} else if (!route_and_deliver(n, bytes - VNET_HDR_BYTES)) {
+		if (!read_outgoing(n, &chain, &o, eth_header)) {
+			n->drops++;	/* dropped, the buffer given back */
+		} else if (!route_and_deliver(&o, eth_header)) {
 			vq->last_avail_idx--;	/* unconsumed: popped again on the retry */
 			more = true;
 			break;
 		} else {
 			n->tx_packets++;
-			n->tx_bytes += bytes - VNET_HDR_BYTES;
+			n->tx_bytes += o.len;
 		}
 		done[count].head = chain.head;
 		done[count].len = 0;	/* the device writes nothing into a tx chain */
@@ -219,7 +332,7 @@ static uint32_t config_read(struct virtio_device *d, uint64_t off, unsigned widt
 static const struct virtio_device_ops vnet_ops = {
 	.name = "virtio-net",
 	.device_id = 1,			/* 5: network card */
-	.features = F_MAC,
+	.features = DEVICE_FEATURES,
 	.nqueues = 2,			/* receiveq1, transmitq1 */
 	.queue_num_max = VIRTQ_MAX_SIZE,
 	.config_read = config_read,

@@ -4,13 +4,15 @@
  * (vnet/vswitch.c).
  *
  * Two queues (5.1.2): 0 receive, 1 transmit. The device offers MAC (the
- * switch assigns it, from the guest's index) and nothing else: no
- * checksum or segmentation offload yet, so every frame is at most 1514
- * bytes and the driver receives in its "small" mode (one buffer per frame).
+ * switch assigns it, from the guest's index), CSUM/GUEST_CSUM and
+ * HOST_TSO4/GUEST_TSO4: TCP segments of up to 64 KiB pass from one guest
+ * to another whole and unsummed, their header checked (vnet_hdr.h), and
+ * the receiver's kernel does what a NIC would have. Without MRG_RXBUF the
+ * driver posts "big" receive buffers (a header and 17 pages each).
  *
- * A transmitted frame is copied once out of the sender's memory, routed
- * by the switch, and written straight into each receiver's next receive
- * buffer, by the sender's hart, with the receiver's completion protocol
+ * A transmitted packet is copied once, from the sender's buffers into
+ * each receiver's next receive buffer, by the sender's hart, through a
+ * small buffer on its stack, with the receiver's completion protocol
  * (fence, used ring, fence, interrupt). The sender's hart takes the
  * receiver's queue only without waiting (virtio_mmio_try_begin_serve): if
  * it is busy, the sender's chain stays unconsumed and the notifying vCPU
@@ -29,14 +31,11 @@
 
 struct vm;
 
-#define VNET_HDR_BYTES 12		/* struct virtio_net_hdr with VERSION_1 (5.1.6) */
-#define VNET_FRAME_MAX 1514		/* MTU 1500 + the Ethernet header */
 
 struct vnet {
 	struct virtio_device virtio;	/* the transport; its lock guards all below */
 	int port;			/* its port on the switch */
 	uint8_t mac[ETH_ADDR_BYTES];
-	uint8_t frame[VNET_HDR_BYTES + VNET_FRAME_MAX];	/* the frame being sent */
 	/* counters (hvstat) */
 	uint64_t tx_packets, tx_bytes, rx_packets, rx_bytes;
 	uint64_t drops;			/* frames this device sent or was sent that were lost */
