@@ -198,6 +198,13 @@ static void reboot(struct vm *vm)
 	const char *why = NULL;
 
 	guest_console_flush(vm);
+	/* Devices first: another VM's hart may be in one (a frame from the
+	 * network switch being written into its receive buffer). A reset
+	 * waits for it (the device lock) and stops the queues, so nothing is
+	 * written into the VM's pages once they are freed. vm_boot resets
+	 * them again, as at the first boot. */
+	for (unsigned i = vm->ndevices; i-- > 0;)
+		vm->device[i].reset(vm->device[i].dev);
 	guest_memory_release(vm);
 	gstage_fence_vmid(vm->gstage.vmid);
 	for (unsigned i = 0; i < vm->nvcpus; i++)

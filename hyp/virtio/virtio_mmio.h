@@ -124,7 +124,10 @@ bool virtio_mmio_init(struct virtio_device *d, struct vm *vm, uint64_t base,
  * status, features, queues and interrupt status cleared, its interrupt
  * line lowered, then ops->reset. For the VM's reboot, so that the new
  * guest meets a device in its reset state whatever the old one left.
- * Takes the lock; no vCPU of the VM may be in the device (a reboot: none).
+ * Takes the lock, so it waits for another VM's hart that is serving a
+ * queue from outside (virtio_mmio_try_begin_serve); afterwards the queues
+ * are stopped and that hart writes nothing more. No vCPU of the VM itself
+ * may be in the device (a reboot: none is).
  */
 void virtio_mmio_reset(struct virtio_device *d);
 

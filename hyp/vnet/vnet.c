@@ -1,7 +1,9 @@
 #include <stddef.h>
 #include <string.h>
 #include "core/guest_memory.h"
+#include "arch/csr.h"
 #include "core/vm.h"
+#include "host/hart.h"
 #include "lib/counters.h"
 #include "lib/spinlock.h"
 #include "virtio/guest_mem.h"
@@ -13,13 +15,19 @@
 /* Feature bits (5.1.3) */
 #define F_CSUM (1ULL << 0)		/* the driver may leave tx checksums to us */
 #define F_GUEST_CSUM (1ULL << 1)	/* the driver takes rx frames with NEEDS_CSUM */
+#define F_MTU (1ULL << 3)		/* the device says the MTU in its config */
 #define F_MAC (1ULL << 5)		/* the device has a MAC in its config */
 #define F_GUEST_TSO4 (1ULL << 7)	/* the driver takes rx TCPv4 GSO packets */
 #define F_HOST_TSO4 (1ULL << 11)	/* the driver may send TCPv4 GSO packets */
 /* Offered: packets pass between guests whole and unsummed (vnet_hdr.h).
  * Not MRG_RXBUF: with GUEST_TSO4 the driver then posts "big" receive
  * buffers, a header and 17 whole pages each. */
-#define DEVICE_FEATURES (F_CSUM | F_GUEST_CSUM | F_MAC | F_GUEST_TSO4 | F_HOST_TSO4)
+#define DEVICE_FEATURES (F_CSUM | F_GUEST_CSUM | F_MTU | F_MAC | F_GUEST_TSO4 | F_HOST_TSO4)
+#define MTU 1500			/* one L2 segment, one MTU (VNET_ETH_FRAME_MAX) */
+/* A unicast frame whose receiver stays busy this long is dropped: a
+ * receiver that keeps its device lock taken must not hold up the
+ * sender's whole transmit queue. */
+#define BUSY_GIVE_UP_HZ_DIVISOR 100	/* 10 ms */
 #define BUDGET_FRAMES 32		/* frames sent per serve: one fence for all */
 
 /* The switch between the guests' devices: which device is on each port.
@@ -137,8 +145,8 @@ enum delivery { DELIVERED, RECEIVER_BUSY, RECEIVER_DROPPED };
  * sender's header (5.1.6.4: the checksum and segmentation the sender left
  * to "the device" are left to the receiver's kernel, which negotiated
  * them; num_buffers 1 without MRG_RXBUF), and completes it. Runs on the
- * sender's hart with the sender's lock held, so the receiver's queue is
- * taken without waiting.
+ * sender's hart, which holds no lock of its own now; the receiver's queue
+ * is taken without waiting all the same (docs/concurrency.md).
  */
 static enum delivery deliver(struct vnet *to, const struct outgoing *o)
 {
@@ -256,6 +264,19 @@ static bool read_outgoing(struct vnet *n, const struct virtq_chain *chain, struc
 	return cursor_read(vm, &c, eth_header, ETH_HEADER_BYTES);
 }
 
+/* The frame at the head of the queue found its receiver busy again:
+ * whether it has waited long enough to be dropped. */
+static bool gave_up_waiting(struct vnet *n)
+{
+	uint64_t now = read_time();
+
+	if (!n->busy_since) {
+		n->busy_since = now;
+		return false;
+	}
+	return now - n->busy_since > timebase_hz / BUSY_GIVE_UP_HZ_DIVISOR;
+}
+
 /*
  * The transmit queue's serve: frames until the queue is empty or the
  * budget is spent, each routed and copied into its receivers; then their
@@ -289,13 +310,28 @@ static bool serve_transmit(struct virtio_device *d, unsigned q)
 			break;
 		if (!read_outgoing(n, &chain, &o, eth_header)) {
 			n->drops++;	/* dropped, the buffer given back */
-		} else if (!route_and_deliver(&o, eth_header)) {
-			vq->last_avail_idx--;	/* unconsumed: popped again on the retry */
-			more = true;
-			break;
 		} else {
-			n->tx_packets++;
-			n->tx_bytes += o.len;
+			/* Delivery takes the receivers' locks and waits in their
+			 * fences: it holds none of this device's (the queue stays
+			 * ours through `serving`; docs/concurrency.md). */
+			bool sent;
+			spin_unlock(&d->lock);
+			sent = route_and_deliver(&o, eth_header);
+			spin_lock(&d->lock);
+			if (virtio_mmio_was_reset(d, q) || !vq->ready)
+				break;	/* the driver reset the queue meanwhile */
+			if (!sent && !gave_up_waiting(n)) {
+				vq->last_avail_idx--;	/* unconsumed: popped again on the retry */
+				more = true;
+				break;
+			}
+			n->busy_since = 0;
+			if (sent) {
+				n->tx_packets++;
+				n->tx_bytes += o.len;
+			} else {
+				n->drops++;
+			}
 		}
 		done[count].head = chain.head;
 		done[count].len = 0;	/* the device writes nothing into a tx chain */
@@ -324,9 +360,20 @@ static uint32_t config_read(struct virtio_device *d, uint64_t off, unsigned widt
 	const struct vnet *n = vnet_of(d);
 	uint32_t v = 0;
 
-	if (off + width <= ETH_ADDR_BYTES)
-		memcpy(&v, n->mac + off, width);
+	/* 5.1.4: mac[6], status (16 bits, not offered), max_virtqueue_pairs
+	 * (not offered), mtu (16 bits, at 10). */
+	uint8_t config[12] = { [10] = MTU & 0xff, [11] = MTU >> 8 };
+
+	memcpy(config, n->mac, ETH_ADDR_BYTES);
+	if (off + width <= sizeof(config))
+		memcpy(&v, config + off, width);
 	return v;
+}
+
+/* The device's own reset: the head frame's wait starts again. */
+static void reset(struct virtio_device *d)
+{
+	vnet_of(d)->busy_since = 0;
 }
 
 static const struct virtio_device_ops vnet_ops = {
@@ -338,7 +385,7 @@ static const struct virtio_device_ops vnet_ops = {
 	.config_read = config_read,
 	.config_write = NULL,		/* MAC is read-only without CTRL_MAC_ADDR */
 	.queue_serve = serve,
-	.reset = NULL,			/* nothing of its own outlives a serve */
+	.reset = reset,
 };
 
 bool vnet_init(struct vnet *n, struct vm *vm, unsigned index, uint64_t base,

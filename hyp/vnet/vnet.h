@@ -37,6 +37,7 @@ struct vnet {
 	int port;			/* its port on the switch */
 	uint8_t mac[ETH_ADDR_BYTES];
 	/* counters (hvstat) */
+	uint64_t busy_since;		/* time the head frame's receiver was first busy, 0 */
 	uint64_t tx_packets, tx_bytes, rx_packets, rx_bytes;
 	uint64_t drops;			/* frames this device sent or was sent that were lost */
 	uint64_t drops_no_buffer;	/* of those: the receiver had no buffer posted */

@@ -548,6 +548,14 @@ run_test net-tcp 0 DISK=1 NET=1 GUESTS=2 \
 	'line:[guest1] iperf Done.' \
 	'hvstat:vm[0]["net_rx_bytes"] > 10000000 and vm[1]["net_tx_bytes"] >= vm[0]["net_rx_bytes"]' \
 	'hvstat:vm[0]["net_rx_bytes"] > 8 * 1514 * vm[0]["net_rx_packets"]'
+# Three guests of two vCPUs each, each sending bulk TCP to the next (0 to 1
+# to 2 to 0) and receiving from the one before: the circle in which
+# delivering with a lock of one's own held could deadlock
+# (docs/concurrency.md). Every transfer must finish.
+run_test net-ring 0 DISK=1 NET=1 GUESTS=3 GUEST_VCPUS=2 \
+	"GUEST_CMD=$NET_UP; iperf3 -s -D; sleep 2; iperf3 -c 10.0.0.\$(( (i + 1) % 3 + 1 )) -t 3 -P 2 -f m | grep SUM | tail -1; sleep 4" -- \
+	'line:[guest0] [SUM]' 'line:[guest1] [SUM]' 'line:[guest2] [SUM]' \
+	'hvstat:all(v["net_rx_bytes"] > 1000000 and v["net_tx_bytes"] > 1000000 for v in vm)'
 # A guest that sends with another MAC than the one discv gave it: the
 # switch drops its frames (counted), and the other guest never sees one.
 run_test net-spoof-dropped 0 DISK=0 NET=1 GUESTS=2 HARTS=2 NODES=1 \
