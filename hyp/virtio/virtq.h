@@ -67,7 +67,7 @@ struct guest_mem_ops {
 #define VIRTQ_BARRIER() __atomic_thread_fence(__ATOMIC_SEQ_CST)
 #endif
 
-#define VIRTQ_MAX_SIZE 256	/* the QueueNumMax discv's devices offer */
+#define VIRTQ_MAX_SIZE 1024	/* the largest QueueNum discv accepts (each device offers its own QueueNumMax) */
 #define VIRTQ_MAX_CHAIN 64	/* the most descriptors discv accepts in a chain */
 
 #define VIRTQ_DESC_F_NEXT 1

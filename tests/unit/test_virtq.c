@@ -156,7 +156,7 @@ static void test_validate_setup(void)
 		q.size = (uint16_t)s;
 		CHECK_EQ(virtq_validate_setup(&q), VIRTQ_OK);
 	}
-	static const uint16_t bad[] = { 0, 3, 6, 100, 255, 257, 512, 32768, 65535 };
+	static const uint16_t bad[] = { 0, 3, 6, 100, 255, 257, 1023, 1025, 2048, 32768, 65535 };
 	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		q.size = bad[i];
 		CHECK_EQ(virtq_validate_setup(&q), VIRTQ_E_SIZE);
