@@ -48,8 +48,8 @@ int host_vq_add(struct host_vq *q, const struct host_vq_buf *bufs, unsigned n)
 		struct host_vq_desc *d = &q->desc[i];
 		d->addr = bufs[k].pa;
 		d->len = bufs[k].len;
-		d->flags = (uint16_t)((bufs[k].device_writes ? HOST_VQ_DESC_F_WRITE : 0) |
-				      (k + 1 < n ? HOST_VQ_DESC_F_NEXT : 0));
+		d->flags = (uint16_t)((bufs[k].device_writes ? VIRTQ_DESC_F_WRITE : 0) |
+				      (k + 1 < n ? VIRTQ_DESC_F_NEXT : 0));
 		if (k + 1 < n)
 			i = d->next;
 	}

@@ -20,6 +20,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include "arch/virtio_defs.h"
 #include "arch/riscv_defs.h"
 
 /* Where each part starts, for a queue of n entries, and the bytes it
@@ -32,8 +33,6 @@
 
 #define HOST_VQ_MAX_SIZE 128	/* the largest power of 2 whose rings fit a page */
 
-#define HOST_VQ_DESC_F_NEXT 1
-#define HOST_VQ_DESC_F_WRITE 2
 
 /* The three parts of a split virtqueue (2.7.5, 2.7.6, 2.7.8). */
 struct host_vq_desc {

@@ -15,14 +15,8 @@
 #include "lib/format.h"
 
 /* Feature bits (virtio 1.2, 5.2.3) */
-#define VIRTIO_BLK_F_RO 5
-#define VIRTIO_BLK_F_FLUSH 9
 
 /* Request types (5.2.6) */
-#define VIRTIO_BLK_T_IN 0
-#define VIRTIO_BLK_T_OUT 1
-#define VIRTIO_BLK_T_FLUSH 4
-#define VIRTIO_BLK_T_GET_ID 8
 
 #define CONFIG_CAPACITY 0	/* le64, in 512-byte sectors (5.2.4) */
 
@@ -172,11 +166,11 @@ static bool init_device(struct host_blk *d, void *ring)
 	uint64_t features;
 
 	host_virtio_begin_init(&d->dev);
-	if (!host_virtio_negotiate(&d->dev, 1ULL << VIRTIO_BLK_F_RO | 1ULL << VIRTIO_BLK_F_FLUSH,
+	if (!host_virtio_negotiate(&d->dev, VIRTIO_BLK_F_RO | VIRTIO_BLK_F_FLUSH,
 				   &features))
 		return false;
-	d->read_only = features & (1ULL << VIRTIO_BLK_F_RO);
-	d->has_flush = features & (1ULL << VIRTIO_BLK_F_FLUSH);
+	d->read_only = features & VIRTIO_BLK_F_RO;
+	d->has_flush = features & VIRTIO_BLK_F_FLUSH;
 	if (!host_vq_init(&d->vq, ring, QUEUE_SIZE) ||
 	    !host_virtio_setup_queue(&d->dev, 0, &d->vq))
 		return false;

@@ -21,8 +21,9 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include "arch/virtio_defs.h"
 
-#define HOST_BLK_SERIAL_MAX 20	/* VIRTIO_BLK_ID_BYTES */
+#define HOST_BLK_SERIAL_MAX VIRTIO_BLK_ID_BYTES
 #define HOST_BLK_MAX 8
 
 struct host_blk;

@@ -9,38 +9,6 @@
 #include "host/host_vq.h"
 #include "host/virtio_mmio.h"
 
-/* virtio-mmio registers (virtio 1.2, 4.2.2) */
-#define VIRTIO_MMIO_MAGIC 0x000
-#define VIRTIO_MMIO_VERSION 0x004
-#define VIRTIO_MMIO_DEVICE_ID 0x008
-#define VIRTIO_MMIO_DEVICE_FEATURES 0x010
-#define VIRTIO_MMIO_DEVICE_FEATURES_SEL 0x014
-#define VIRTIO_MMIO_DRIVER_FEATURES 0x020
-#define VIRTIO_MMIO_DRIVER_FEATURES_SEL 0x024
-#define VIRTIO_MMIO_QUEUE_SEL 0x030
-#define VIRTIO_MMIO_QUEUE_NUM_MAX 0x034
-#define VIRTIO_MMIO_QUEUE_NUM 0x038
-#define VIRTIO_MMIO_QUEUE_READY 0x044
-#define VIRTIO_MMIO_QUEUE_NOTIFY 0x050
-#define VIRTIO_MMIO_INTERRUPT_STATUS 0x060
-#define VIRTIO_MMIO_INTERRUPT_ACK 0x064
-#define VIRTIO_MMIO_STATUS 0x070
-#define VIRTIO_MMIO_QUEUE_DESC_LOW 0x080
-#define VIRTIO_MMIO_QUEUE_DESC_HIGH 0x084
-#define VIRTIO_MMIO_QUEUE_DRIVER_LOW 0x090
-#define VIRTIO_MMIO_QUEUE_DRIVER_HIGH 0x094
-#define VIRTIO_MMIO_QUEUE_DEVICE_LOW 0x0a0
-#define VIRTIO_MMIO_QUEUE_DEVICE_HIGH 0x0a4
-#define VIRTIO_MMIO_CONFIG_GENERATION 0x0fc
-#define VIRTIO_MMIO_CONFIG 0x100
-
-#define VIRTIO_MAGIC 0x74726976		/* "virt" */
-
-/* Device status bits (virtio 1.2, 2.1) */
-#define STATUS_ACKNOWLEDGE 1
-#define STATUS_DRIVER 2
-#define STATUS_DRIVER_OK 4
-#define STATUS_FEATURES_OK 8
 
 static uint32_t reg_read(const struct host_virtio *dev, unsigned off)
 {
@@ -98,8 +66,8 @@ void host_virtio_begin_init(struct host_virtio *dev)
 {
 	dev->status = 0;
 	reg_write(dev, VIRTIO_MMIO_STATUS, 0);	/* reset */
-	set_status(dev, STATUS_ACKNOWLEDGE);
-	set_status(dev, STATUS_DRIVER);
+	set_status(dev, VIRTIO_STATUS_ACKNOWLEDGE);
+	set_status(dev, VIRTIO_STATUS_DRIVER);
 }
 
 bool host_virtio_negotiate(struct host_virtio *dev, uint64_t wanted, uint64_t *negotiated)
@@ -110,16 +78,16 @@ bool host_virtio_negotiate(struct host_virtio *dev, uint64_t wanted, uint64_t *n
 	offered = (uint64_t)reg_read(dev, VIRTIO_MMIO_DEVICE_FEATURES) << 32;
 	reg_write(dev, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
 	offered |= reg_read(dev, VIRTIO_MMIO_DEVICE_FEATURES);
-	if (!(offered & (1ULL << VIRTIO_F_VERSION_1)))
+	if (!(offered & VIRTIO_F_VERSION_1))
 		return false;	/* a legacy-only device behind version 2 */
-	*negotiated = offered & (wanted | 1ULL << VIRTIO_F_VERSION_1);
+	*negotiated = offered & (wanted | VIRTIO_F_VERSION_1);
 	reg_write(dev, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
 	reg_write(dev, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(*negotiated >> 32));
 	reg_write(dev, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
 	reg_write(dev, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)*negotiated);
-	set_status(dev, STATUS_FEATURES_OK);
+	set_status(dev, VIRTIO_STATUS_FEATURES_OK);
 	/* The device clears FEATURES_OK if it cannot work with them (2.2). */
-	return reg_read(dev, VIRTIO_MMIO_STATUS) & STATUS_FEATURES_OK;
+	return reg_read(dev, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_FEATURES_OK;
 }
 
 bool host_virtio_setup_queue(struct host_virtio *dev, unsigned index, const struct host_vq *q)
@@ -138,7 +106,7 @@ bool host_virtio_setup_queue(struct host_virtio *dev, unsigned index, const stru
 
 void host_virtio_driver_ok(struct host_virtio *dev)
 {
-	set_status(dev, STATUS_DRIVER_OK);
+	set_status(dev, VIRTIO_STATUS_DRIVER_OK);
 }
 
 void host_virtio_notify(struct host_virtio *dev, unsigned index)

@@ -16,13 +16,8 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include "arch/virtio_defs.h"
 
-/* Device ids (virtio 1.2, chapter 5). */
-#define VIRTIO_ID_NET 1
-#define VIRTIO_ID_BLOCK 2
-
-/* The feature every version-2 device offers and discv requires (6). */
-#define VIRTIO_F_VERSION_1 32
 
 struct host_vq;
 

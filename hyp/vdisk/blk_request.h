@@ -36,18 +36,8 @@
 #include <stdint.h>
 #include "virtio/virtq.h"
 
-#define VIRTIO_BLK_T_IN 0
-#define VIRTIO_BLK_T_OUT 1
-#define VIRTIO_BLK_T_FLUSH 4
-#define VIRTIO_BLK_T_GET_ID 8
-
-#define VIRTIO_BLK_S_OK 0
-#define VIRTIO_BLK_S_IOERR 1
-#define VIRTIO_BLK_S_UNSUPP 2
-
 #define BLK_SECTOR_BYTES 512
 #define BLK_HEADER_BYTES 16
-#define VIRTIO_BLK_ID_BYTES 20
 
 enum blk_parse_result {
 	BLK_REQ_OK = 0,

@@ -9,12 +9,9 @@
 #include "vdisk/vblk.h"
 #include "virtio/guest_mem.h"
 
-/* Feature bits (virtio 1.2, 5.2.3); VERSION_1 is the core's. */
-#define F_SEG_MAX (1ULL << 2)
-#define F_BLK_SIZE (1ULL << 6)
-#define F_FLUSH (1ULL << 9)
-/* No indirect descriptors, no event index: virtq.h says why. */
-#define DEVICE_FEATURES (F_SEG_MAX | F_BLK_SIZE | F_FLUSH)
+/* Features offered (5.2.3; VERSION_1 is the core's). No indirect
+ * descriptors, no event index: virtq.h says why. */
+#define DEVICE_FEATURES (VIRTIO_BLK_F_SEG_MAX | VIRTIO_BLK_F_BLK_SIZE | VIRTIO_BLK_F_FLUSH)
 
 #define SEG_MAX (VIRTQ_MAX_CHAIN - 2)	/* + header + status */
 
@@ -277,7 +274,7 @@ static void reset(struct virtio_device *d)
 
 static const struct virtio_device_ops vblk_ops = {
 	.name = "virtio-blk",
-	.device_id = 2,			/* 5: block device */
+	.device_id = VIRTIO_ID_BLOCK,
 	.features = DEVICE_FEATURES,
 	.nqueues = 1,			/* 5.2.2: requestq */
 	.queue_num_max = 256,		/* plenty: Linux keeps 64-entry chains */

@@ -5,21 +5,6 @@
 #include "virtio/guest_mem.h"
 #include "virtio/virtio_mmio.h"
 
-/* virtio-mmio registers (virtio 1.2, 4.2.2) */
-enum {
-	REG_MAGIC = 0x000, REG_VERSION = 0x004, REG_DEVICE_ID = 0x008, REG_VENDOR_ID = 0x00c,
-	REG_DEVICE_FEATURES = 0x010, REG_DEVICE_FEATURES_SEL = 0x014,
-	REG_DRIVER_FEATURES = 0x020, REG_DRIVER_FEATURES_SEL = 0x024,
-	REG_QUEUE_SEL = 0x030, REG_QUEUE_NUM_MAX = 0x034, REG_QUEUE_NUM = 0x038,
-	REG_QUEUE_READY = 0x044, REG_QUEUE_NOTIFY = 0x050,
-	REG_INTERRUPT_STATUS = 0x060, REG_INTERRUPT_ACK = 0x064, REG_STATUS = 0x070,
-	REG_QUEUE_DESC_LOW = 0x080, REG_QUEUE_DESC_HIGH = 0x084,
-	REG_QUEUE_DRIVER_LOW = 0x090, REG_QUEUE_DRIVER_HIGH = 0x094,
-	REG_QUEUE_DEVICE_LOW = 0x0a0, REG_QUEUE_DEVICE_HIGH = 0x0a4,
-	REG_CONFIG_GENERATION = 0x0fc, REG_CONFIG = 0x100,
-};
-
-#define MAGIC 0x74726976	/* "virt" */
 #define VENDOR_ID 0x76637364	/* "dscv" */
 
 static uint64_t offered_features(const struct virtio_device *d)
@@ -198,18 +183,18 @@ static uint32_t register_read(struct virtio_device *d, uint64_t off)
 	uint64_t features = offered_features(d);
 
 	switch (off) {
-	case REG_MAGIC: return MAGIC;
-	case REG_VERSION: return 2;
-	case REG_DEVICE_ID: return d->ops->device_id;
-	case REG_VENDOR_ID: return VENDOR_ID;
-	case REG_DEVICE_FEATURES:
+	case VIRTIO_MMIO_MAGIC: return VIRTIO_MAGIC;
+	case VIRTIO_MMIO_VERSION: return 2;
+	case VIRTIO_MMIO_DEVICE_ID: return d->ops->device_id;
+	case VIRTIO_MMIO_VENDOR_ID: return VENDOR_ID;
+	case VIRTIO_MMIO_DEVICE_FEATURES:
 		return d->device_features_sel == 0 ? (uint32_t)features :
 		       d->device_features_sel == 1 ? (uint32_t)(features >> 32) : 0;
-	case REG_QUEUE_NUM_MAX: return q ? d->ops->queue_num_max : 0;
-	case REG_QUEUE_READY: return q && q->vq.ready;
-	case REG_INTERRUPT_STATUS: return d->interrupt_status;
-	case REG_STATUS: return d->status;
-	case REG_CONFIG_GENERATION: return d->config_generation;
+	case VIRTIO_MMIO_QUEUE_NUM_MAX: return q ? d->ops->queue_num_max : 0;
+	case VIRTIO_MMIO_QUEUE_READY: return q && q->vq.ready;
+	case VIRTIO_MMIO_INTERRUPT_STATUS: return d->interrupt_status;
+	case VIRTIO_MMIO_STATUS: return d->status;
+	case VIRTIO_MMIO_CONFIG_GENERATION: return d->config_generation;
 	default: return 0;	/* write-only or reserved */
 	}
 }
@@ -221,11 +206,11 @@ static uint64_t device_read(void *dev, struct vcpu *v, uint64_t off, unsigned wi
 
 	(void)v;
 	spin_lock(&d->lock);
-	if (off >= REG_CONFIG) {
+	if (off >= VIRTIO_MMIO_CONFIG) {
 		/* 4.2.2: the configuration space takes the widths of its
 		 * fields; 64-bit fields are read as two 32-bit halves. */
 		if (width <= 4 && d->ops->config_read)
-			value = d->ops->config_read(d, off - REG_CONFIG, width);
+			value = d->ops->config_read(d, off - VIRTIO_MMIO_CONFIG, width);
 	} else if (width == 4) {
 		value = register_read(d, off);
 	}
@@ -279,9 +264,9 @@ static void register_write(struct virtio_device *d, uint64_t off, uint32_t v)
 	struct virtq *setup = q && !q->vq.ready ? &q->vq : NULL;
 
 	switch (off) {
-	case REG_DEVICE_FEATURES_SEL: d->device_features_sel = v; break;
-	case REG_DRIVER_FEATURES_SEL: d->driver_features_sel = v; break;
-	case REG_DRIVER_FEATURES:
+	case VIRTIO_MMIO_DEVICE_FEATURES_SEL: d->device_features_sel = v; break;
+	case VIRTIO_MMIO_DRIVER_FEATURES_SEL: d->driver_features_sel = v; break;
+	case VIRTIO_MMIO_DRIVER_FEATURES:
 		if (d->driver_features_sel < 2 && !(d->status & VIRTIO_STATUS_FEATURES_OK)) {
 			if (d->driver_features_sel == 0)
 				set_low(&d->driver_features, v);
@@ -289,21 +274,21 @@ static void register_write(struct virtio_device *d, uint64_t off, uint32_t v)
 				set_high(&d->driver_features, v);
 		}
 		break;
-	case REG_QUEUE_SEL: d->queue_sel = v; break;
-	case REG_QUEUE_NUM: if (setup) setup->size = (uint16_t)(v > 0xffff ? 0 : v); break;
-	case REG_QUEUE_DESC_LOW: if (setup) set_low(&setup->desc_gpa, v); break;
-	case REG_QUEUE_DESC_HIGH: if (setup) set_high(&setup->desc_gpa, v); break;
-	case REG_QUEUE_DRIVER_LOW: if (setup) set_low(&setup->avail_gpa, v); break;
-	case REG_QUEUE_DRIVER_HIGH: if (setup) set_high(&setup->avail_gpa, v); break;
-	case REG_QUEUE_DEVICE_LOW: if (setup) set_low(&setup->used_gpa, v); break;
-	case REG_QUEUE_DEVICE_HIGH: if (setup) set_high(&setup->used_gpa, v); break;
-	case REG_QUEUE_READY: if (q) queue_ready_write(d, q, v); break;
-	case REG_INTERRUPT_ACK:
+	case VIRTIO_MMIO_QUEUE_SEL: d->queue_sel = v; break;
+	case VIRTIO_MMIO_QUEUE_NUM: if (setup) setup->size = (uint16_t)(v > 0xffff ? 0 : v); break;
+	case VIRTIO_MMIO_QUEUE_DESC_LOW: if (setup) set_low(&setup->desc_gpa, v); break;
+	case VIRTIO_MMIO_QUEUE_DESC_HIGH: if (setup) set_high(&setup->desc_gpa, v); break;
+	case VIRTIO_MMIO_QUEUE_DRIVER_LOW: if (setup) set_low(&setup->avail_gpa, v); break;
+	case VIRTIO_MMIO_QUEUE_DRIVER_HIGH: if (setup) set_high(&setup->avail_gpa, v); break;
+	case VIRTIO_MMIO_QUEUE_DEVICE_LOW: if (setup) set_low(&setup->used_gpa, v); break;
+	case VIRTIO_MMIO_QUEUE_DEVICE_HIGH: if (setup) set_high(&setup->used_gpa, v); break;
+	case VIRTIO_MMIO_QUEUE_READY: if (q) queue_ready_write(d, q, v); break;
+	case VIRTIO_MMIO_INTERRUPT_ACK:
 		d->interrupt_status &= ~v;
 		if (!d->interrupt_status)
 			irq_line_set(&d->irq, false);
 		break;
-	case REG_STATUS: status_write(d, v); break;
+	case VIRTIO_MMIO_STATUS: status_write(d, v); break;
 	default: break;	/* read-only or reserved */
 	}
 }
@@ -312,16 +297,16 @@ static void device_write(void *dev, struct vcpu *v, uint64_t off, unsigned width
 {
 	struct virtio_device *d = dev;
 
-	if (off == REG_QUEUE_NOTIFY) {
+	if (off == VIRTIO_MMIO_QUEUE_NOTIFY) {
 		/* The value is the queue's index (no NOTIFICATION_DATA, 4.2.2). */
 		if (width == 4 && value < d->ops->nqueues)
 			queue_notify(d, v, (unsigned)value);
 		return;
 	}
 	spin_lock(&d->lock);
-	if (off >= REG_CONFIG) {
+	if (off >= VIRTIO_MMIO_CONFIG) {
 		if (width <= 4 && d->ops->config_write)
-			d->ops->config_write(d, off - REG_CONFIG, width, (uint32_t)value);
+			d->ops->config_write(d, off - VIRTIO_MMIO_CONFIG, width, (uint32_t)value);
 	} else if (width == 4) {
 		register_write(d, off, (uint32_t)value);
 	}

@@ -33,6 +33,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "core/guest_memory.h"
+#include "arch/virtio_defs.h"
 #include "core/irq_line.h"
 #include "lib/spinlock.h"
 #include "virtio/virtq.h"
@@ -42,18 +43,6 @@ struct vm;
 #define VIRTIO_MMIO_SIZE 0x1000		/* one slot of registers */
 #define VIRTIO_MMIO_MAX_QUEUES 8
 
-/* Device status bits (2.1) */
-#define VIRTIO_STATUS_ACKNOWLEDGE 1
-#define VIRTIO_STATUS_DRIVER 2
-#define VIRTIO_STATUS_DRIVER_OK 4
-#define VIRTIO_STATUS_FEATURES_OK 8
-#define VIRTIO_STATUS_DEVICE_NEEDS_RESET 64
-
-/* InterruptStatus bits (4.2.2) */
-#define VIRTIO_INTERRUPT_USED_BUFFER 1
-#define VIRTIO_INTERRUPT_CONFIG_CHANGE 2
-
-#define VIRTIO_F_VERSION_1 (1ULL << 32)	/* 6: every discv device requires it */
 
 struct virtio_device;
 

@@ -40,6 +40,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "arch/virtio_defs.h"
 
 /*
  * Guest memory for the device: the hypervisor's ops wrap guest_copy_from()
@@ -70,10 +71,6 @@ struct guest_mem_ops {
 #define VIRTQ_MAX_SIZE 1024	/* the largest QueueNum discv accepts (each device offers its own QueueNumMax) */
 #define VIRTQ_MAX_CHAIN 64	/* the most descriptors discv accepts in a chain */
 
-#define VIRTQ_DESC_F_NEXT 1
-#define VIRTQ_DESC_F_WRITE 2
-#define VIRTQ_DESC_F_INDIRECT 4
-#define VIRTQ_AVAIL_F_NO_INTERRUPT 1
 
 #define VIRTQ_DESC_BYTES 16
 #define VIRTQ_DESC_ALIGN 16

@@ -79,44 +79,29 @@ static void cursor_advance(struct chain_cursor *c, uint32_t n)
 	}
 }
 
-/* Reads len bytes from the cursor on into dst; false if they are not all
- * guest RAM or the buffers end first. */
-static bool cursor_read(struct vm *vm, struct chain_cursor *c, uint8_t *dst, uint32_t len)
+/* Moves len bytes between buf and the chain's buffers from the cursor
+ * on: out of them into buf (read), or from buf into them (write). False
+ * if they are not all guest RAM or the buffers end first. */
+static bool cursor_move(struct vm *vm, struct chain_cursor *c, uint8_t *buf, uint32_t len,
+			bool write)
 {
 	uint64_t gpa;
 
 	while (len) {
 		uint32_t n = cursor_run(c, len, &gpa);
-		if (!n || !guest_copy_from(vm, dst, gpa, n))
+		if (!n || !(write ? guest_copy_to(vm, gpa, buf, n) : guest_copy_from(vm, buf, gpa, n)))
 			return false;
 		cursor_advance(c, n);
-		dst += n;
+		buf += n;
 		len -= n;
 	}
 	return true;
 }
 
-/* Writes len bytes from src at the cursor on; false as cursor_read. */
-static bool cursor_write(struct vm *vm, struct chain_cursor *c, const uint8_t *src, uint32_t len)
-{
-	uint64_t gpa;
-
-	while (len) {
-		uint32_t n = cursor_run(c, len, &gpa);
-		if (!n || !guest_copy_to(vm, gpa, src, n))
-			return false;
-		cursor_advance(c, n);
-		src += n;
-		len -= n;
-	}
-	return true;
-}
-
-/* The frame being sent: its sender, chain (the cursor just past the
- * header), decoded header and length. */
+/* The frame being sent: its sender, where it starts in the sender's
+ * chain (just past the header), its decoded header and its length. */
 struct outgoing {
 	struct vnet *from;
-	const struct virtq_chain *chain;
 	struct chain_cursor frame_start;
 	struct vnet_hdr hdr;
 	uint32_t len;
@@ -131,7 +116,8 @@ static bool copy_frame(const struct outgoing *o, struct vm *to, struct chain_cur
 
 	for (uint32_t left = o->len; left;) {
 		uint32_t n = left < sizeof(chunk) ? left : sizeof(chunk);
-		if (!cursor_read(o->from->virtio.vm, &src, chunk, n) || !cursor_write(to, dst, chunk, n))
+		if (!cursor_move(o->from->virtio.vm, &src, chunk, n, false) ||
+		    !cursor_move(to, dst, chunk, n, true))
 			return false;
 		left -= n;
 	}
@@ -189,7 +175,7 @@ static enum delivery deliver(struct vnet *to, const struct outgoing *o)
 		hdr.num_buffers = 1;
 		vnet_hdr_encode(&hdr, hdr_bytes);
 		cursor_init(&dst, &chain, true);
-		if (cursor_write(d->vm, &dst, hdr_bytes, VNET_HDR_BYTES) && copy_frame(o, d->vm, &dst))
+		if (cursor_move(d->vm, &dst, hdr_bytes, VNET_HDR_BYTES, true) && copy_frame(o, d->vm, &dst))
 			used.len = VNET_HDR_BYTES + o->len;
 		else
 			virtio_mmio_needs_reset(d, "a receive buffer outside RAM, or the sender's");
@@ -251,17 +237,16 @@ static bool read_outgoing(struct vnet *n, const struct virtq_chain *chain, struc
 	if (chain->writable_bytes || chain->readable_bytes < VNET_HDR_BYTES + ETH_HEADER_BYTES)
 		return false;
 	o->from = n;
-	o->chain = chain;
 	o->len = (uint32_t)(chain->readable_bytes - VNET_HDR_BYTES);
 	cursor_init(&c, chain, false);
-	if (!cursor_read(vm, &c, hdr_bytes, VNET_HDR_BYTES))
+	if (!cursor_move(vm, &c, hdr_bytes, VNET_HDR_BYTES, false))
 		return false;
 	o->frame_start = c;
 	vnet_hdr_decode(hdr_bytes, &o->hdr);
 	if (vnet_hdr_check(&o->hdr, o->len, virtio_mmio_has_feature(&n->virtio, F_CSUM),
 			   virtio_mmio_has_feature(&n->virtio, F_HOST_TSO4)) != VNET_HDR_OK)
 		return false;
-	return cursor_read(vm, &c, eth_header, ETH_HEADER_BYTES);
+	return cursor_move(vm, &c, eth_header, ETH_HEADER_BYTES, false);
 }
 
 /* The frame at the head of the queue found its receiver busy again:
@@ -378,7 +363,7 @@ static void reset(struct virtio_device *d)
 
 static const struct virtio_device_ops vnet_ops = {
 	.name = "virtio-net",
-	.device_id = 1,			/* 5: network card */
+	.device_id = VIRTIO_ID_NET,
 	.features = DEVICE_FEATURES,
 	.nqueues = 2,			/* receiveq1, transmitq1 */
 	/* A big receive buffer takes 19 descriptors (a header and 17

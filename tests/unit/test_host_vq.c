@@ -36,7 +36,7 @@ static unsigned chain_length(uint16_t head)
 {
 	unsigned n = 1;
 
-	for (uint16_t i = head; q.desc[i].flags & HOST_VQ_DESC_F_NEXT; n++) {
+	for (uint16_t i = head; q.desc[i].flags & VIRTQ_DESC_F_NEXT; n++) {
 		i = q.desc[i].next;
 		if (i >= q.size || n > q.size)
 			return 0;
@@ -108,15 +108,15 @@ static void test_add_publish_take(void)
 	/* The descriptors, linked in order, the last without NEXT. */
 	CHECK_EQ(q.desc[0].addr, 0x1000);
 	CHECK_EQ(q.desc[0].len, 16);
-	CHECK_EQ(q.desc[0].flags, HOST_VQ_DESC_F_NEXT);
+	CHECK_EQ(q.desc[0].flags, VIRTQ_DESC_F_NEXT);
 	CHECK_EQ(q.desc[0].next, 1);
 	CHECK_EQ(q.desc[1].addr, 0x2000);
 	CHECK_EQ(q.desc[1].len, 4096);
-	CHECK_EQ(q.desc[1].flags, HOST_VQ_DESC_F_NEXT | HOST_VQ_DESC_F_WRITE);
+	CHECK_EQ(q.desc[1].flags, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE);
 	CHECK_EQ(q.desc[1].next, 2);
 	CHECK_EQ(q.desc[2].addr, 0x3000);
 	CHECK_EQ(q.desc[2].len, 1);
-	CHECK_EQ(q.desc[2].flags, HOST_VQ_DESC_F_WRITE);
+	CHECK_EQ(q.desc[2].flags, VIRTQ_DESC_F_WRITE);
 	/* In the ring, but not visible before the index is published. */
 	CHECK_EQ(q.avail->ring[0], 0);
 	CHECK_EQ(q.avail->idx, 0);
@@ -137,7 +137,7 @@ static void test_add_publish_take(void)
 
 	/* The next request reuses the freed descriptors. */
 	CHECK_EQ(host_vq_add(&q, chain, 2), 0);
-	CHECK_EQ(q.desc[1].flags, HOST_VQ_DESC_F_WRITE);	/* now the chain's end */
+	CHECK_EQ(q.desc[1].flags, VIRTQ_DESC_F_WRITE);	/* now the chain's end */
 	host_vq_publish(&q);
 	CHECK_EQ(q.avail->ring[1], 0);
 	CHECK_EQ(q.avail->idx, 2);
@@ -187,7 +187,7 @@ static void test_batch_out_of_order(void)
 	int d = host_vq_add(&q, seven, 7);
 	CHECK(d >= 0 && d != b);
 	CHECK_EQ(q.desc[b].addr, 0xc000);
-	CHECK_EQ(q.desc[b].flags, HOST_VQ_DESC_F_WRITE);
+	CHECK_EQ(q.desc[b].flags, VIRTQ_DESC_F_WRITE);
 	CHECK_EQ(q.nfree, 0);
 	for (uint16_t i = (uint16_t)d, k = 0; k < 7; k++, i = q.desc[i].next)
 		CHECK(i != b && q.desc[i].addr == 0x100000u + k);
@@ -291,7 +291,7 @@ static void test_random_across_wrap(void)
 					if (q.desc[i].len != k + 1 ||
 					    (q.desc[i].addr & 0xff) != k ||
 					    (q.desc[i].addr >> 8) != (q.desc[h].addr >> 8) ||
-					    !!(q.desc[i].flags & HOST_VQ_DESC_F_WRITE) != (k == n - 1))
+					    !!(q.desc[i].flags & VIRTQ_DESC_F_WRITE) != (k == n - 1))
 						bad++;
 				for (unsigned f = 0; f < nflight; f++)
 					for (uint16_t j = (uint16_t)in_flight[f], m = 0;

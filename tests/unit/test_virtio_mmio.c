@@ -30,16 +30,6 @@
 #define BUF_GPA (RAM_BASE + 0xc000)
 #define DEV_BASE 0x10001000ULL
 
-enum {
-	R_MAGIC = 0x000, R_VERSION = 0x004, R_DEVICE_ID = 0x008, R_VENDOR = 0x00c,
-	R_DEV_FEATURES = 0x010, R_DEV_FEATURES_SEL = 0x014,
-	R_DRV_FEATURES = 0x020, R_DRV_FEATURES_SEL = 0x024,
-	R_QUEUE_SEL = 0x030, R_QUEUE_NUM_MAX = 0x034, R_QUEUE_NUM = 0x038,
-	R_QUEUE_READY = 0x044, R_QUEUE_NOTIFY = 0x050,
-	R_INT_STATUS = 0x060, R_INT_ACK = 0x064, R_STATUS = 0x070,
-	R_DESC_LOW = 0x080, R_DESC_HIGH = 0x084, R_DRIVER_LOW = 0x090, R_DRIVER_HIGH = 0x094,
-	R_DEVICE_LOW = 0x0a0, R_DEVICE_HIGH = 0x0a4, R_GENERATION = 0x0fc, R_CONFIG = 0x100,
-};
 
 /* ---- fakes of what the core calls below it ---- */
 
@@ -248,27 +238,27 @@ static void setup(void)
 /* The driver's initialisation up to FEATURES_OK (3.1.1); returns Status. */
 static uint32_t negotiate(uint64_t features)
 {
-	wr(R_STATUS, VIRTIO_STATUS_ACKNOWLEDGE);
-	wr(R_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
-	wr(R_DRV_FEATURES_SEL, 0);
-	wr(R_DRV_FEATURES, (uint32_t)features);
-	wr(R_DRV_FEATURES_SEL, 1);
-	wr(R_DRV_FEATURES, (uint32_t)(features >> 32));
-	wr(R_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK);
-	return rd(R_STATUS);
+	wr(VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE);
+	wr(VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+	wr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
+	wr(VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)features);
+	wr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
+	wr(VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(features >> 32));
+	wr(VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK);
+	return rd(VIRTIO_MMIO_STATUS);
 }
 
 static void queue_setup(unsigned q, uint32_t size)
 {
-	wr(R_QUEUE_SEL, q);
-	wr(R_QUEUE_NUM, size);
-	wr(R_DESC_LOW, (uint32_t)QDESC(q));
-	wr(R_DESC_HIGH, (uint32_t)(QDESC(q) >> 32));
-	wr(R_DRIVER_LOW, (uint32_t)QAVAIL(q));
-	wr(R_DRIVER_HIGH, 0);
-	wr(R_DEVICE_LOW, (uint32_t)QUSED(q));
-	wr(R_DEVICE_HIGH, 0);
-	wr(R_QUEUE_READY, 1);
+	wr(VIRTIO_MMIO_QUEUE_SEL, q);
+	wr(VIRTIO_MMIO_QUEUE_NUM, size);
+	wr(VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)QDESC(q));
+	wr(VIRTIO_MMIO_QUEUE_DESC_HIGH, (uint32_t)(QDESC(q) >> 32));
+	wr(VIRTIO_MMIO_QUEUE_DRIVER_LOW, (uint32_t)QAVAIL(q));
+	wr(VIRTIO_MMIO_QUEUE_DRIVER_HIGH, 0);
+	wr(VIRTIO_MMIO_QUEUE_DEVICE_LOW, (uint32_t)QUSED(q));
+	wr(VIRTIO_MMIO_QUEUE_DEVICE_HIGH, 0);
+	wr(VIRTIO_MMIO_QUEUE_READY, 1);
 }
 
 static void driver_ok(void)
@@ -276,7 +266,7 @@ static void driver_ok(void)
 	CHECK(negotiate(VIRTIO_F_VERSION_1) & VIRTIO_STATUS_FEATURES_OK);
 	queue_setup(0, 8);
 	queue_setup(1, 8);
-	wr(R_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
+	wr(VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
 	   VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK);
 }
 
@@ -310,48 +300,48 @@ static void test_identity(void)
 	CHECK_EQ(regions, 1);
 	CHECK_EQ(region.base, DEV_BASE);
 	CHECK_EQ(region.size, VIRTIO_MMIO_SIZE);
-	CHECK_EQ(rd(R_MAGIC), 0x74726976);
-	CHECK_EQ(rd(R_VERSION), 2);
-	CHECK_EQ(rd(R_DEVICE_ID), 42);
-	CHECK_EQ(rd(R_VENDOR), 0x76637364);
-	wr(R_QUEUE_SEL, 0);
-	CHECK_EQ(rd(R_QUEUE_NUM_MAX), 16);
-	wr(R_QUEUE_SEL, 1);
-	CHECK_EQ(rd(R_QUEUE_NUM_MAX), 16);
-	wr(R_QUEUE_SEL, 2);		/* no such queue */
-	CHECK_EQ(rd(R_QUEUE_NUM_MAX), 0);
-	CHECK_EQ(rd(R_QUEUE_READY), 0);
+	CHECK_EQ(rd(VIRTIO_MMIO_MAGIC), 0x74726976);
+	CHECK_EQ(rd(VIRTIO_MMIO_VERSION), 2);
+	CHECK_EQ(rd(VIRTIO_MMIO_DEVICE_ID), 42);
+	CHECK_EQ(rd(VIRTIO_MMIO_VENDOR_ID), 0x76637364);
+	wr(VIRTIO_MMIO_QUEUE_SEL, 0);
+	CHECK_EQ(rd(VIRTIO_MMIO_QUEUE_NUM_MAX), 16);
+	wr(VIRTIO_MMIO_QUEUE_SEL, 1);
+	CHECK_EQ(rd(VIRTIO_MMIO_QUEUE_NUM_MAX), 16);
+	wr(VIRTIO_MMIO_QUEUE_SEL, 2);		/* no such queue */
+	CHECK_EQ(rd(VIRTIO_MMIO_QUEUE_NUM_MAX), 0);
+	CHECK_EQ(rd(VIRTIO_MMIO_QUEUE_READY), 0);
 	/* A register narrower than 4 bytes reads as zero. */
-	CHECK_EQ(region.read(region.dev, NULL, R_MAGIC, 2), 0);
+	CHECK_EQ(region.read(region.dev, NULL, VIRTIO_MMIO_MAGIC, 2), 0);
 }
 
 static void test_features(void)
 {
 	setup();
-	wr(R_DEV_FEATURES_SEL, 0);
-	CHECK_EQ(rd(R_DEV_FEATURES), (uint32_t)FAKE_FEATURES);
-	wr(R_DEV_FEATURES_SEL, 1);
-	CHECK_EQ(rd(R_DEV_FEATURES), (uint32_t)((FAKE_FEATURES | VIRTIO_F_VERSION_1) >> 32));
-	wr(R_DEV_FEATURES_SEL, 2);
-	CHECK_EQ(rd(R_DEV_FEATURES), 0);
+	wr(VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
+	CHECK_EQ(rd(VIRTIO_MMIO_DEVICE_FEATURES), (uint32_t)FAKE_FEATURES);
+	wr(VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
+	CHECK_EQ(rd(VIRTIO_MMIO_DEVICE_FEATURES), (uint32_t)((FAKE_FEATURES | VIRTIO_F_VERSION_1) >> 32));
+	wr(VIRTIO_MMIO_DEVICE_FEATURES_SEL, 2);
+	CHECK_EQ(rd(VIRTIO_MMIO_DEVICE_FEATURES), 0);
 	/* Without VERSION_1 (a legacy driver): FEATURES_OK does not stick. */
 	CHECK(!(negotiate(1ULL << 3) & VIRTIO_STATUS_FEATURES_OK));
-	wr(R_STATUS, 0);
+	wr(VIRTIO_MMIO_STATUS, 0);
 	/* A bit the device did not offer: refused. */
 	CHECK(!(negotiate(VIRTIO_F_VERSION_1 | (1ULL << 4)) & VIRTIO_STATUS_FEATURES_OK));
-	wr(R_STATUS, 0);
+	wr(VIRTIO_MMIO_STATUS, 0);
 	/* A subset with VERSION_1: accepted and kept. */
 	CHECK(negotiate(VIRTIO_F_VERSION_1 | (1ULL << 40)) & VIRTIO_STATUS_FEATURES_OK);
 	CHECK(virtio_mmio_has_feature(&dev, 1ULL << 40));
 	CHECK(!virtio_mmio_has_feature(&dev, 1ULL << 3));
 	/* After FEATURES_OK the driver's features are fixed. */
-	wr(R_DRV_FEATURES_SEL, 0);
-	wr(R_DRV_FEATURES, 1u << 3);
+	wr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
+	wr(VIRTIO_MMIO_DRIVER_FEATURES, 1u << 3);
 	CHECK(!virtio_mmio_has_feature(&dev, 1ULL << 3));
 	/* Reset clears them. */
-	wr(R_STATUS, 0);
+	wr(VIRTIO_MMIO_STATUS, 0);
 	CHECK_EQ(dev.driver_features, 0);
-	CHECK_EQ(rd(R_STATUS), 0);
+	CHECK_EQ(rd(VIRTIO_MMIO_STATUS), 0);
 	CHECK_EQ(resets_seen, 3);
 }
 
@@ -359,20 +349,20 @@ static void test_queue_setup(void)
 {
 	setup();
 	driver_ok();
-	wr(R_QUEUE_SEL, 0);
-	CHECK_EQ(rd(R_QUEUE_READY), 1);
+	wr(VIRTIO_MMIO_QUEUE_SEL, 0);
+	CHECK_EQ(rd(VIRTIO_MMIO_QUEUE_READY), 1);
 	CHECK_EQ(dev.queue[0].vq.size, 8);
 	CHECK_EQ(dev.queue[0].vq.desc_gpa, QDESC(0));
 	CHECK_EQ(dev.queue[1].vq.used_gpa, QUSED(1));
 	/* While ready, the setup registers are ignored (4.2.2). */
-	wr(R_QUEUE_NUM, 4);
-	wr(R_DESC_LOW, 0x1234);
+	wr(VIRTIO_MMIO_QUEUE_NUM, 4);
+	wr(VIRTIO_MMIO_QUEUE_DESC_LOW, 0x1234);
 	CHECK_EQ(dev.queue[0].vq.size, 8);
 	CHECK_EQ(dev.queue[0].vq.desc_gpa, QDESC(0));
 	/* Not ready: they take again. */
-	wr(R_QUEUE_READY, 0);
-	CHECK_EQ(rd(R_QUEUE_READY), 0);
-	wr(R_QUEUE_NUM, 4);
+	wr(VIRTIO_MMIO_QUEUE_READY, 0);
+	CHECK_EQ(rd(VIRTIO_MMIO_QUEUE_READY), 0);
+	wr(VIRTIO_MMIO_QUEUE_NUM, 4);
 	CHECK_EQ(dev.queue[0].vq.size, 4);
 	CHECK(virtio_mmio_usable(&dev));
 	CHECK(!line_level);
@@ -387,9 +377,9 @@ static void test_bad_setup(void)
 		setup();
 		CHECK(negotiate(VIRTIO_F_VERSION_1) & VIRTIO_STATUS_FEATURES_OK);
 		queue_setup(1, bad_sizes[i]);
-		CHECK_EQ(rd(R_QUEUE_READY), 0);
-		CHECK(rd(R_STATUS) & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
-		CHECK(rd(R_INT_STATUS) & VIRTIO_INTERRUPT_CONFIG_CHANGE);
+		CHECK_EQ(rd(VIRTIO_MMIO_QUEUE_READY), 0);
+		CHECK(rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
+		CHECK(rd(VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_INTERRUPT_CONFIG_CHANGE);
 		CHECK(line_level);
 		CHECK_EQ(logs, 1);
 		CHECK_EQ(dev.protocol_errors, 1);
@@ -397,24 +387,24 @@ static void test_bad_setup(void)
 		queue_setup(1, 3);
 		CHECK_EQ(logs, 1);
 		/* Status writes keep NEEDS_RESET; only a reset clears it. */
-		wr(R_STATUS, VIRTIO_STATUS_ACKNOWLEDGE);
-		CHECK(rd(R_STATUS) & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
-		wr(R_STATUS, 0);
-		CHECK_EQ(rd(R_STATUS), 0);
+		wr(VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE);
+		CHECK(rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
+		wr(VIRTIO_MMIO_STATUS, 0);
+		CHECK_EQ(rd(VIRTIO_MMIO_STATUS), 0);
 		CHECK(!line_level);
 		CHECK(virtio_mmio_usable(&dev));
 	}
 	/* Misaligned descriptor table. */
 	setup();
 	CHECK(negotiate(VIRTIO_F_VERSION_1) & VIRTIO_STATUS_FEATURES_OK);
-	wr(R_QUEUE_SEL, 0);
-	wr(R_QUEUE_NUM, 8);
-	wr(R_DESC_LOW, (uint32_t)QDESC(0) + 8);
-	wr(R_DRIVER_LOW, (uint32_t)QAVAIL(0));
-	wr(R_DEVICE_LOW, (uint32_t)QUSED(0));
-	wr(R_QUEUE_READY, 1);
-	CHECK_EQ(rd(R_QUEUE_READY), 0);
-	CHECK(rd(R_STATUS) & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
+	wr(VIRTIO_MMIO_QUEUE_SEL, 0);
+	wr(VIRTIO_MMIO_QUEUE_NUM, 8);
+	wr(VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)QDESC(0) + 8);
+	wr(VIRTIO_MMIO_QUEUE_DRIVER_LOW, (uint32_t)QAVAIL(0));
+	wr(VIRTIO_MMIO_QUEUE_DEVICE_LOW, (uint32_t)QUSED(0));
+	wr(VIRTIO_MMIO_QUEUE_READY, 1);
+	CHECK_EQ(rd(VIRTIO_MMIO_QUEUE_READY), 0);
+	CHECK(rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
 }
 
 /* One notify, one chain: fence, used ring, fence, interrupt, in order. */
@@ -423,7 +413,7 @@ static void test_completion_order(void)
 	setup();
 	driver_ok();
 	offer(0, 1);
-	wr(R_QUEUE_NOTIFY, 0);
+	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
 	CHECK_EQ(serves[0], 1);
 	CHECK_EQ(serves[1], 0);
 	CHECK_EQ(used_idx(0), 1);
@@ -437,26 +427,26 @@ static void test_completion_order(void)
 	CHECK_EQ(used_idx_at_fence[1], 1);
 	CHECK(!line_at_fence[1]);
 	CHECK(line_level);
-	CHECK_EQ(rd(R_INT_STATUS), VIRTIO_INTERRUPT_USED_BUFFER);
+	CHECK_EQ(rd(VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_INTERRUPT_USED_BUFFER);
 	CHECK_EQ(retries, 0);
 	/* The ack lowers the line. */
-	wr(R_INT_ACK, VIRTIO_INTERRUPT_USED_BUFFER);
-	CHECK_EQ(rd(R_INT_STATUS), 0);
+	wr(VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_INTERRUPT_USED_BUFFER);
+	CHECK_EQ(rd(VIRTIO_MMIO_INTERRUPT_STATUS), 0);
 	CHECK(!line_level);
 	/* The driver asked for no interrupts: the used ring, no interrupt. */
 	put16(QAVAIL(0), VIRTQ_AVAIL_F_NO_INTERRUPT);
 	offer(0, 1);
-	wr(R_QUEUE_NOTIFY, 0);
+	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
 	CHECK_EQ(used_idx(0), 2);
 	CHECK(!line_level);
-	CHECK_EQ(rd(R_INT_STATUS), 0);
+	CHECK_EQ(rd(VIRTIO_MMIO_INTERRUPT_STATUS), 0);
 	/* A notify for a queue the device does not have is ignored. */
-	wr(R_QUEUE_NOTIFY, 5);
+	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 5);
 	CHECK_EQ(serves[0] + serves[1], 2);
 	/* Queue 1 is served on its own. */
 	put16(QAVAIL(0), 0);
 	offer(1, 1);
-	wr(R_QUEUE_NOTIFY, 1);
+	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 1);
 	CHECK_EQ(serves[1], 1);
 	CHECK_EQ(used_idx(1), 1);
 	CHECK_EQ(used_idx(0), 2);
@@ -469,14 +459,14 @@ static void test_budget_retry(void)
 	setup();
 	driver_ok();
 	offer(0, 7);
-	wr(R_QUEUE_NOTIFY, 0);
+	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
 	CHECK_EQ(used_idx(0), 3);
 	CHECK_EQ(retries, 1);
 	CHECK_EQ(dev.budget_yields, 1);
-	wr(R_QUEUE_NOTIFY, 0);		/* the guest's store, executed again */
+	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);		/* the guest's store, executed again */
 	CHECK_EQ(used_idx(0), 6);
 	CHECK_EQ(retries, 2);
-	wr(R_QUEUE_NOTIFY, 0);
+	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
 	CHECK_EQ(used_idx(0), 7);
 	CHECK_EQ(retries, 2);		/* done: the store completes */
 	CHECK_EQ(dev.budget_yields, 2);
@@ -488,7 +478,7 @@ static void test_budget_retry(void)
 static void notify_from_other_hart(void)
 {
 	offer(0, 1);
-	wr(R_QUEUE_NOTIFY, 0);
+	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
 	/* It returned at once: the queue was being served. */
 	CHECK_EQ(serves[0], 1);
 }
@@ -499,7 +489,7 @@ static void test_notify_while_serving(void)
 	driver_ok();
 	offer(0, 1);
 	in_serve = notify_from_other_hart;
-	wr(R_QUEUE_NOTIFY, 0);
+	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
 	/* The server saw the pending notify and served again. */
 	CHECK_EQ(serves[0], 2);
 	CHECK_EQ(used_idx(0), 2);
@@ -510,7 +500,7 @@ static void test_notify_while_serving(void)
 	in_fence = notify_from_other_hart;
 	serves[0] = 0;
 	offer(0, 1);
-	wr(R_QUEUE_NOTIFY, 0);
+	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
 	CHECK_EQ(used_idx(0), 4);
 	CHECK_EQ(serves[0], 2);
 }
@@ -519,7 +509,7 @@ static void test_notify_while_serving(void)
  * serve's completion is dropped, nothing is published, no interrupt. */
 static void reset_from_other_hart(void)
 {
-	wr(R_STATUS, 0);
+	wr(VIRTIO_MMIO_STATUS, 0);
 }
 
 /* Worse: reset and set up again, all in the window: the queue is ready
@@ -527,7 +517,7 @@ static void reset_from_other_hart(void)
  * nothing into the new one. */
 static void reset_and_setup_from_other_hart(void)
 {
-	wr(R_STATUS, 0);
+	wr(VIRTIO_MMIO_STATUS, 0);
 	driver_ok();
 }
 
@@ -537,11 +527,11 @@ static void test_reset_in_fence(void)
 	driver_ok();
 	offer(0, 2);
 	in_fence = reset_from_other_hart;
-	wr(R_QUEUE_NOTIFY, 0);
+	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
 	CHECK_EQ(fences, 1);		/* stopped after the first fence */
 	CHECK_EQ(used_idx(0), 0);
 	CHECK(!line_level);
-	CHECK_EQ(rd(R_STATUS), 0);
+	CHECK_EQ(rd(VIRTIO_MMIO_STATUS), 0);
 	CHECK_EQ(resets_seen, 1);
 	CHECK_EQ(retries, 0);		/* though the budget was full: dropped */
 	CHECK_EQ(dev.budget_yields, 0);
@@ -550,7 +540,7 @@ static void test_reset_in_fence(void)
 	memset(ram, 0, RAM_SIZE);
 	driver_ok();
 	offer(0, 1);
-	wr(R_QUEUE_NOTIFY, 0);
+	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
 	CHECK_EQ(used_idx(0), 1);
 	CHECK(line_level);
 	/* Reset and set up again within the window. */
@@ -558,7 +548,7 @@ static void test_reset_in_fence(void)
 	driver_ok();
 	offer(0, 1);
 	in_fence = reset_and_setup_from_other_hart;
-	wr(R_QUEUE_NOTIFY, 0);
+	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
 	CHECK_EQ(used_idx(0), 0);
 	CHECK_EQ(dev.queue[0].vq.used_idx, 0);
 	CHECK(!line_level);
@@ -572,25 +562,25 @@ static void test_broken_chain(void)
 	driver_ok();
 	offer(0, 1);
 	put16(QAVAIL(0) + 4, 9);	/* head 9 >= size 8 */
-	wr(R_QUEUE_NOTIFY, 0);
-	CHECK(rd(R_STATUS) & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
-	CHECK_EQ(rd(R_INT_STATUS), VIRTIO_INTERRUPT_CONFIG_CHANGE);
+	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	CHECK(rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
+	CHECK_EQ(rd(VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_INTERRUPT_CONFIG_CHANGE);
 	CHECK_EQ(used_idx(0), 0);
 	CHECK(line_level);
 	/* The queues stop: another notify serves nothing. */
-	wr(R_QUEUE_NOTIFY, 1);
+	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 1);
 	CHECK_EQ(serves[1], 0);
 	/* The used ring outside RAM: the push fails, the device needs a reset. */
 	setup();
 	driver_ok();
-	wr(R_QUEUE_SEL, 0);
-	wr(R_QUEUE_READY, 0);
-	wr(R_DEVICE_LOW, (uint32_t)(RAM_BASE + RAM_SIZE));
-	wr(R_QUEUE_READY, 1);
+	wr(VIRTIO_MMIO_QUEUE_SEL, 0);
+	wr(VIRTIO_MMIO_QUEUE_READY, 0);
+	wr(VIRTIO_MMIO_QUEUE_DEVICE_LOW, (uint32_t)(RAM_BASE + RAM_SIZE));
+	wr(VIRTIO_MMIO_QUEUE_READY, 1);
 	offer(0, 1);
-	wr(R_QUEUE_NOTIFY, 0);
-	CHECK(rd(R_STATUS) & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
-	CHECK_EQ(rd(R_INT_STATUS), VIRTIO_INTERRUPT_CONFIG_CHANGE);
+	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	CHECK(rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
+	CHECK_EQ(rd(VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_INTERRUPT_CONFIG_CHANGE);
 }
 
 static void test_config(void)
@@ -598,18 +588,18 @@ static void test_config(void)
 	setup();
 	config_reg[0] = 0x11223344;
 	config_reg[1] = 0x55667788;
-	CHECK_EQ(region.read(region.dev, NULL, R_CONFIG, 4), 0x11223344);
-	CHECK_EQ(region.read(region.dev, NULL, R_CONFIG + 4, 2), 0x7788);
-	CHECK_EQ(region.read(region.dev, NULL, R_CONFIG + 7, 1), 0x55);
-	CHECK_EQ(region.read(region.dev, NULL, R_CONFIG, 8), 0);	/* two halves, not one */
-	region.write(region.dev, NULL, R_CONFIG + 8, 2, 0xbeef);
+	CHECK_EQ(region.read(region.dev, NULL, VIRTIO_MMIO_CONFIG, 4), 0x11223344);
+	CHECK_EQ(region.read(region.dev, NULL, VIRTIO_MMIO_CONFIG + 4, 2), 0x7788);
+	CHECK_EQ(region.read(region.dev, NULL, VIRTIO_MMIO_CONFIG + 7, 1), 0x55);
+	CHECK_EQ(region.read(region.dev, NULL, VIRTIO_MMIO_CONFIG, 8), 0);	/* two halves, not one */
+	region.write(region.dev, NULL, VIRTIO_MMIO_CONFIG + 8, 2, 0xbeef);
 	CHECK_EQ(config_reg[2], 0xbeef);
-	CHECK_EQ(rd(R_GENERATION), 0);
+	CHECK_EQ(rd(VIRTIO_MMIO_CONFIG_GENERATION), 0);
 	spin_lock(&dev.lock);
 	virtio_mmio_config_changed(&dev);
 	spin_unlock(&dev.lock);
-	CHECK_EQ(rd(R_GENERATION), 1);
-	CHECK_EQ(rd(R_INT_STATUS), VIRTIO_INTERRUPT_CONFIG_CHANGE);
+	CHECK_EQ(rd(VIRTIO_MMIO_CONFIG_GENERATION), 1);
+	CHECK_EQ(rd(VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_INTERRUPT_CONFIG_CHANGE);
 	CHECK(line_level);
 }
 
@@ -619,14 +609,14 @@ static void test_vm_reset(void)
 	setup();
 	driver_ok();
 	offer(0, 1);
-	wr(R_QUEUE_NOTIFY, 0);
+	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
 	CHECK(line_level);
 	virtio_mmio_reset(&dev);
 	CHECK(!line_level);
-	CHECK_EQ(rd(R_STATUS), 0);
-	CHECK_EQ(rd(R_INT_STATUS), 0);
-	wr(R_QUEUE_SEL, 0);
-	CHECK_EQ(rd(R_QUEUE_READY), 0);
+	CHECK_EQ(rd(VIRTIO_MMIO_STATUS), 0);
+	CHECK_EQ(rd(VIRTIO_MMIO_INTERRUPT_STATUS), 0);
+	wr(VIRTIO_MMIO_QUEUE_SEL, 0);
+	CHECK_EQ(rd(VIRTIO_MMIO_QUEUE_READY), 0);
 	CHECK_EQ(dev.queue[0].vq.size, 0);
 	CHECK_EQ(resets_seen, 1);
 	CHECK_EQ(dev.resets, 1);
@@ -655,7 +645,7 @@ static void test_try_begin_serve(void)
 	/* Its own notify meanwhile does not serve (one server) and stays. */
 	spin_unlock(&dev.lock);
 	offer(0, 1);
-	wr(R_QUEUE_NOTIFY, 0);
+	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
 	CHECK_EQ(serves[0], 0);
 	spin_lock(&dev.lock);
 	struct virtio_used none[1];
