@@ -15,6 +15,8 @@ DISK ?= 1
 SHARE ?= 1
 # NET=1: every guest gets a virtio-net device on discv's switch.
 NET ?= 0
+# NET_REMAP=0: received whole pages are copied instead of remapped.
+NET_REMAP ?= 1
 BASE_DISK ?= $(BUILD)/guest/base.img
 DISCV_STATE ?= $(or $(XDG_STATE_HOME),$(HOME)/.local/state)/discv
 ifeq ($(DISK),1)
@@ -70,6 +72,7 @@ help:
 	@echo "  SHARE=0             no page sharing (disk reads, kernel image): to compare"
 	@echo "  NET=1               a virtio-net device per guest, switched between guests"
 	@echo "                      (MAC 02:64:73:63:76:ii for guest ii; default NET=0)"
+	@echo "  NET_REMAP=0         copy every received page instead of remapping whole ones"
 	@echo "  DISK=1              guests boot from a virtio-blk disk: BASE_DISK (shared,"
 	@echo "                      read-only) under a private delta in DISCV_STATE=$(DISCV_STATE)"
 	@echo "                      (the default); DISK=0 boots them from GUEST_INITRD"
@@ -177,7 +180,7 @@ RUN_ENV = GUESTS='$(GUESTS)' GUEST_VCPUS='$(GUEST_VCPUS)' GUEST_MEM='$(GUEST_MEM
 	HARTS='$(HARTS)' NODES='$(NODES)' HOST_MEM='$(HOST_MEM)' \
 	GUEST_KERNEL='$(GUEST_KERNEL)' GUEST_INITRD='$(GUEST_INITRD)' \
 	DISCV_BIN='$(BUILD)/discv.bin' DISK='$(DISK)' BASE_DISK='$(BASE_DISK)' \
-	DISCV_STATE='$(DISCV_STATE)' SHARE='$(SHARE)' NET='$(NET)'
+	DISCV_STATE='$(DISCV_STATE)' SHARE='$(SHARE)' NET='$(NET)' NET_REMAP='$(NET_REMAP)'
 
 # The batch command goes through a file, written verbatim by $(file ...):
 # quotes, ';', '$(...)' and pipes reach the guest unchanged.

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # build-guest-kernel.sh OUT: build the discv guest Linux kernel (Debian's
-# linux-source-6.1 + guest-kernel/discv.config + guest-kernel/patches/*.patch)
+# linux-source-6.1 + guest-kernel/discv.config + guest-kernel/patches/*.patch,
+# or none of them with DISCV_KERNEL_PATCHES=none)
 # and copy arch/riscv/boot/Image to OUT (only if it differs).
 #
 # Results are cached in $DISCV_CACHE/kernel/<key>/ (DISCV_CACHE defaults to
@@ -24,9 +25,16 @@ pkg=linux-source-6.1
 version=$(dpkg-query -W -f='${Version}' "$pkg" 2>/dev/null) && [ -n "$version" ] ||
     die "package $pkg is not installed (run ci/install-deps.sh)"
 
+# DISCV_KERNEL_PATCHES=none builds the stock kernel (the tests that show
+# discv works with an unmodified guest use it).
 shopt -s nullglob
 patches=("$patchdir"/*.patch)   # sorted (LC_ALL=C); empty if no directory
 shopt -u nullglob
+case "${DISCV_KERNEL_PATCHES:-all}" in
+    all) ;;
+    none) patches=() ;;
+    *) die "DISCV_KERNEL_PATCHES must be all or none" ;;
+esac
 
 key=$(
     {

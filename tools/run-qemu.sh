@@ -11,6 +11,7 @@
 # (batch command), GUEST_APPEND or GUEST_APPEND_FILE, DISCV_BIN,
 # QEMU_EXTRA (more QEMU arguments), QEMU_GDB=1 (wait for gdb on :1234),
 # NET=1 (a virtio-net device per guest, all on discv's switch),
+# NET_REMAP=0 (received whole pages copied, not remapped: to compare),
 # SHARE=0 (no page sharing of disk reads and the kernel image, to compare),
 # DISK=1 (the default; DISK=0 for none: give every guest a virtio-blk disk: BASE_DISK [build/guest/
 # base.img] shared read-only, over a private delta kept in DISCV_STATE
@@ -120,6 +121,10 @@ esac
 case ${NET:-0} in
 0|1) bootargs+=" discv.net=${NET:-0}" ;;
 *) die "NET must be 0 or 1 (got '$NET')" ;;
+esac
+case ${NET_REMAP:-1} in
+0|1) bootargs+=" discv.net_remap=${NET_REMAP:-1}" ;;
+*) die "NET_REMAP must be 0 or 1 (got '$NET_REMAP')" ;;
 esac
 [ -n "$append" ] && bootargs+=" discv.append=$(printf '%s' "$append" | hex)"
 

@@ -44,7 +44,22 @@ bool guest_memory_contains(const struct vm *vm, uint64_t gpa, uint64_t len)
 
 static bool is_shared(const struct host_page *p)
 {
-	return p && (p->origin == PAGE_SHARED_DISK || p->origin == PAGE_SHARED_KERNEL);
+	return p && (p->origin == PAGE_SHARED_DISK || p->origin == PAGE_SHARED_KERNEL ||
+		     p->origin == PAGE_SHARED_NET);
+}
+
+/* Drops one mapping (or pin) of page pa. A network-shared page belongs to
+ * no cache: whoever drops its last mapping frees it. */
+static void put_mapping(struct host_memory *hm, uint64_t pa)
+{
+	struct host_page *p = host_page_of(hm, pa);
+	/* Read before the put: once the count is 0 the record may be reused
+	 * (a disk page evicted and allocated again). While we hold a
+	 * mapping, the origin cannot change under us. */
+	bool net = p && p->origin == PAGE_SHARED_NET;
+
+	if (p && host_page_map_put(p) == 0 && net)
+		host_page_free(hm, pa);
 }
 
 /* Counts a new mapping of page p in the VM's counters. */
@@ -82,7 +97,7 @@ static void drain_drops_locked(struct vm *vm)
 
 	for (unsigned i = 0; i < d->count; i++) {
 		if (gstage_fenced(&vm->gstage, d->drop[i].fence_gen))
-			host_page_map_put(host_page_of(vm->host, d->drop[i].pa));
+			put_mapping(vm->host, d->drop[i].pa);
 		else
 			d->drop[kept++] = d->drop[i];
 	}
@@ -127,7 +142,7 @@ static void drop_mapping_locked(struct vm *vm, uint64_t pa, uint64_t fence_gen)
 	if (!p)
 		return;
 	if (!is_shared(p) || !fence_gen) {
-		host_page_map_put(p);
+		put_mapping(vm->host, pa);
 		return;
 	}
 	d->drop[d->count].pa = pa;
@@ -175,6 +190,21 @@ static enum touch_result break_cow_locked(struct vm *vm, uint64_t page_gpa, uint
 		/* A private page that was only write-protected: give the
 		 * permission back in place (an upgrade, no fence owed). */
 		gstage_protect(&vm->gstage, page_gpa, GSTAGE_RWX);
+		*hpa = old;
+		return TOUCH_OK;
+	}
+	if (shared->origin == PAGE_SHARED_NET &&
+	    __atomic_load_n(&shared->mappings, __ATOMIC_ACQUIRE) == 1) {
+		/* The network shared it, and every other mapping has gone
+		 * since: only this one is left (a new one is only ever made
+		 * from a mapping, through guest_memory_pin_shared under the
+		 * mapper's lock, which is ours). Take it back as private:
+		 * no copy, and an upgrade owes no fence. */
+		host_page_change_origin(vm->host, old, PAGE_GUEST_PRIVATE, (uint16_t)vm->id,
+					page_gpa);
+		gstage_protect(&vm->gstage, page_gpa, GSTAGE_RWX);
+		vm->pages_shared--;
+		vm->cow_kept++;
 		*hpa = old;
 		return TOUCH_OK;
 	}
@@ -349,6 +379,39 @@ bool guest_memory_map_shared(struct vm *vm, uint64_t gpa, uint64_t shared_pa,
 	return true;
 }
 
+uint64_t guest_memory_pin_shared(struct vm *vm, uint64_t gpa)
+{
+	uint64_t hpa = 0;
+	unsigned perms;
+	struct host_page *p;
+
+	if ((gpa & ~PAGE_MASK) || !guest_memory_contains(vm, gpa, PAGE_SIZE))
+		return 0;
+	spin_lock(&vm->lock);
+	if (!gstage_lookup(&vm->gstage, gpa, &hpa, &perms) || !(p = host_page_of(vm->host, hpa))) {
+		spin_unlock(&vm->lock);
+		return 0;
+	}
+	if (p->origin == PAGE_GUEST_PRIVATE) {
+		/* Read-only from now on in this VM too; its next write copies
+		 * (or takes the page back, if no one else maps it then). */
+		host_page_change_origin(vm->host, hpa, PAGE_SHARED_NET, p->vm, 0);
+		gstage_protect(&vm->gstage, gpa, perms & ~(unsigned)GSTAGE_WRITE);
+		vm->pages_shared++;
+	} else if (!is_shared(p)) {
+		spin_unlock(&vm->lock);
+		return 0;
+	}
+	host_page_map_get(p);	/* the pin */
+	spin_unlock(&vm->lock);
+	return hpa;
+}
+
+void guest_memory_unpin(struct vm *vm, uint64_t pa)
+{
+	put_mapping(vm->host, pa);
+}
+
 void guest_memory_sync(struct vm *vm)
 {
 	gstage_sync(&vm->gstage);
@@ -389,11 +452,14 @@ static void release_page(void *arg, uint64_t gpa, uint64_t hpa, unsigned perms)
 
 	(void)gpa;
 	(void)perms;
+	bool shared = is_shared(p);
+
 	count_unmapped(vm, p);
-	if (p)
-		host_page_map_put(p);	/* the VM does not run: nothing to wait for */
-	if (!is_shared(p))
-		host_page_free(vm->host, hpa);	/* shared ones stay: others' or cached */
+	/* The VM does not run: nothing to wait for. Shared pages stay (other
+	 * VMs' or cached) unless this was a network-shared page's last mapping. */
+	put_mapping(vm->host, hpa);
+	if (!shared)
+		host_page_free(vm->host, hpa);
 }
 
 void guest_memory_release(struct vm *vm)
@@ -403,7 +469,7 @@ void guest_memory_release(struct vm *vm)
 	spin_lock(&vm->lock);
 	/* No vCPU runs, and each flushes the VMID before it runs again. */
 	for (unsigned i = 0; i < d->count; i++)
-		host_page_map_put(host_page_of(vm->host, d->drop[i].pa));
+		put_mapping(vm->host, d->drop[i].pa);
 	d->count = 0;
 	gstage_for_each(&vm->gstage, release_page, vm);
 	gstage_clear(&vm->gstage);

@@ -122,6 +122,20 @@ bool guest_memory_map_shared(struct vm *vm, uint64_t gpa, uint64_t shared_pa,
 			     struct retired_pages *retired);
 
 /*
+ * The network's remap (hyp/vnet/): pins the host page behind the VM's
+ * page gpa so that another VM can map it (guest_memory_map_shared). A
+ * private page becomes shared first (PAGE_SHARED_NET) and read-only in
+ * this VM too; that change owes this VM a fence (guest_memory_sync)
+ * before another VM may map the page, since until then a vCPU's stale
+ * writable translation can still change it. A page that is shared
+ * already (a base-disk block, a kernel page, a page received before)
+ * needs nothing. The pin keeps the page from being freed (it counts as a
+ * mapping) until guest_memory_unpin. 0 if gpa is not a mapped RAM page.
+ */
+uint64_t guest_memory_pin_shared(struct vm *vm, uint64_t gpa);
+void guest_memory_unpin(struct vm *vm, uint64_t pa);
+
+/*
  * Pays the VM's fence debt: returns once every G-stage change of the VM
  * made before the call is fenced on every hart (gstage_sync). No lock may
  * be held. Devices call it before they publish a completion; every exit

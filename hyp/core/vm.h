@@ -105,6 +105,8 @@ struct vm {
 	uint64_t pages_remote;		/* ... from another node (home node full) */
 	uint64_t pages_shared;		/* ... that are shared pages, read-only */
 	uint64_t cow_breaks;		/* writes to shared pages that made a private copy */
+	uint64_t cow_kept;		/* writes to network-shared pages no one else mapped
+					 * any more: made private in place, no copy */
 	uint64_t spurious_faults;	/* guest-page faults on pages already mapped as needed */
 
 	/* Shared pages this VM stopped mapping, whose mapping count drops

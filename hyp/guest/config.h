@@ -12,6 +12,7 @@
  *   discv.append=HEX        extra guest kernel command line, hex-encoded
  *   discv.share=0|1         page sharing of disk reads and the kernel (1)
  *   discv.net=0|1           a virtio-net device per guest, on the switch (0)
+ *   discv.net_remap=0|1     received whole pages remapped, not copied (1)
  *
  * Pure code: unit-tested natively.
  */
@@ -34,6 +35,7 @@ struct hyp_config {
 	bool batch;			/* a batch command was given */
 	bool share;			/* DMA-read and kernel-image sharing */
 	bool net;			/* every guest gets a virtio-net device */
+	bool net_remap;			/* ... which remaps whole pages it receives */
 	char cmd[CONFIG_CMD_MAX];
 	char append[CONFIG_APPEND_MAX];
 };

@@ -46,13 +46,13 @@ static void net_reset(void *dev)
 	vnet_reset(dev);
 }
 
-static bool add_net(struct guest *g, unsigned index, const char **why)
+static bool add_net(struct guest *g, unsigned index, bool remap, const char **why)
 {
 	struct irq_line irq = vplic_dev_irq_line(&g->plic, GUEST_NET_IRQ);
 	struct vm_device dev = { .dev = &g->net, .reset = net_reset,
 				 .counters = vnet_counters };
 
-	if (!vnet_init(&g->net, g->vm, index, GUEST_NET_BASE, &irq, why))
+	if (!vnet_init(&g->net, g->vm, index, GUEST_NET_BASE, &irq, remap, why))
 		return false;
 	if (!vm_add_device(g->vm, &dev)) {
 		*why = "too many devices";
@@ -83,7 +83,7 @@ bool guests_create(const struct hyp_config *cfg, struct host_memory *host, uint8
 			log_info("%s: no disk: %s", g->vm->name, why);
 			return false;
 		}
-		if (cfg->net && !add_net(g, i, &why)) {
+		if (cfg->net && !add_net(g, i, cfg->net_remap, &why)) {
 			log_info("%s: no network: %s", g->vm->name, why);
 			return false;
 		}

@@ -316,6 +316,29 @@ void host_pages_owner_report(struct host_memory *hm, uint16_t vm, struct host_ow
 	spin_unlock(&hm->lock);
 }
 
+bool host_page_change_origin(struct host_memory *hm, uint64_t pa, enum page_origin origin,
+			     uint16_t vm, uint64_t gpa)
+{
+	struct host_page *p = host_page_of(hm, pa);
+
+	if (!p || origin == PAGE_FREE || origin == PAGE_RESERVED || origin >= PAGE_ORIGIN_COUNT)
+		return false;
+	spin_lock(&hm->lock);
+	if (p->origin == PAGE_FREE || p->origin == PAGE_RESERVED) {
+		spin_unlock(&hm->lock);
+		return false;
+	}
+	hm->used_by_origin[p->origin]--;
+	charge(hm, p->vm, -1);
+	p->origin = (uint8_t)origin;
+	p->vm = vm;
+	p->gpa = gpa;
+	hm->used_by_origin[origin]++;
+	charge(hm, vm, +1);
+	spin_unlock(&hm->lock);
+	return true;
+}
+
 void host_pages_counters(const struct host_memory *hm, struct counters *c)
 {
 	uint64_t total = host_pages_ram_count(hm), free = host_pages_free_count(hm);
@@ -325,6 +348,7 @@ void host_pages_counters(const struct host_memory *hm, struct counters *c)
 	counters_u64(c, "host_pages_total", total);
 	counters_u64(c, "host_pages_used", total - free);
 	counters_u64(c, "host_pages_free", free);
+	counters_u64(c, "host_pages_shared_net", hm->used_by_origin[PAGE_SHARED_NET]);
 	for (unsigned n = 0; n < hm->nnodes; n++)
 		len += (size_t)format(nodes + len, sizeof(nodes) - len, "%s%lu", n ? "," : "",
 				      hm->node[n].free_pages);

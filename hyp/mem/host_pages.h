@@ -38,6 +38,8 @@ enum page_origin {
 	PAGE_GUEST_PRIVATE,	/* guest RAM: one VM maps it at one GPA */
 	PAGE_SHARED_DISK,	/* a base-disk block, mapped read-only by any VMs (share/) */
 	PAGE_SHARED_KERNEL,	/* a page of the guest kernel image, likewise */
+	PAGE_SHARED_NET,	/* guest RAM handed to other VMs by the network (vnet/):
+				 * read-only in all, freed when the last one unmaps it */
 	PAGE_ORIGIN_COUNT
 };
 
@@ -172,6 +174,13 @@ void host_pages_owner_report(struct host_memory *hm, uint16_t vm, struct host_ow
  * longer reserved; its pages stay charged until freed). */
 void host_pages_drop_share(struct host_memory *hm, uint16_t vm);
 
+/* Changes an allocated page's purpose in place, its charge moving to
+ * owner vm: a guest's private page that the network shares
+ * (PAGE_SHARED_NET), or such a page that its last mapper takes back as
+ * private (gpa: where it maps it). False if pa is not an allocated page. */
+bool host_page_change_origin(struct host_memory *hm, uint64_t pa, enum page_origin origin,
+			     uint16_t vm, uint64_t gpa);
+
 /* The record of the page holding pa, or NULL if pa is outside the table. */
 struct host_page *host_page_of(struct host_memory *hm, uint64_t pa);
 
@@ -190,14 +199,16 @@ static inline void host_page_map_get(struct host_page *p)
 	__atomic_fetch_add(&p->mappings, 1, __ATOMIC_ACQ_REL);
 }
 
-/* Drops one mapping; never below 0. */
-static inline void host_page_map_put(struct host_page *p)
+/* Drops one mapping; never below 0. Returns the mappings left: the one
+ * caller that sees 0 is the one that may free the page. */
+static inline uint32_t host_page_map_put(struct host_page *p)
 {
 	uint32_t n = __atomic_load_n(&p->mappings, __ATOMIC_ACQUIRE);
 
 	while (n && !__atomic_compare_exchange_n(&p->mappings, &n, n - 1, false,
 						 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
 		;
+	return n ? n - 1 : 0;
 }
 
 

@@ -62,6 +62,7 @@ size_t hvstat_format_vm(char *buf, size_t size, const struct vm *vm)
 	counters_u64(&c, "pages_shared", vm->pages_shared);
 	counters_u64(&c, "pages_private", vm->pages_mapped - vm->pages_shared);
 	counters_u64(&c, "cow_breaks", vm->cow_breaks);
+	counters_u64(&c, "cow_kept", vm->cow_kept);
 	host_pages_owner_report(vm->host, (uint16_t)vm->id, &mem);
 	counters_u64(&c, "host_pages_charged", mem.pages);
 	counters_u64(&c, "host_pages_share", mem.share);

@@ -211,6 +211,7 @@ struct share_stats {
 	uint64_t host_pages_shared_disk;	/* ... of them, base-disk blocks */
 	uint64_t pages_saved_disk;	/* sum of (mappings - 1) over base-disk pages */
 	uint64_t pages_saved_kernel;	/* likewise over kernel-image pages */
+	uint64_t pages_saved_net;	/* likewise over pages the network shared */
 	uint64_t pages_replicated;	/* copies made for another node */
 	uint64_t block_cache_hits;	/* base reads served without the disk */
 	uint64_t block_cache_pages;	/* cached base blocks that no VM maps */
@@ -223,7 +224,8 @@ static void share_stats(struct share_stats *s)
 	memset(s, 0, sizeof(*s));
 	for (uint64_t i = 0; host && i < host->nframes; i++) {
 		const struct host_page *p = &host->frames[i];
-		if (p->origin != PAGE_SHARED_DISK && p->origin != PAGE_SHARED_KERNEL)
+		if (p->origin != PAGE_SHARED_DISK && p->origin != PAGE_SHARED_KERNEL &&
+		    p->origin != PAGE_SHARED_NET)
 			continue;
 		if (!p->mappings) {
 			s->block_cache_pages += p->origin == PAGE_SHARED_DISK;
@@ -233,8 +235,10 @@ static void share_stats(struct share_stats *s)
 		if (p->origin == PAGE_SHARED_DISK) {
 			s->host_pages_shared_disk++;
 			s->pages_saved_disk += p->mappings - 1;
-		} else {
+		} else if (p->origin == PAGE_SHARED_KERNEL) {
 			s->pages_saved_kernel += p->mappings - 1;
+		} else {
+			s->pages_saved_net += p->mappings - 1;
 		}
 	}
 	s->pages_replicated = disk_table.replicas + kernel_table.replicas;
@@ -252,6 +256,7 @@ void share_counters(struct counters *c)
 	counters_u64(c, "host_pages_shared_disk", s.host_pages_shared_disk);
 	counters_u64(c, "pages_saved_disk", s.pages_saved_disk);
 	counters_u64(c, "pages_saved_kernel", s.pages_saved_kernel);
+	counters_u64(c, "pages_saved_net", s.pages_saved_net);
 	counters_u64(c, "pages_replicated", s.pages_replicated);
 	counters_u64(c, "block_cache_hits", s.block_cache_hits);
 	counters_u64(c, "block_cache_pages", s.block_cache_pages);

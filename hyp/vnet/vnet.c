@@ -8,6 +8,7 @@
 #include "lib/spinlock.h"
 #include "virtio/guest_mem.h"
 #include "vnet/vnet.h"
+#include "vnet/rx_plan.h"
 #include "vnet/vnet_hdr.h"
 
 #define RXQ 0
@@ -16,13 +17,18 @@
 #define F_CSUM (1ULL << 0)		/* the driver may leave tx checksums to us */
 #define F_GUEST_CSUM (1ULL << 1)	/* the driver takes rx frames with NEEDS_CSUM */
 #define F_MTU (1ULL << 3)		/* the device says the MTU in its config */
+/* discv's own (bit 4 is unassigned in virtio 1.2): the device may split a
+ * big frame at a page boundary, saying where in hdr_len
+ * (guest-kernel/patches/0001, vnet/rx_plan.h). */
+#define F_DISCV_SPLIT (1ULL << 4)
 #define F_MAC (1ULL << 5)		/* the device has a MAC in its config */
 #define F_GUEST_TSO4 (1ULL << 7)	/* the driver takes rx TCPv4 GSO packets */
 #define F_HOST_TSO4 (1ULL << 11)	/* the driver may send TCPv4 GSO packets */
 /* Offered: packets pass between guests whole and unsummed (vnet_hdr.h).
  * Not MRG_RXBUF: with GUEST_TSO4 the driver then posts "big" receive
  * buffers, a header and 17 whole pages each. */
-#define DEVICE_FEATURES (F_CSUM | F_GUEST_CSUM | F_MTU | F_MAC | F_GUEST_TSO4 | F_HOST_TSO4)
+#define DEVICE_FEATURES \
+	(F_CSUM | F_GUEST_CSUM | F_MTU | F_MAC | F_GUEST_TSO4 | F_HOST_TSO4 | F_DISCV_SPLIT)
 #define MTU 1500			/* one L2 segment, one MTU (VNET_ETH_FRAME_MAX) */
 /* A unicast frame whose receiver stays busy this long is dropped: a
  * receiver that keeps its device lock taken must not hold up the
@@ -98,30 +104,142 @@ static bool cursor_move(struct vm *vm, struct chain_cursor *c, uint8_t *buf, uin
 	return true;
 }
 
-/* The frame being sent: its sender, where it starts in the sender's
- * chain (just past the header), its decoded header and its length. */
+/* The frame being sent: its sender, its chain, where it starts in it
+ * (just past the header), its decoded header and its length. */
 struct outgoing {
 	struct vnet *from;
+	const struct virtq_chain *chain;
 	struct chain_cursor frame_start;
 	struct vnet_hdr hdr;
 	uint32_t len;
 };
 
-/* Copies the frame from the sender's buffers into the receiver's, through
- * a small buffer on the stack: no copy of a 64 KiB packet is kept. */
-static bool copy_frame(const struct outgoing *o, struct vm *to, struct chain_cursor *dst)
+/* Moves the cursor n bytes on. */
+static void cursor_skip(struct chain_cursor *c, uint32_t n)
 {
-	struct chain_cursor src = o->frame_start;
+	uint64_t gpa;
+
+	while (n) {
+		uint32_t run = cursor_run(c, n, &gpa);
+		if (!run)
+			return;
+		cursor_advance(c, run);
+		n -= run;
+	}
+}
+
+/* Copies n bytes of the frame from the sender's buffers into the
+ * receiver's, through a small buffer on the stack: no copy of a 64 KiB
+ * packet is kept. */
+static bool copy_bytes(struct vm *from, struct chain_cursor *src, struct vm *to,
+		       struct chain_cursor *dst, uint32_t n)
+{
 	uint8_t chunk[256];
 
-	for (uint32_t left = o->len; left;) {
-		uint32_t n = left < sizeof(chunk) ? left : sizeof(chunk);
-		if (!cursor_move(o->from->virtio.vm, &src, chunk, n, false) ||
-		    !cursor_move(to, dst, chunk, n, true))
+	while (n) {
+		uint32_t k = n < sizeof(chunk) ? n : sizeof(chunk);
+		if (!cursor_move(from, src, chunk, k, false) || !cursor_move(to, dst, chunk, k, true))
 			return false;
-		left -= n;
+		n -= k;
 	}
 	return true;
+}
+
+/*
+ * The remap of one planned page: the receiver's page at dst_gpa becomes
+ * the sender's host page (pinned, and fenced read-only in the sender),
+ * read-only in the receiver too. Its old page waits in *retired for the
+ * receiver's fence (virtio_mmio_complete pays it before the used ring
+ * says the frame is there). Where the mapping cannot be made now, the
+ * page is copied instead.
+ */
+static bool remap_page(struct vm *to, uint64_t dst_gpa, uint64_t src_pa,
+		       struct retired_pages *retired)
+{
+	if (guest_memory_map_shared(to, dst_gpa, src_pa, retired))
+		return true;
+	guest_copy_to(to, dst_gpa, pa_to_ptr(src_pa), PAGE_SIZE);
+	return false;
+}
+
+/*
+ * Writes the header and the frame into the receive chain `rx`: the whole
+ * pages that rx_plan found go by remap, the rest is copied. Called with
+ * the receiver's device lock held (and `serving`); it releases the lock
+ * while the sender's pages are pinned and fenced, and *reset tells if
+ * the receiver was reset meanwhile (then nothing is written). False if a
+ * buffer is not guest RAM.
+ */
+static bool place_frame(struct vnet *to, const struct outgoing *o, const struct virtq_chain *rx,
+			struct retired_pages *retired, bool *reset)
+{
+	struct virtio_device *d = &to->virtio;
+	struct vm *from_vm = o->from->virtio.vm;
+	bool split_ok = virtio_mmio_has_feature(d, F_DISCV_SPLIT);
+	struct chain_cursor src = o->frame_start, dst;
+	uint64_t pinned[RX_PLAN_MAX_REMAPS];
+	uint8_t hdr_bytes[VNET_HDR_BYTES];
+	struct vnet_hdr hdr = o->hdr;
+	struct rx_plan plan;
+	uint32_t at = 0;
+	unsigned kept = 0, remapped = 0;
+	bool ok = true;
+
+	*reset = false;
+	rx_plan_make(o->chain, rx, VNET_HDR_BYTES, o->len, split_ok, to->remap, &plan);
+	if (plan.nremaps) {
+		/* Pin the sender's pages, made read-only, and fence the
+		 * sender before any receiver maps them: without holding the
+		 * receiver's lock (a fence waits for other harts). A page the
+		 * sender has not mapped is copied (its pin fails). */
+		spin_unlock(&d->lock);
+		for (unsigned i = 0; i < plan.nremaps; i++) {
+			uint64_t pa = guest_memory_pin_shared(from_vm, plan.remap[i].src_gpa);
+			if (pa) {
+				plan.remap[kept] = plan.remap[i];
+				pinned[kept++] = pa;
+			}
+		}
+		plan.nremaps = kept;
+		guest_memory_sync(from_vm);
+		spin_lock(&d->lock);
+		if (virtio_mmio_was_reset(d, RXQ)) {
+			*reset = true;
+			plan.nremaps = 0;
+			goto unpin;
+		}
+	}
+	/* The header: with the split feature, hdr_len is the split (0: none). */
+	hdr.num_buffers = 1;
+	if (split_ok)
+		hdr.hdr_len = (uint16_t)plan.split;
+	vnet_hdr_encode(&hdr, hdr_bytes);
+	cursor_init(&dst, rx, true);
+	if (!cursor_move(d->vm, &dst, hdr_bytes, VNET_HDR_BYTES, true)) {
+		ok = false;
+		goto unpin;
+	}
+	cursor_skip(&dst, plan.dst_skip);
+	/* The frame: copy up to each planned page, remap it, skip it. */
+	for (unsigned i = 0; i <= plan.nremaps && ok; i++) {
+		uint32_t upto = i < plan.nremaps ? plan.remap[i].frame_off : o->len;
+		ok = copy_bytes(from_vm, &src, d->vm, &dst, upto - at);
+		at = upto;
+		if (i == plan.nremaps || !ok)
+			break;
+		remapped += remap_page(d->vm, plan.remap[i].dst_gpa, pinned[i], retired);
+		cursor_skip(&src, PAGE_SIZE);
+		cursor_skip(&dst, PAGE_SIZE);
+		at += PAGE_SIZE;
+	}
+	if (ok) {
+		to->pages_remapped += remapped;
+		to->bytes_copied += o->len - (uint64_t)remapped * PAGE_SIZE;
+	}
+unpin:
+	for (unsigned i = 0; i < kept; i++)
+		guest_memory_unpin(from_vm, pinned[i]);
+	return ok;
 }
 
 enum delivery { DELIVERED, RECEIVER_BUSY, RECEIVER_DROPPED };
@@ -138,12 +256,11 @@ static enum delivery deliver(struct vnet *to, const struct outgoing *o)
 {
 	struct virtio_device *d = &to->virtio;
 	const struct guest_mem_ops mem = virtio_guest_memory(d->vm);
-	struct vnet_hdr hdr = o->hdr;
-	uint8_t hdr_bytes[VNET_HDR_BYTES];
+	struct vnet_hdr hdr = o->hdr;	/* the offload check below */
 	struct retired_pages retired;
-	struct chain_cursor dst;
 	struct virtq_chain chain;
 	struct virtio_used used;
+	bool reset = false;
 	int got;
 
 	switch (virtio_mmio_try_begin_serve(d, RXQ)) {
@@ -172,13 +289,17 @@ static enum delivery deliver(struct vnet *to, const struct outgoing *o)
 		/* 5.1.6.3.1: receive buffers are device-writable only. */
 		virtio_mmio_needs_reset(d, "a device-readable receive buffer");
 	} else if (chain.writable_bytes >= VNET_HDR_BYTES + (uint64_t)o->len) {
-		hdr.num_buffers = 1;
-		vnet_hdr_encode(&hdr, hdr_bytes);
-		cursor_init(&dst, &chain, true);
-		if (cursor_move(d->vm, &dst, hdr_bytes, VNET_HDR_BYTES, true) && copy_frame(o, d->vm, &dst))
+		if (place_frame(to, o, &chain, &retired, &reset))
 			used.len = VNET_HDR_BYTES + o->len;
 		else
 			virtio_mmio_needs_reset(d, "a receive buffer outside RAM, or the sender's");
+	}
+	if (reset) {
+		/* The driver reset the device while the sender's pages were
+		 * fenced: the chain is no longer the device's to complete. */
+		virtio_mmio_end_serve(d, RXQ);
+		guest_memory_free_retired(d->vm, &retired);
+		return RECEIVER_DROPPED;
 	}
 	/* A buffer too small for the frame goes back empty (the driver drops
 	 * it as too short and posts another); so does nothing on an error. */
@@ -237,6 +358,7 @@ static bool read_outgoing(struct vnet *n, const struct virtq_chain *chain, struc
 	if (chain->writable_bytes || chain->readable_bytes < VNET_HDR_BYTES + ETH_HEADER_BYTES)
 		return false;
 	o->from = n;
+	o->chain = chain;
 	o->len = (uint32_t)(chain->readable_bytes - VNET_HDR_BYTES);
 	cursor_init(&c, chain, false);
 	if (!cursor_move(vm, &c, hdr_bytes, VNET_HDR_BYTES, false))
@@ -376,9 +498,10 @@ static const struct virtio_device_ops vnet_ops = {
 };
 
 bool vnet_init(struct vnet *n, struct vm *vm, unsigned index, uint64_t base,
-	       const struct irq_line *irq, const char **why)
+	       const struct irq_line *irq, bool remap, const char **why)
 {
 	memset(n, 0, sizeof(*n));
+	n->remap = remap;
 	if (!switch_ready) {
 		vswitch_init(&the_switch);
 		switch_ready = true;
@@ -412,4 +535,6 @@ void vnet_counters(const void *dev, struct counters *c)
 	counters_u64(c, "net_rx_bytes", n->rx_bytes);
 	counters_u64(c, "net_drops", n->drops);
 	counters_u64(c, "net_drops_no_buffer", n->drops_no_buffer);
+	counters_u64(c, "net_pages_remapped", n->pages_remapped);
+	counters_u64(c, "net_bytes_copied", n->bytes_copied);
 }

@@ -41,12 +41,16 @@ struct vnet {
 	uint64_t tx_packets, tx_bytes, rx_packets, rx_bytes;
 	uint64_t drops;			/* frames this device sent or was sent that were lost */
 	uint64_t drops_no_buffer;	/* of those: the receiver had no buffer posted */
+	uint64_t pages_remapped;	/* received pages that became the sender's page */
+	uint64_t bytes_copied;		/* received bytes that were copied */
+	bool remap;			/* remap whole pages it receives (NET_REMAP) */
 };
 
 /* Creates the VM's network device: registers at base, interrupt on irq,
- * the switch port of guest index `index` (its MAC). */
+ * the switch port of guest index `index` (its MAC). remap: whole pages it
+ * receives may be remapped (false: NET_REMAP=0, everything copied). */
 bool vnet_init(struct vnet *n, struct vm *vm, unsigned index, uint64_t base,
-	       const struct irq_line *irq, const char **why);
+	       const struct irq_line *irq, bool remap, const char **why);
 
 /* Resets the device for the VM's reboot (virtio_mmio_reset). */
 void vnet_reset(struct vnet *n);
