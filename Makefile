@@ -36,11 +36,11 @@ HOSTCC ?= gcc
 LINUX_SOURCE_TARBALL ?= /usr/src/linux-source-6.1.tar.xz
 
 .DEFAULT_GOAL := all
-.PHONY: all help deps hypervisor guest-kernel guest-initramfs base-disk reset-disks \
+.PHONY: all help deps hypervisor guest-kernel guest-kernel-stock guest-initramfs base-disk reset-disks \
 	test-guests run debug \
 	test test-fresh unit-test check-layers fuzz boot-test bench-overhead bench-boot bench-share clean
 
-all: hypervisor guest-kernel guest-initramfs base-disk test-guests
+all: hypervisor guest-kernel guest-kernel-stock guest-initramfs base-disk test-guests
 
 help:
 	@echo "discv - make targets:"
@@ -58,7 +58,8 @@ help:
 	@echo "  make bench-overhead  boot to user space: discv vs the same guest on bare QEMU"
 	@echo "  make debug        boot under QEMU halted, with gdb-multiarch attached"
 	@echo "  make deps         install the Debian packages discv needs (as root)"
-	@echo "  make all          build hypervisor, guest kernel, initramfs, base disk, test guests"
+	@echo "  make all          build hypervisor, guest kernels (patched, stock), initramfs, base disk,"
+	@echo "                   test guests"
 	@echo "  make base-disk    build the Debian 13 base disk image (build/guest/base.img)"
 	@echo "  make reset-disks  discard every guest's delta (DISCV_STATE)"
 	@echo "  make clean        remove $(BUILD)/ (the kernel cache outside stays)"
@@ -145,6 +146,11 @@ $(BUILD)/discv.bin: $(BUILD)/discv.elf
 # ---- guest kernel, initramfs, test guest --------------------------------
 guest-kernel: | $(BUILD)/.deps-ok
 	@ci/build-guest-kernel.sh $(BUILD)/guest/Image
+
+# The same kernel without guest-kernel/patches: the tests that show an
+# unmodified guest works use it.
+guest-kernel-stock: | $(BUILD)/.deps-ok
+	@DISCV_KERNEL_PATCHES=none ci/build-guest-kernel.sh $(BUILD)/guest/Image-stock
 
 guest-initramfs: | $(BUILD)/.deps-ok
 	@ci/build-initramfs.sh $(BUILD)/guest/initramfs.cpio.gz
