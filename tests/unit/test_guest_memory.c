@@ -873,6 +873,153 @@ static void test_drops_under_contention(void)
 	test_ram_destroy(&r);
 }
 
+/* Fills the page at gpa of vm (touching it) with byte b. */
+static uint64_t fill_guest_page(struct vm *vm, uint64_t gpa, char b)
+{
+	uint64_t hpa = 0;
+
+	CHECK_EQ(guest_memory_touch_writable(vm, gpa, &hpa), TOUCH_OK);
+	memset(pa_to_ptr(hpa), b, PAGE_SIZE);
+	return hpa;
+}
+
+static bool store_fault(struct vm *vm, uint64_t gpa)
+{
+	bool spurious;
+
+	return guest_memory_fault(vm, gpa, true, &spurious) == TOUCH_OK && !spurious;
+}
+
+/*
+ * The network's remap (vnet/vnet.c place_frame): A's private page is
+ * pinned (made PAGE_SHARED_NET, read-only in A, a fence owed), mapped
+ * into B, unpinned. Then every way it can end: A writes (copy: B keeps
+ * the old contents), B drops it (after B's fence), the last mapping
+ * frees it, and a write with no other mapper left takes it back in
+ * place without a copy.
+ */
+static void test_net_share_and_cow(void)
+{
+	struct test_ram r;
+	test_ram_init(&r, 64, 1);
+	struct vm *a = vm_new(&r.hm, 0, 0), *b = vm_new(&r.hm, 1, 0);
+	struct retired_pages retired;
+	uint64_t ga = RAM_BASE + 0x5000, gb = RAM_BASE + 0x9000, pa, hpa = 0;
+	unsigned perms = 0;
+
+	uint64_t page = fill_guest_page(a, ga, 'A');
+	fill_guest_page(b, gb, 'b');
+	uint64_t used = host_pages_free_count(&r.hm);
+	/* Pin: not RAM, misaligned, unmapped pages are refused. */
+	CHECK_EQ(guest_memory_pin_shared(a, ga + 8), 0);
+	CHECK_EQ(guest_memory_pin_shared(a, RAM_END), 0);
+	CHECK_EQ(guest_memory_pin_shared(a, ga + PAGE_SIZE), 0);
+	uint64_t owed = gstage_changed(&a->gstage);
+	pa = guest_memory_pin_shared(a, ga);
+	CHECK_EQ(pa, page);
+	CHECK_EQ(host_page_of(&r.hm, pa)->origin, PAGE_SHARED_NET);
+	CHECK_EQ(host_page_of(&r.hm, pa)->mappings, 2);	/* A's mapping and the pin */
+	CHECK(gstage_lookup(&a->gstage, ga, &hpa, &perms) && !(perms & GSTAGE_WRITE));
+	CHECK(gstage_changed(&a->gstage) > owed);	/* the write-protect owes A a fence */
+	CHECK_EQ(a->pages_shared, 1);
+	guest_memory_sync(a);
+	retired_init(&retired);
+	CHECK(guest_memory_map_shared(b, gb, pa, &retired));
+	guest_memory_unpin(a, pa);
+	guest_memory_free_retired(b, &retired);	/* B's old page, after B's fence */
+	CHECK_EQ(host_page_of(&r.hm, pa)->mappings, 2);
+	CHECK_EQ(host_pages_free_count(&r.hm), used + 1);	/* one page for two */
+	CHECK(gstage_lookup(&b->gstage, gb, &hpa, &perms) && hpa == pa && !(perms & GSTAGE_WRITE));
+	/* A writes: B's page must not change; A gets a copy. */
+	CHECK(store_fault(a, ga));
+	CHECK_EQ(a->cow_breaks, 1);
+	CHECK(gstage_lookup(&a->gstage, ga, &hpa, NULL) && hpa != pa);
+	memset(pa_to_ptr(hpa), 'X', PAGE_SIZE);
+	CHECK(all_bytes(pa, 'A'));
+	guest_memory_sync(a);	/* A's drop of the shared page, after A's fence */
+	CHECK_EQ(host_page_of(&r.hm, pa)->mappings, 1);
+	/* B writes now: no one else maps it, so B takes it back in place. */
+	CHECK(store_fault(b, gb));
+	CHECK_EQ(b->cow_breaks, 0);
+	CHECK_EQ(b->cow_kept, 1);
+	CHECK_EQ(b->pages_shared, 0);
+	CHECK(gstage_lookup(&b->gstage, gb, &hpa, &perms) && hpa == pa && (perms & GSTAGE_WRITE));
+	CHECK_EQ(host_page_of(&r.hm, pa)->origin, PAGE_GUEST_PRIVATE);
+	CHECK_EQ(host_page_of(&r.hm, pa)->vm, 1);	/* charged to B now */
+	CHECK_EQ(r.hm.used_by_origin[PAGE_SHARED_NET], 0);
+	guest_memory_release(a);
+	guest_memory_release(b);
+	CHECK_EQ(host_pages_free_count(&r.hm), 64);
+	vm_delete(a);
+	vm_delete(b);
+	test_ram_destroy(&r);
+}
+
+/* The last mapping of a network-shared page frees it, whoever drops it,
+ * and only after the dropper's fence; a pin keeps it alive. */
+static void test_net_share_freed_by_last(void)
+{
+	struct test_ram r;
+	test_ram_init(&r, 64, 1);
+	struct vm *a = vm_new(&r.hm, 0, 0), *b = vm_new(&r.hm, 1, 0);
+	struct retired_pages retired;
+	uint64_t ga = RAM_BASE + 0x5000, gb = RAM_BASE + 0x9000, pa, hpa = 0;
+
+	fill_guest_page(a, ga, 'A');
+	pa = guest_memory_pin_shared(a, ga);
+	guest_memory_sync(a);
+	retired_init(&retired);
+	CHECK(guest_memory_map_shared(b, gb, pa, &retired));	/* b had nothing there */
+	CHECK_EQ(retired.count, 0);
+	/* A stops mapping it (copy on write) while the pin is still held. */
+	CHECK(store_fault(a, ga));
+	guest_memory_sync(a);
+	CHECK_EQ(host_page_of(&r.hm, pa)->mappings, 2);	/* B and the pin */
+	/* B's page is replaced by another (a disk read, say): its drop waits
+	 * for B's fence, then the pin is the last. */
+	uint64_t other = shared_page(&r, 7, 'D');
+	CHECK(guest_memory_map_shared(b, gb, other, &retired));
+	CHECK_EQ(host_page_of(&r.hm, pa)->mappings, 2);	/* not before B's fence */
+	guest_memory_sync(b);
+	CHECK_EQ(host_page_of(&r.hm, pa)->mappings, 1);
+	CHECK_EQ(host_page_of(&r.hm, pa)->origin, PAGE_SHARED_NET);	/* pinned: alive */
+	CHECK(all_bytes(pa, 'A'));
+	guest_memory_unpin(a, pa);
+	CHECK_EQ(host_page_of(&r.hm, pa)->origin, PAGE_FREE);
+	CHECK_EQ(r.hm.used_by_origin[PAGE_SHARED_NET], 0);
+	/* A pinned page is never taken back in place: the pin counts. */
+	uint64_t ga2 = ga + PAGE_SIZE;
+	fill_guest_page(a, ga2, 'P');
+	pa = guest_memory_pin_shared(a, ga2);
+	CHECK(store_fault(a, ga2));
+	CHECK(gstage_lookup(&a->gstage, ga2, &hpa, NULL) && hpa != pa);
+	CHECK(all_bytes(pa, 'P'));	/* what the receiver will map is intact */
+	guest_memory_sync(a);
+	guest_memory_unpin(a, pa);
+	CHECK_EQ(host_page_of(&r.hm, pa)->origin, PAGE_FREE);
+	/* A base-disk page needs no change: pinned as it is. */
+	CHECK(guest_memory_map_shared(a, ga2 + PAGE_SIZE, other, &retired));
+	uint64_t before = gstage_changed(&a->gstage);
+	CHECK_EQ(guest_memory_pin_shared(a, ga2 + PAGE_SIZE), other);
+	CHECK_EQ(gstage_changed(&a->gstage), before);
+	CHECK_EQ(host_page_of(&r.hm, other)->origin, PAGE_SHARED_DISK);
+	guest_memory_unpin(a, other);
+	CHECK_EQ(host_page_of(&r.hm, other)->origin, PAGE_SHARED_DISK);	/* the cache's */
+	/* Releasing a VM frees the network pages only it still maps. */
+	fill_guest_page(a, ga, 'R');
+	pa = guest_memory_pin_shared(a, ga);
+	guest_memory_sync(a);
+	CHECK(guest_memory_map_shared(b, gb, pa, &retired));
+	guest_memory_unpin(a, pa);
+	guest_memory_release(a);
+	CHECK_EQ(host_page_of(&r.hm, pa)->origin, PAGE_SHARED_NET);	/* B maps it */
+	guest_memory_release(b);
+	CHECK_EQ(host_page_of(&r.hm, pa)->origin, PAGE_FREE);
+	vm_delete(a);
+	vm_delete(b);
+	test_ram_destroy(&r);
+}
+
 int main(void)
 {
 	RUN(test_init);
@@ -890,5 +1037,7 @@ int main(void)
 	RUN(test_retired_after_fence);
 	RUN(test_fault_cow_and_spurious);
 	RUN(test_drops_under_contention);
+	RUN(test_net_share_and_cow);
+	RUN(test_net_share_freed_by_last);
 	return unit_report("test_guest_memory");
 }
