@@ -166,6 +166,7 @@ void vcpu_handle_exit(struct vcpu *v, const struct trap_info *t)
 		r->tval = v->ctx.x[REG_A7];	/* the SBI extension called */
 	if (t->scause & CAUSE_INTERRUPT) {
 		host_interrupt(v, t->scause & ~CAUSE_INTERRUPT);
+		vm_serve_kicked_devices(v->vm);
 		return;
 	}
 	switch (t->scause) {
@@ -198,4 +199,5 @@ void vcpu_handle_exit(struct vcpu *v, const struct trap_info *t)
 	 * other vCPUs a stale translation: pay the fence before this vCPU
 	 * retries its access, with no lock held (docs/concurrency.md). */
 	guest_memory_sync(v->vm);
+	vm_serve_kicked_devices(v->vm);
 }

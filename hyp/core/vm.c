@@ -111,6 +111,22 @@ bool vm_add_device(struct vm *vm, const struct vm_device *d)
 	return true;
 }
 
+void vm_kick_devices(struct vm *vm)
+{
+	__atomic_store_n(&vm->devices_kicked, 1, __ATOMIC_SEQ_CST);
+	vcpu_request(&vm->vcpu[0], 0);	/* an empty request: just out of the guest */
+}
+
+void vm_serve_kicked_devices(struct vm *vm)
+{
+	if (!__atomic_load_n(&vm->devices_kicked, __ATOMIC_ACQUIRE) ||
+	    !__atomic_exchange_n(&vm->devices_kicked, 0, __ATOMIC_SEQ_CST))
+		return;
+	for (unsigned i = 0; i < vm->ndevices; i++)
+		if (vm->device[i].kicked)
+			vm->device[i].kicked(vm->device[i].dev);
+}
+
 void vm_set_interrupt_controller(struct vm *vm, const void *controller,
 				 bool (*line)(const void *controller, unsigned vcpu_id))
 {

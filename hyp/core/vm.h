@@ -34,6 +34,8 @@ struct vm_device {
 	void (*reset)(void *dev);
 	/* Appends its counters to the VM's hvstat line (may be NULL). */
 	void (*counters)(const void *dev, struct counters *c);
+	/* Work it left for the VM's next exit (vm_kick_devices; may be NULL). */
+	void (*kicked)(void *dev);
 };
 
 enum vm_state {
@@ -91,6 +93,7 @@ struct vm {
 	unsigned nmmio;
 	struct vm_device device[VM_MAX_DEVICES];
 	unsigned ndevices;
+	int devices_kicked;		/* a device has work for the next exit (atomic) */
 	bool (*external_line)(const void *controller, unsigned vcpu_id);
 	const void *interrupt_controller;
 
@@ -136,6 +139,17 @@ void vm_flush_gstage(struct vm *vm);
 
 /* Adds a device; false if the VM has VM_MAX_DEVICES already. */
 bool vm_add_device(struct vm *vm, const struct vm_device *d);
+
+/*
+ * Device work that no vCPU of the VM is waiting in an exit for (a queue
+ * served on another device's behalf ran out of budget): the VM's next
+ * exit, on any of its vCPUs, calls every device's `kicked` - with no lock
+ * held, a bounded amount of work each time. vCPU 0 is kicked out of the
+ * guest if it runs; otherwise the next exit of any comes soon enough (the
+ * slice timer, the guest's own timer).
+ */
+void vm_kick_devices(struct vm *vm);
+void vm_serve_kicked_devices(struct vm *vm);
 
 /* The VM's interrupt controller says how to read vCPU vcpu_id's external
  * interrupt line (hvip.VSEIP follows it at every entry). */

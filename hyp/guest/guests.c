@@ -46,11 +46,16 @@ static void net_reset(void *dev)
 	vnet_reset(dev);
 }
 
+static void net_kicked(void *dev)
+{
+	virtio_mmio_serve_kicked(&((struct vnet *)dev)->virtio);
+}
+
 static bool add_net(struct guest *g, unsigned index, bool remap, const char **why)
 {
 	struct irq_line irq = vplic_dev_irq_line(&g->plic, GUEST_NET_IRQ);
 	struct vm_device dev = { .dev = &g->net, .reset = net_reset,
-				 .counters = vnet_counters };
+				 .counters = vnet_counters, .kicked = net_kicked };
 
 	if (!vnet_init(&g->net, g->vm, index, GUEST_NET_BASE, &irq, remap, why))
 		return false;

@@ -124,7 +124,7 @@ static bool serve(struct virtio_device *d, unsigned q)
  * (docs/concurrency.md). If the budget ran out, the notifying vCPU
  * executes its store again (mmio_retry) and comes back for the rest.
  */
-static void queue_notify(struct virtio_device *d, struct vcpu *v, unsigned q)
+static void serve_notified(struct virtio_device *d, struct vcpu *v, unsigned q)
 {
 	struct virtio_queue *vq = &d->queue[q];
 
@@ -141,13 +141,43 @@ static void queue_notify(struct virtio_device *d, struct vcpu *v, unsigned q)
 		spin_unlock(&d->lock);
 		__atomic_store_n(&vq->serving, 0, __ATOMIC_SEQ_CST);
 		if (more) {
-			mmio_retry(v);
+			if (v) {
+				mmio_retry(v);
+			} else {
+				/* A kick (no vCPU waits in this exit): the VM's
+				 * next exit comes back for the rest. */
+				__atomic_fetch_or(&d->kicked_queues, 1u << q, __ATOMIC_SEQ_CST);
+				vm_kick_devices(d->vm);
+			}
 			return;
 		}
 		/* A notify that came while we finished found us serving. */
 		if (!__atomic_load_n(&vq->notify_pending, __ATOMIC_SEQ_CST))
 			return;
 	}
+}
+
+static void queue_notify(struct virtio_device *d, struct vcpu *v, unsigned q)
+{
+	serve_notified(d, v, q);
+	if (d->ops->after_notify)
+		d->ops->after_notify(d, q);
+}
+
+void virtio_mmio_kick(struct virtio_device *d, unsigned q)
+{
+	if (q < d->ops->nqueues)
+		serve_notified(d, NULL, q);
+}
+
+void virtio_mmio_serve_kicked(void *dev)
+{
+	struct virtio_device *d = dev;
+	unsigned queues = __atomic_exchange_n(&d->kicked_queues, 0, __ATOMIC_SEQ_CST);
+
+	for (unsigned q = 0; q < d->ops->nqueues; q++)
+		if (queues & (1u << q))
+			serve_notified(d, NULL, q);
 }
 
 enum virtio_serve virtio_mmio_try_begin_serve(struct virtio_device *d, unsigned q)

@@ -71,6 +71,14 @@ struct virtio_device_ops {
 	/* The device's own state back to its reset values (the transport's
 	 * state is the core's). Device lock held; may be NULL. */
 	void (*reset)(struct virtio_device *d);
+	/*
+	 * After every QueueNotify of queue q, once it is served (or left to
+	 * the hart serving it), with no lock held; may be NULL. A device whose
+	 * queues unblock another device's work hands it on here: the network
+	 * device's new receive buffers wake the senders that wait for them.
+	 * It must not lead back into a notify (nothing recurses).
+	 */
+	void (*after_notify)(struct virtio_device *d, unsigned q);
 };
 
 struct virtio_queue {
@@ -96,6 +104,7 @@ struct virtio_device {
 	/* Resets so far. A device serving a queue samples it and stops
 	 * when it moves (a reset in a window where the lock was released). */
 	unsigned resets;
+	unsigned kicked_queues;		/* queues a kick left work in (atomic bits) */
 	uint64_t protocol_errors;	/* times the driver broke the protocol */
 	uint64_t budget_yields;		/* serves that stopped at their budget, work left */
 };
@@ -194,6 +203,17 @@ enum virtio_serve {
 };
 enum virtio_serve virtio_mmio_try_begin_serve(struct virtio_device *d, unsigned q);
 void virtio_mmio_end_serve(struct virtio_device *d, unsigned q);
+
+/*
+ * Serves queue q as a QueueNotify would, on behalf of someone else (the
+ * network: a receiver that posted buffers kicks the senders waiting for
+ * them). No lock may be held. If another hart serves q, that hart sees
+ * the kick; if a budget's worth is not enough, the rest waits for the
+ * VM's next exit (vm_kick_devices), which calls virtio_mmio_serve_kicked
+ * - the `kicked` function of the device's struct vm_device.
+ */
+void virtio_mmio_kick(struct virtio_device *d, unsigned q);
+void virtio_mmio_serve_kicked(void *dev);
 
 /*
  * The device changed its configuration space: the generation moves (2.5.1)

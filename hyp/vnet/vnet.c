@@ -34,6 +34,9 @@
  * receiver that keeps its device lock taken must not hold up the
  * sender's whole transmit queue. */
 #define BUSY_GIVE_UP_HZ_DIVISOR 100	/* 10 ms */
+/* A receiver that has had no buffer for this long (and posted none) is
+ * taken for stopped: frames to it are dropped instead of waiting. */
+#define STARVED_GIVE_UP_HZ_DIVISOR 20	/* 50 ms */
 #define BUDGET_FRAMES 32		/* frames sent per serve: one fence for all */
 
 /* The switch between the guests' devices: which device is on each port.
@@ -242,7 +245,30 @@ unpin:
 	return ok;
 }
 
-enum delivery { DELIVERED, RECEIVER_BUSY, RECEIVER_DROPPED };
+enum delivery {
+	DELIVERED,
+	RECEIVER_BUSY,		/* another hart is in its receive queue */
+	RECEIVER_NO_BUFFER,	/* it has no receive buffer posted */
+	RECEIVER_DROPPED,	/* no driver, a broken ring or buffer, an offload it lacks */
+};
+
+/* Since when the receiver has had no buffer for a frame (0: it has). */
+static void note_starved(struct vnet *to, bool starved)
+{
+	uint64_t since = __atomic_load_n(&to->starved_since, __ATOMIC_RELAXED);
+
+	if (starved && !since)
+		__atomic_store_n(&to->starved_since, read_time() | 1, __ATOMIC_RELAXED);
+	else if (!starved && since)
+		__atomic_store_n(&to->starved_since, 0, __ATOMIC_RELAXED);
+}
+
+static bool starved_too_long(const struct vnet *to)
+{
+	uint64_t since = __atomic_load_n(&to->starved_since, __ATOMIC_RELAXED);
+
+	return since && read_time() - since > timebase_hz / STARVED_GIVE_UP_HZ_DIVISOR;
+}
 
 /*
  * Puts the frame into the receiver's next receive buffer, after the
@@ -281,8 +307,10 @@ static enum delivery deliver(struct vnet *to, const struct outgoing *o)
 		if (got < 0)
 			virtio_mmio_needs_reset(d, virtq_error_name(got));
 		virtio_mmio_end_serve(d, RXQ);
-		return RECEIVER_DROPPED;	/* no buffer posted, or a broken ring */
+		note_starved(to, !got);
+		return got ? RECEIVER_DROPPED : RECEIVER_NO_BUFFER;
 	}
+	note_starved(to, false);
 	used.head = chain.head;
 	used.len = 0;
 	if (chain.readable_bytes) {
@@ -311,9 +339,20 @@ static enum delivery deliver(struct vnet *to, const struct outgoing *o)
 	return used.len ? DELIVERED : RECEIVER_DROPPED;
 }
 
-/* Routes and delivers one frame. False if it is to be tried again (its
- * one receiver was busy: the chain stays unconsumed). */
-static bool route_and_deliver(const struct outgoing *o, const uint8_t *eth_header)
+/* The sender waits for the receiver's next receive buffers: it is kicked
+ * when the receiver's driver notifies its receive queue (after_notify). */
+static void wait_for_buffers(struct vnet *to, unsigned sender_port)
+{
+	__atomic_fetch_or(&to->rx_waiters[sender_port / 64], 1ULL << (sender_port % 64),
+			  __ATOMIC_SEQ_CST);
+}
+
+/*
+ * Routes and delivers one frame. DELIVERED if it is done with (delivered,
+ * or dropped and counted); RECEIVER_BUSY or RECEIVER_NO_BUFFER if its one
+ * receiver cannot take it now and it is to stay unconsumed (backpressure).
+ */
+static enum delivery route_and_deliver(const struct outgoing *o, const uint8_t *eth_header)
 {
 	struct vnet *from = o->from;
 	struct vswitch_ports out;
@@ -325,24 +364,35 @@ static bool route_and_deliver(const struct outgoing *o, const uint8_t *eth_heade
 	spin_unlock(&switch_lock);
 	if (verdict != VSWITCH_FORWARD) {
 		from->drops++;
-		return true;
+		return DELIVERED;
 	}
 	receivers = vswitch_ports_count(&out);
 	for (unsigned p = 0; p < the_switch.nports; p++) {
-		if (!vswitch_ports_has(&out, p) || !port_device[p])
+		struct vnet *to = port_device[p];
+		if (!vswitch_ports_has(&out, p) || !to)
 			continue;
-		enum delivery r = deliver(port_device[p], o);
-		/* Backpressure for the one receiver of a unicast frame; a
-		 * flooded frame is not sent twice to the ports that took it. */
-		if (r == RECEIVER_BUSY && receivers == 1)
-			return false;
+		enum delivery r = deliver(to, o);
+		/* Backpressure for the one receiver of a unicast frame (a
+		 * flooded frame is not sent twice to the ports that took it):
+		 * wait while it is busy, or out of buffers unless it has been
+		 * for so long that it looks stopped. The wait is registered
+		 * before one more try, so buffers posted in between are not
+		 * missed (docs/concurrency.md). */
+		if (receivers == 1 && r == RECEIVER_BUSY)
+			return r;
+		if (receivers == 1 && r == RECEIVER_NO_BUFFER && !starved_too_long(to)) {
+			wait_for_buffers(to, (unsigned)from->port);
+			r = deliver(to, o);
+			if (r == RECEIVER_NO_BUFFER || r == RECEIVER_BUSY)
+				return r;
+		}
 		if (r != DELIVERED) {
 			from->drops++;
-			if (r == RECEIVER_DROPPED)
+			if (r == RECEIVER_NO_BUFFER)
 				from->drops_no_buffer++;
 		}
 	}
-	return true;
+	return DELIVERED;
 }
 
 /* Reads a transmitted chain's header and Ethernet header; false if the
@@ -421,19 +471,26 @@ static bool serve_transmit(struct virtio_device *d, unsigned q)
 			/* Delivery takes the receivers' locks and waits in their
 			 * fences: it holds none of this device's (the queue stays
 			 * ours through `serving`; docs/concurrency.md). */
-			bool sent;
+			enum delivery r;
 			spin_unlock(&d->lock);
-			sent = route_and_deliver(&o, eth_header);
+			r = route_and_deliver(&o, eth_header);
 			spin_lock(&d->lock);
 			if (virtio_mmio_was_reset(d, q) || !vq->ready)
 				break;	/* the driver reset the queue meanwhile */
-			if (!sent && !gave_up_waiting(n)) {
+			if (r == RECEIVER_NO_BUFFER) {
+				/* Backpressure: the chain stays unconsumed, and
+				 * the queue waits for the receiver's kick. */
+				vq->last_avail_idx--;
+				n->backpressure_waits++;
+				break;
+			}
+			if (r == RECEIVER_BUSY && !gave_up_waiting(n)) {
 				vq->last_avail_idx--;	/* unconsumed: popped again on the retry */
 				more = true;
 				break;
 			}
 			n->busy_since = 0;
-			if (sent) {
+			if (r == DELIVERED) {
 				n->tx_packets++;
 				n->tx_bytes += o.len;
 			} else {
@@ -459,6 +516,33 @@ static bool serve_receive(struct virtio_device *d, unsigned q)
 static bool serve(struct virtio_device *d, unsigned q)
 {
 	return q == TXQ ? serve_transmit(d, q) : serve_receive(d, q);
+}
+
+/*
+ * After the driver notified its receive queue (it posted buffers): the
+ * senders waiting for them are kicked, each serving its transmit queue
+ * on this hart (virtio_mmio_kick), in an order that starts one port
+ * further each time, so that no sender is always the first to take the
+ * new buffers. The receiver holds no lock here, and a kicked sender's
+ * deliveries never lead back into a notify.
+ */
+static void after_notify(struct virtio_device *d, unsigned q)
+{
+	struct vnet *n = vnet_of(d);
+	uint64_t waiting[VSWITCH_PORT_WORDS];
+	unsigned first;
+
+	if (q != RXQ)
+		return;
+	note_starved(n, false);
+	for (unsigned w = 0; w < VSWITCH_PORT_WORDS; w++)
+		waiting[w] = __atomic_exchange_n(&n->rx_waiters[w], 0, __ATOMIC_SEQ_CST);
+	first = __atomic_fetch_add(&n->kick_next, 1, __ATOMIC_RELAXED);
+	for (unsigned i = 0; i < the_switch.nports; i++) {
+		unsigned p = (first + i) % the_switch.nports;
+		if ((waiting[p / 64] >> (p % 64) & 1) && port_device[p])
+			virtio_mmio_kick(&port_device[p]->virtio, TXQ);
+	}
 }
 
 /* The configuration space (5.1.4): mac[6] (status, MTU, ... not offered). */
@@ -495,6 +579,7 @@ static const struct virtio_device_ops vnet_ops = {
 	.config_write = NULL,		/* MAC is read-only without CTRL_MAC_ADDR */
 	.queue_serve = serve,
 	.reset = reset,
+	.after_notify = after_notify,
 };
 
 bool vnet_init(struct vnet *n, struct vm *vm, unsigned index, uint64_t base,
@@ -535,6 +620,7 @@ void vnet_counters(const void *dev, struct counters *c)
 	counters_u64(c, "net_rx_bytes", n->rx_bytes);
 	counters_u64(c, "net_drops", n->drops);
 	counters_u64(c, "net_drops_no_buffer", n->drops_no_buffer);
+	counters_u64(c, "net_backpressure_waits", n->backpressure_waits);
 	counters_u64(c, "net_pages_remapped", n->pages_remapped);
 	counters_u64(c, "net_bytes_copied", n->bytes_copied);
 }

@@ -41,6 +41,13 @@ struct vnet {
 	uint64_t tx_packets, tx_bytes, rx_packets, rx_bytes;
 	uint64_t drops;			/* frames this device sent or was sent that were lost */
 	uint64_t drops_no_buffer;	/* of those: the receiver had no buffer posted */
+	uint64_t backpressure_waits;	/* times its transmit queue waited for a receiver's buffers */
+	/* Backpressure (atomic): the ports whose transmit queues wait for this
+	 * device's receive buffers, since when it has had none, and where the
+	 * next kick starts. */
+	uint64_t rx_waiters[VSWITCH_PORT_WORDS];
+	uint64_t starved_since;
+	unsigned kick_next;
 	uint64_t pages_remapped;	/* received pages that became the sender's page */
 	uint64_t bytes_copied;		/* received bytes that were copied */
 	bool remap;			/* remap whole pages it receives (NET_REMAP) */

@@ -552,7 +552,7 @@ run_test net-tcp 0 DISK=1 NET=1 GUESTS=2 \
 # to 2 to 0) and receiving from the one before: the circle in which
 # delivering with a lock of one's own held could deadlock
 # (docs/concurrency.md). Every transfer must finish.
-run_test net-ring 0 DISK=1 NET=1 GUESTS=3 GUEST_VCPUS=2 \
+run_test net-ring 0 DISK=1 NET=1 GUESTS=3 GUEST_VCPUS=2 ${RING_EXTRA:-} \
 	"GUEST_CMD=$NET_UP; iperf3 -s -D; sleep 2; iperf3 -c 10.0.0.\$(( (i + 1) % 3 + 1 )) -t 3 -P 2 -f m | grep SUM | tail -1; sleep 4" -- \
 	'line:[guest0] [SUM]' 'line:[guest1] [SUM]' 'line:[guest2] [SUM]' \
 	'hvstat:all(v["net_rx_bytes"] > 1000000 and v["net_tx_bytes"] > 1000000 for v in vm)'
@@ -588,6 +588,13 @@ run_test net-unpatched 0 DISK=1 NET=1 GUESTS=2 GUEST_KERNEL=$BUILD/guest/Image-s
 	'line:[guest1] iperf Done.' \
 	'hvstat:vm[0]["net_rx_bytes"] > 10000000' \
 	'hvstat:vm[0]["net_pages_remapped"] * 4096 < 0.1 * vm[0]["net_rx_bytes"]'
+# Fairness under a flood: guest2 sends UDP to guest0 as fast as it can
+# while guest1's TCP transfer to guest0 runs; it must still complete.
+# Both wait for guest0's receive buffers (backpressure, kicked in turn).
+run_test net-flood-fair 0 DISK=1 NET=1 GUESTS=3 \
+	"GUEST_CMD=$NET_UP; case \$i in 0) iperf3 -s -p 5201 -D; iperf3 -s -p 5202 -D; sleep 14 ;; 1) sleep 3; iperf3 -c 10.0.0.1 -p 5201 -t 3 -f m | tail -3 ;; 2) sleep 1; iperf3 -c 10.0.0.1 -p 5202 -u -b 2G -l 1400 -t 7 | tail -4 ;; esac" -- \
+	'line:[guest1] iperf Done.' 'line:[guest2] iperf Done.' \
+	'hvstat:vm[2]["net_tx_packets"] > 5000 and vm[0]["net_rx_bytes"] > 5000000'
 # A guest that sends with another MAC than the one discv gave it: the
 # switch drops its frames (counted), and the other guest never sees one.
 run_test net-spoof-dropped 0 DISK=0 NET=1 GUESTS=2 HARTS=2 NODES=1 \

@@ -65,6 +65,14 @@ void mmio_retry(struct vcpu *v)
 	retries++;
 }
 
+/* The VM's next exit serves what a kick left (vm.c), faked: counted. */
+static unsigned vm_kicks;
+void vm_kick_devices(struct vm *vm)
+{
+	(void)vm;
+	vm_kicks++;
+}
+
 void guest_memory_sync(struct vm *vm)
 {
 	(void)vm;
@@ -193,6 +201,15 @@ static void fake_reset(struct virtio_device *d)
 	resets_seen++;
 }
 
+static unsigned after_notifies[2];
+static unsigned serves_at_after_notify;
+static void fake_after_notify(struct virtio_device *d, unsigned q)
+{
+	(void)d;
+	after_notifies[q]++;
+	serves_at_after_notify = serves[q];
+}
+
 static const struct virtio_device_ops fake_ops = {
 	.name = "virtio-fake",
 	.device_id = 42,
@@ -203,6 +220,7 @@ static const struct virtio_device_ops fake_ops = {
 	.config_write = fake_config_write,
 	.queue_serve = fake_serve,
 	.reset = fake_reset,
+	.after_notify = fake_after_notify,
 };
 
 /* ---- the driver's side ---- */
@@ -212,9 +230,13 @@ static uint32_t rd(uint64_t off)
 	return (uint32_t)region.read(region.dev, NULL, off, 4);
 }
 
+/* The vCPU whose store it is (only its address matters: mmio_retry). */
+static struct vcpu a_vcpu;
+static struct vcpu *the_vcpu = &a_vcpu;
+
 static void wr(uint64_t off, uint32_t v)
 {
-	region.write(region.dev, NULL, off, 4, v);
+	region.write(region.dev, the_vcpu, off, 4, v);
 }
 
 static void setup(void)
@@ -473,6 +495,51 @@ static void test_budget_retry(void)
 	CHECK_EQ(dev.queue[0].serving, 0);
 }
 
+/*
+ * A kick: the queue served on someone else's behalf (no vCPU to retry
+ * the store): a budget's worth, then the rest is left for the VM's next
+ * exit (vm_kick_devices), which serve_kicked finishes. The device's
+ * after_notify hook runs after every notify, not after kicks.
+ */
+static void test_kick(void)
+{
+	setup();
+	driver_ok();
+	vm_kicks = 0;
+	after_notifies[0] = 0;
+	offer(0, 7);
+	virtio_mmio_kick(&dev, 0);
+	CHECK_EQ(used_idx(0), 3);
+	CHECK_EQ(retries, 0);			/* no store to execute again */
+	CHECK_EQ(vm_kicks, 1);
+	CHECK_EQ(dev.kicked_queues, 1u);
+	CHECK_EQ(dev.queue[0].serving, 0);
+	virtio_mmio_serve_kicked(&dev);
+	CHECK_EQ(used_idx(0), 6);
+	CHECK_EQ(vm_kicks, 2);			/* still more: kicked again */
+	virtio_mmio_serve_kicked(&dev);
+	CHECK_EQ(used_idx(0), 7);
+	CHECK_EQ(vm_kicks, 2);
+	CHECK_EQ(dev.kicked_queues, 0u);
+	virtio_mmio_serve_kicked(&dev);		/* nothing kicked: nothing served */
+	CHECK_EQ(used_idx(0), 7);
+	CHECK_EQ(after_notifies[0], 0);
+	/* A kick out of range, or of a queue being served, serves nothing
+	 * itself (the server sees notify_pending). */
+	virtio_mmio_kick(&dev, 5);
+	dev.queue[1].serving = 1;
+	unsigned before = serves[1];
+	virtio_mmio_kick(&dev, 1);
+	CHECK_EQ(serves[1], before);
+	CHECK_EQ(dev.queue[1].notify_pending, 1);
+	dev.queue[1].serving = 0;
+	/* A notify: after its serve, the hook. */
+	offer(0, 1);
+	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	CHECK_EQ(after_notifies[0], 1);
+	CHECK_EQ(serves_at_after_notify, serves[0]);
+}
+
 /* "Another hart" notifies while this one serves: it must not serve too
  * (the queue has one server) and its notify must not be lost. */
 static void notify_from_other_hart(void)
@@ -672,6 +739,7 @@ int main(void)
 	RUN(test_bad_setup);
 	RUN(test_completion_order);
 	RUN(test_budget_retry);
+	RUN(test_kick);
 	RUN(test_notify_while_serving);
 	RUN(test_reset_in_fence);
 	RUN(test_broken_chain);
