@@ -17,6 +17,8 @@ SHARE ?= 1
 NET ?= 0
 # NET_REMAP=0: received whole pages are copied instead of remapped.
 NET_REMAP ?= 1
+# PV_COPY=0: no paravirtual copy (discv's SBI extension is hidden).
+PV_COPY ?= 1
 BASE_DISK ?= $(BUILD)/guest/base.img
 DISCV_STATE ?= $(or $(XDG_STATE_HOME),$(HOME)/.local/state)/discv
 ifeq ($(DISK),1)
@@ -74,6 +76,7 @@ help:
 	@echo "  NET=1               a virtio-net device per guest, switched between guests"
 	@echo "                      (MAC 02:64:73:63:76:ii for guest ii; default NET=0)"
 	@echo "  NET_REMAP=0         copy every received page instead of remapping whole ones"
+	@echo "  PV_COPY=0           hide the paravirtual copy (discv's SBI REMAP_PAGE)"
 	@echo "  DISK=1              guests boot from a virtio-blk disk: BASE_DISK (shared,"
 	@echo "                      read-only) under a private delta in DISCV_STATE=$(DISCV_STATE)"
 	@echo "                      (the default); DISK=0 boots them from GUEST_INITRD"
@@ -186,7 +189,7 @@ RUN_ENV = GUESTS='$(GUESTS)' GUEST_VCPUS='$(GUEST_VCPUS)' GUEST_MEM='$(GUEST_MEM
 	HARTS='$(HARTS)' NODES='$(NODES)' HOST_MEM='$(HOST_MEM)' \
 	GUEST_KERNEL='$(GUEST_KERNEL)' GUEST_INITRD='$(GUEST_INITRD)' \
 	DISCV_BIN='$(BUILD)/discv.bin' DISK='$(DISK)' BASE_DISK='$(BASE_DISK)' \
-	DISCV_STATE='$(DISCV_STATE)' SHARE='$(SHARE)' NET='$(NET)' NET_REMAP='$(NET_REMAP)'
+	DISCV_STATE='$(DISCV_STATE)' SHARE='$(SHARE)' NET='$(NET)' NET_REMAP='$(NET_REMAP)' PV_COPY='$(PV_COPY)'
 
 # The batch command goes through a file, written verbatim by $(file ...):
 # quotes, ';', '$(...)' and pipes reach the guest unchanged.

@@ -118,6 +118,7 @@ dir /dev 0755 0 0
 nod /dev/console 0600 0 0 c 5 1
 dir /etc 0755 0 0
 file /etc/group @S@/group 0644 0 0
+file /etc/hosts @S@/hosts 0644 0 0
 file /etc/passwd @S@/passwd 0644 0 0
 file /init @S@/init 0755 0 0
 dir /proc 0555 0 0
@@ -140,6 +141,7 @@ key=$(
         printf '%s\n' "$list"
         printf '%s\n%s\n' "$passwd" "$group"
         sha256sum < "$init"
+        sha256sum < "$root/guest-rootfs/hosts"
         sha256sum < "$busybox"
     } | sha256sum | cut -c1-16
 )
@@ -179,6 +181,7 @@ stage="$tmp/stage"
 mkdir -p "$stage"
 cp "$busybox" "$stage/busybox"
 cp "$init" "$stage/init"
+cp "$root/guest-rootfs/hosts" "$stage/hosts"
 printf '%s\n' "$passwd" > "$stage/passwd"
 printf '%s\n' "$group" > "$stage/group"
 touch -h -d @0 "$stage"/*                 # file mtimes come from the files

@@ -44,6 +44,8 @@ suite=trixie
 # Packages unpacked into the image (see the header).  Sorted.
 pkgs=(
     busybox-static fio iperf3
+    libmount1 libsystemd0 libtirpc-common libwrap0 netbase nfs-common nfs-kernel-server
+    rpcbind
     libacl1 libaio1t64 libatomic1 libblkid1 libboost-iostreams1.83.0
     libboost-thread1.83.0 libbz2-1.0 libc6 libcap2 libcom-err2
     libcryptsetup12 libdevmapper1.02.1 libffi8 libfmt10 libgcc-s1 libgfapi0
@@ -58,6 +60,9 @@ pkgs=(
 # Programs whose shared-library closure must be complete, and which are run
 # (--version) under qemu-user as a smoke test.
 progs=(usr/bin/fio usr/bin/iperf3)
+# Programs whose closure must be complete but which have no --version.
+closure_only=(usr/sbin/rpcbind usr/sbin/rpc.mountd usr/sbin/rpc.nfsd usr/sbin/exportfs
+    usr/sbin/mount.nfs)
 
 fs_uuid=5d1c5a5e-0d15-4c0e-9b5e-000000000001   # also the htree hash seed
 fs_label=discv-base
@@ -71,6 +76,7 @@ key=$(
         printf 'discv base disk v1\n'
         sha256sum < "$script"
         sha256sum < "$init"
+        cat "$root"/guest-rootfs/{hosts,nfs-serve,nfs-mount}
         printf '%s\n' "${pkgs[@]}"
     } | sha256sum | cut -c1-16
 )
@@ -195,12 +201,20 @@ install -d -m 0555 "$tree/proc" "$tree/sys"
 install -d -m 0700 "$tree/root"
 install -d -m 1777 "$tree/tmp"
 chmod 1777 "$tree/var/tmp"
-printf 'root:x:0:0:root:/root:/bin/sh\n' > "$tree/etc/passwd"
-printf 'root:x:0:\n' > "$tree/etc/group"
+# _rpc and statd: rpcbind and rpc.statd drop to them (no postinst ran).
+printf '%s\n' 'root:x:0:0:root:/root:/bin/sh' \
+    '_rpc:x:100:65534::/run/rpcbind:/usr/sbin/nologin' \
+    'statd:x:101:65534::/var/lib/nfs:/usr/sbin/nologin' \
+    'nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin' > "$tree/etc/passwd"
+printf '%s\n' 'root:x:0:' 'nogroup:x:65534:' > "$tree/etc/group"
 printf 'discv-guest\n' > "$tree/etc/hostname"
 printf '# / is mounted by the kernel (root=/dev/vda); /init mounts /proc /dev /sys /tmp.\n' \
     > "$tree/etc/fstab"
-printf '127.0.0.1\tlocalhost\n::1\t\tlocalhost\n' > "$tree/etc/hosts"
+install -m 0644 "$root/guest-rootfs/hosts" "$tree/etc/hosts"
+install -m 0755 "$root/guest-rootfs/nfs-serve" "$tree/usr/sbin/nfs-serve"
+install -m 0755 "$root/guest-rootfs/nfs-mount" "$tree/usr/sbin/nfs-mount"
+install -d "$tree/var/lib/nfs/sm" "$tree/var/lib/nfs/sm.bak" "$tree/run"
+: > "$tree/etc/exports"
 chmod 0644 "$tree"/etc/{passwd,group,hostname,fstab,hosts}
 install -m 0755 "$init" "$tree/usr/sbin/init"
 install -m 0755 "$init" "$tree/init"
@@ -242,7 +256,7 @@ resolve() {
     return 1
 }
 declare -A seen=()
-queue=("${progs[@]/#//}")
+queue=("${progs[@]/#//}" "${closure_only[@]/#//}")
 missing=()
 while [ ${#queue[@]} -gt 0 ]; do
     f=${queue[0]}

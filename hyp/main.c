@@ -186,6 +186,7 @@ void hyp_main(unsigned long boot_hartid, const void *fdt)
 		machine_exit(MACHINE_EXIT_BAD_CONFIG);
 	}
 	vcpu_exit_set_ecall_handler(sbi_dispatch);
+	sbi_discv_set_enabled(config.pv_copy);
 	monitor_init();
 	harts_start_secondaries((unsigned long)secondary_entry);
 	sched_run();

@@ -12,6 +12,7 @@
 # QEMU_EXTRA (more QEMU arguments), QEMU_GDB=1 (wait for gdb on :1234),
 # NET=1 (a virtio-net device per guest, all on discv's switch),
 # NET_REMAP=0 (received whole pages copied, not remapped: to compare),
+# PV_COPY=0 (no paravirtual copy extension: the guest copies),
 # SHARE=0 (no page sharing of disk reads and the kernel image, to compare),
 # DISK=1 (the default; DISK=0 for none: give every guest a virtio-blk disk: BASE_DISK [build/guest/
 # base.img] shared read-only, over a private delta kept in DISCV_STATE
@@ -121,6 +122,10 @@ esac
 case ${NET:-0} in
 0|1) bootargs+=" discv.net=${NET:-0}" ;;
 *) die "NET must be 0 or 1 (got '$NET')" ;;
+esac
+case ${PV_COPY:-1} in
+0|1) bootargs+=" discv.pv_copy=${PV_COPY:-1}" ;;
+*) die "PV_COPY must be 0 or 1 (got '$PV_COPY')" ;;
 esac
 case ${NET_REMAP:-1} in
 0|1) bootargs+=" discv.net_remap=${NET_REMAP:-1}" ;;

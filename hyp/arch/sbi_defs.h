@@ -83,4 +83,10 @@
 #define SBI_DBCN_CONSOLE_READ 1
 #define SBI_DBCN_CONSOLE_WRITE_BYTE 2
 
+/* discv's own extension, in the firmware-specific range 0x0A000000 -
+ * 0x0AFFFFFF (SBI 2.0 section 3.3); the low bytes spell "dsc". The guest
+ * side is guest-kernel/patches/0002. */
+#define SBI_EXT_DISCV 0x0A647363
+#define SBI_DISCV_REMAP_PAGE 0	/* a0: destination gpa, a1: source gpa */
+
 #endif

@@ -117,6 +117,14 @@ void vm_kick_devices(struct vm *vm)
 	vcpu_request(&vm->vcpu[0], 0);	/* an empty request: just out of the guest */
 }
 
+bool vm_device_uses_page(const struct vm *vm, uint64_t gpa)
+{
+	for (unsigned i = 0; i < vm->ndevices; i++)
+		if (vm->device[i].uses_page && vm->device[i].uses_page(vm->device[i].dev, gpa))
+			return true;
+	return false;
+}
+
 void vm_serve_kicked_devices(struct vm *vm)
 {
 	if (!__atomic_load_n(&vm->devices_kicked, __ATOMIC_ACQUIRE) ||

@@ -36,6 +36,9 @@ struct vm_device {
 	void (*counters)(const void *dev, struct counters *c);
 	/* Work it left for the VM's next exit (vm_kick_devices; may be NULL). */
 	void (*kicked)(void *dev);
+	/* True if the device itself uses guest page gpa (its rings): no
+	 * guest call may remap it (may be NULL). */
+	bool (*uses_page)(const void *dev, uint64_t gpa);
 };
 
 enum vm_state {
@@ -108,6 +111,8 @@ struct vm {
 	uint64_t pages_remote;		/* ... from another node (home node full) */
 	uint64_t pages_shared;		/* ... that are shared pages, read-only */
 	uint64_t cow_breaks;		/* writes to shared pages that made a private copy */
+	uint64_t pv_remaps;		/* paravirtual copies done as remaps (sbi/sbi_discv.c) */
+	uint64_t pv_remap_fallbacks;	/* ... refused: the guest copied instead */
 	uint64_t cow_kept;		/* writes to network-shared pages no one else mapped
 					 * any more: made private in place, no copy */
 	uint64_t spurious_faults;	/* guest-page faults on pages already mapped as needed */
@@ -149,6 +154,9 @@ bool vm_add_device(struct vm *vm, const struct vm_device *d);
  * slice timer, the guest's own timer).
  */
 void vm_kick_devices(struct vm *vm);
+
+/* True if a device of the VM uses the guest page holding gpa itself. */
+bool vm_device_uses_page(const struct vm *vm, uint64_t gpa);
 void vm_serve_kicked_devices(struct vm *vm);
 
 /* The VM's interrupt controller says how to read vCPU vcpu_id's external

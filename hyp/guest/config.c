@@ -120,6 +120,10 @@ static bool parse_option(struct hyp_config *cfg, const char *key, size_t keylen,
 		if (vallen != 1 || (val[0] != '0' && val[0] != '1'))
 			return false;
 		cfg->net = val[0] == '1';
+	} else if (KEY("discv.pv_copy")) {
+		if (vallen != 1 || (val[0] != '0' && val[0] != '1'))
+			return false;
+		cfg->pv_copy = val[0] == '1';
 	} else if (KEY("discv.net_remap")) {
 		if (vallen != 1 || (val[0] != '0' && val[0] != '1'))
 			return false;
@@ -138,7 +142,8 @@ bool config_parse(struct hyp_config *cfg, const char *cmdline, char *err, size_t
 	const char *p = cmdline;
 
 	*cfg = (struct hyp_config){ .guests = 1, .vcpus = 1, .guest_mem = 128UL << 20,
-				    .share = true, .net_remap = true };
+				    .share = true, .net_remap = true,
+				    .pv_copy = true };
 	while (*p) {
 		while (*p == ' ')
 			p++;

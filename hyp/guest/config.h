@@ -13,6 +13,7 @@
  *   discv.share=0|1         page sharing of disk reads and the kernel (1)
  *   discv.net=0|1           a virtio-net device per guest, on the switch (0)
  *   discv.net_remap=0|1     received whole pages remapped, not copied (1)
+ *   discv.pv_copy=0|1       the paravirtual copy SBI extension (1)
  *
  * Pure code: unit-tested natively.
  */
@@ -36,6 +37,7 @@ struct hyp_config {
 	bool share;			/* DMA-read and kernel-image sharing */
 	bool net;			/* every guest gets a virtio-net device */
 	bool net_remap;			/* ... which remaps whole pages it receives */
+	bool pv_copy;			/* discv's SBI extension: REMAP_PAGE */
 	char cmd[CONFIG_CMD_MAX];
 	char append[CONFIG_APPEND_MAX];
 };

@@ -25,11 +25,16 @@ static void disk_reset(void *dev)
 	vblk_reset(dev);
 }
 
+static bool disk_uses_page(const void *dev, uint64_t gpa)
+{
+	return virtio_mmio_uses_page(&((const struct vblk *)dev)->virtio, gpa);
+}
+
 static bool add_disk(struct guest *g, uint8_t *map, const char **why)
 {
 	struct irq_line irq = vplic_dev_irq_line(&g->plic, GUEST_DISK_IRQ);
 	struct vm_device dev = { .dev = &g->disk, .reset = disk_reset,
-				 .counters = vblk_counters };
+				 .counters = vblk_counters, .uses_page = disk_uses_page };
 
 	if (!vblk_init(&g->disk, g->vm, GUEST_VIRTIO_BASE, &irq, map, why))
 		return false;
@@ -51,11 +56,17 @@ static void net_kicked(void *dev)
 	virtio_mmio_serve_kicked(&((struct vnet *)dev)->virtio);
 }
 
+static bool net_uses_page(const void *dev, uint64_t gpa)
+{
+	return virtio_mmio_uses_page(&((const struct vnet *)dev)->virtio, gpa);
+}
+
 static bool add_net(struct guest *g, unsigned index, bool remap, const char **why)
 {
 	struct irq_line irq = vplic_dev_irq_line(&g->plic, GUEST_NET_IRQ);
 	struct vm_device dev = { .dev = &g->net, .reset = net_reset,
-				 .counters = vnet_counters, .kicked = net_kicked };
+				 .counters = vnet_counters, .kicked = net_kicked,
+				 .uses_page = net_uses_page };
 
 	if (!vnet_init(&g->net, g->vm, index, GUEST_NET_BASE, &irq, remap, why))
 		return false;

@@ -63,6 +63,8 @@ size_t hvstat_format_vm(char *buf, size_t size, const struct vm *vm)
 	counters_u64(&c, "pages_private", vm->pages_mapped - vm->pages_shared);
 	counters_u64(&c, "cow_breaks", vm->cow_breaks);
 	counters_u64(&c, "cow_kept", vm->cow_kept);
+	counters_u64(&c, "pv_remaps", vm->pv_remaps);
+	counters_u64(&c, "pv_remap_fallbacks", vm->pv_remap_fallbacks);
 	host_pages_owner_report(vm->host, (uint16_t)vm->id, &mem);
 	counters_u64(&c, "host_pages_charged", mem.pages);
 	counters_u64(&c, "host_pages_share", mem.share);

@@ -13,13 +13,15 @@ static const struct sbi_extension *const extensions[] = {
 	&sbi_ext_hsm,
 	&sbi_ext_srst,
 	&sbi_ext_dbcn,
+	&sbi_ext_discv,
 };
 
 const struct sbi_extension *sbi_find_extension(unsigned long eid)
 {
 	for (size_t i = 0; i < sizeof(extensions) / sizeof(extensions[0]); i++)
 		if (eid >= extensions[i]->eid_min && eid <= extensions[i]->eid_max)
-			return extensions[i];
+			return !extensions[i]->available || extensions[i]->available() ?
+				       extensions[i] : NULL;
 	return NULL;
 }
 

@@ -31,6 +31,9 @@ struct sbi_extension {
 	unsigned long eid_min, eid_max;
 	/* Legacy (v0.1) calls return one value, in a0 (SBI 2.0 ch. 5). */
 	bool legacy;
+	/* False while the extension is switched off (then it is absent:
+	 * probe_extension says 0, calls are not supported); NULL: always on. */
+	bool (*available)(void);
 	void (*handle)(struct vcpu *v, unsigned long eid, unsigned long fid,
 		       const unsigned long *args, struct sbi_ret *ret);
 };
@@ -58,6 +61,10 @@ extern const struct sbi_extension sbi_ext_ipi;
 extern const struct sbi_extension sbi_ext_rfence;
 extern const struct sbi_extension sbi_ext_hsm;
 extern const struct sbi_extension sbi_ext_srst;
+extern const struct sbi_extension sbi_ext_discv;
+
+/* PV_COPY=0 switches discv's extension off (sbi_discv.c). */
+void sbi_discv_set_enabled(bool on);
 extern const struct sbi_extension sbi_ext_dbcn;
 extern const struct sbi_extension sbi_ext_legacy;
 

@@ -164,6 +164,25 @@ static void queue_notify(struct virtio_device *d, struct vcpu *v, unsigned q)
 		d->ops->after_notify(d, q);
 }
 
+static bool overlaps_page(uint64_t start, uint64_t bytes, uint64_t page)
+{
+	return start < page + PAGE_SIZE && page < start + bytes;
+}
+
+bool virtio_mmio_uses_page(const struct virtio_device *d, uint64_t gpa)
+{
+	uint64_t page = gpa & PAGE_MASK;
+
+	for (unsigned q = 0; q < d->ops->nqueues; q++) {
+		const struct virtq *vq = &d->queue[q].vq;
+		if (vq->ready && (overlaps_page(vq->desc_gpa, VIRTQ_DESC_TABLE_BYTES(vq->size), page) ||
+				  overlaps_page(vq->avail_gpa, VIRTQ_AVAIL_BYTES(vq->size) + 2, page) ||
+				  overlaps_page(vq->used_gpa, VIRTQ_USED_BYTES(vq->size) + 2, page)))
+			return true;
+	}
+	return false;
+}
+
 void virtio_mmio_kick(struct virtio_device *d, unsigned q)
 {
 	if (q < d->ops->nqueues)

@@ -213,6 +213,11 @@ void virtio_mmio_end_serve(struct virtio_device *d, unsigned q);
  * - the `kicked` function of the device's struct vm_device.
  */
 void virtio_mmio_kick(struct virtio_device *d, unsigned q);
+
+/* True if one of the device's ready queues has a ring part in the guest
+ * page holding gpa. Reads the queue setup without the lock: a queue set
+ * up meanwhile is the guest's race with itself. */
+bool virtio_mmio_uses_page(const struct virtio_device *d, uint64_t gpa);
 void virtio_mmio_serve_kicked(void *dev);
 
 /*

@@ -595,6 +595,23 @@ run_test net-flood-fair 0 DISK=1 NET=1 GUESTS=3 \
 	"GUEST_CMD=$NET_UP; case \$i in 0) iperf3 -s -p 5201 -D; iperf3 -s -p 5202 -D; sleep 14 ;; 1) sleep 3; iperf3 -c 10.0.0.1 -p 5201 -t 3 -f m | tail -3 ;; 2) sleep 1; iperf3 -c 10.0.0.1 -p 5202 -u -b 2G -l 1400 -t 7 | tail -4 ;; esac" -- \
 	'line:[guest1] iperf Done.' 'line:[guest2] iperf Done.' \
 	'hvstat:vm[2]["net_tx_packets"] > 5000 and vm[0]["net_rx_bytes"] > 5000000'
+# NFS (docs/virtual-network.md): guest0 exports /usr (its pages are base-
+# disk pages), guest1 mounts it by name and reads /usr/lib (53 MiB); the
+# checksum guest1 computed over NFS (and sent back with nc) equals
+# guest0's over its own files, read afterwards from its page cache. With
+# the paravirtual copy (guest-kernel/patches/0002) the client's page-cache
+# pages become the pages the network brought, which are guest0's: every
+# page that arrived by remap is pv-copied (11 % of the bytes here: nfsd
+# sends 3-segment TCP packets, docs/virtual-network.md). PV_COPY=0: the
+# same checksums, no pv copy.
+NFS_READ="GUEST_CMD=if [ \$(hostname) = guest0 ]; then nfs-serve /usr && timeout 100 nc -l -p 81 > /tmp/there.md5; find /usr/lib -type f | sort | xargs cat | md5sum > /tmp/here.md5; cmp /tmp/here.md5 /tmp/there.md5 && echo nfs-checksums-equal; else nfs-mount guest0 /usr /mnt && find /mnt/lib -type f | sort | xargs cat | md5sum | nc guest0 81; fi"
+run_test net-nfs 0 DISK=1 NET=1 GUESTS=2 "$NFS_READ" -- \
+	'line:[guest1] nfs-mount: guest0:/usr on /mnt' 'line:[guest0] nfs-checksums-equal' \
+	'hvstat:vm[1]["net_rx_bytes"] > 40 << 20' \
+	'hvstat:vm[1]["pv_remaps"] > 1000 and vm[1]["pv_remaps"] >= 0.9 * vm[1]["net_pages_remapped"]'
+run_test net-nfs-no-pv-copy 0 DISK=1 NET=1 GUESTS=2 PV_COPY=0 "$NFS_READ" -- \
+	'line:[guest0] nfs-checksums-equal' \
+	'hvstat:vm[1]["net_rx_bytes"] > 40 << 20 and vm[1]["pv_remaps"] == 0'
 # A guest that sends with another MAC than the one discv gave it: the
 # switch drops its frames (counted), and the other guest never sees one.
 run_test net-spoof-dropped 0 DISK=0 NET=1 GUESTS=2 HARTS=2 NODES=1 \
@@ -608,6 +625,8 @@ run_test bad-kernel nonzero "${ONE[@]}" GUEST_KERNEL=Makefile -- \
 	'line:has no RISC-V Linux boot header'
 run_test bad-guest-mem nonzero "${ONE[@]}" GUEST_MEM=8M -- 'line:GUEST_MEM must be'
 run_test bad-net nonzero "${ONE[@]}" NET=yes -- 'line:NET must be 0 or 1'
+run_test bad-net-remap nonzero "${ONE[@]}" NET_REMAP=2 -- 'line:NET_REMAP must be 0 or 1'
+run_test bad-pv-copy nonzero "${ONE[@]}" PV_COPY=on -- 'line:PV_COPY must be 0 or 1'
 
 echo "boot: $passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -93,6 +93,12 @@ int guest_console_getc(struct vm *vm)
 	return (unsigned char)fake.in[fake.in_pos++];
 }
 
+bool vm_device_uses_page(const struct vm *vm, uint64_t gpa)
+{
+	(void)vm;
+	return fake.device_page && (gpa & ~0xfffUL) == fake.device_page;
+}
+
 void vm_flush_gstage(struct vm *vm)
 {
 	(void)vm;

@@ -39,6 +39,8 @@ struct fake_state {
 	bool guest_u64_fault;
 	/* vm_flush_gstage (the G-stage's remote fence) */
 	unsigned flush_calls;
+	/* vm_device_uses_page: a page a device's rings are in (0: none) */
+	uint64_t device_page;
 	/* vm_system_reset */
 	unsigned reset_calls;
 	struct vm *reset_vm;

@@ -161,6 +161,15 @@ static void test_options(void)
 	CHECK(!parse(KERNEL " discv.net=2"));
 	CHECK(!parse(KERNEL " discv.net=yes"));
 	CHECK(!parse(KERNEL " discv.net="));
+	CHECK(parse(KERNEL));
+	CHECK(cfg.net_remap && cfg.pv_copy);	/* both on by default */
+	CHECK(parse(KERNEL " discv.net_remap=0 discv.pv_copy=0"));
+	CHECK(!cfg.net_remap && !cfg.pv_copy);
+	CHECK(parse(KERNEL " discv.net_remap=1 discv.pv_copy=1"));
+	CHECK(cfg.net_remap && cfg.pv_copy);
+	CHECK(!parse(KERNEL " discv.net_remap=2"));
+	CHECK(!parse(KERNEL " discv.pv_copy=on"));
+	CHECK(!parse(KERNEL " discv.pv_copy="));
 
 	/* Range checks. */
 	CHECK(!parse(KERNEL " discv.guests=0"));

@@ -982,6 +982,75 @@ static void test_dbcn_read(void)
 	teardown();
 }
 
+/*
+ * discv's extension: REMAP_PAGE(dst, src) leaves dst holding src's
+ * contents as one host page, read-only in both, copied on the next
+ * write; anything it refuses leaves dst as it was. PV_COPY=0 hides it.
+ */
+static void test_discv_remap(void)
+{
+	struct vcpu *v = &setup(NV)->vcpu[0];
+	const uint64_t src = RAM_BASE + 0x10000, dst = RAM_BASE + 0x30000;
+	char a[PAGE_SIZE], b[PAGE_SIZE], got[PAGE_SIZE];
+	uint64_t hs = 0, hd = 0;
+	unsigned perms = 0;
+	struct ret r;
+
+	memset(a, 'S', sizeof(a));
+	memset(b, 'd', sizeof(b));
+	CHECK(guest_copy_to(vm, src, a, sizeof(a)));
+	CHECK(guest_copy_to(vm, dst, b, sizeof(b)));
+	r = SBI(v, SBI_EXT_BASE, SBI_BASE_PROBE_EXT, SBI_EXT_DISCV, 0, 0);
+	CHECK_EQ(r.a1, 1);
+	r = SBI(v, SBI_EXT_DISCV, SBI_DISCV_REMAP_PAGE, dst, src, 0);
+	CHECK_EQ(r.a0, SBI_SUCCESS);
+	CHECK_EQ(vm->pv_remaps, 1);
+	CHECK(gstage_lookup(&vm->gstage, src, &hs, &perms) && !(perms & GSTAGE_WRITE));
+	CHECK(gstage_lookup(&vm->gstage, dst, &hd, &perms) && !(perms & GSTAGE_WRITE));
+	CHECK_EQ(hs, hd);
+	CHECK(guest_copy_from(vm, got, dst, sizeof(got)));
+	CHECK_MEM(got, a, sizeof(a));
+	/* A write to either copies: the other keeps the data. */
+	CHECK(guest_copy_to(vm, dst, "X", 1));
+	CHECK(guest_copy_from(vm, got, src, sizeof(got)));
+	CHECK_MEM(got, a, sizeof(a));
+	/* Refusals: dst unchanged each time. */
+	static const struct { uint64_t dst, src; long error; } bad[] = {
+		{ RAM_BASE + 0x30008, RAM_BASE + 0x10000, SBI_ERR_INVALID_PARAM },	/* misaligned */
+		{ RAM_BASE + 0x30000, RAM_BASE + 0x10800, SBI_ERR_INVALID_PARAM },
+		{ RAM_BASE + 0x30000, RAM_BASE + 0x30000, SBI_ERR_INVALID_PARAM },	/* the same page */
+		{ RAM_END, RAM_BASE + 0x10000, SBI_ERR_INVALID_ADDRESS },		/* not its RAM */
+		{ RAM_BASE + 0x30000, RAM_BASE - PAGE_SIZE, SBI_ERR_INVALID_ADDRESS },
+		{ RAM_BASE + 0x30000, 0x10000000, SBI_ERR_INVALID_ADDRESS },
+		{ RAM_BASE + 0x30000, ~0xfffUL, SBI_ERR_INVALID_ADDRESS },
+		{ RAM_BASE + 0x30000, RAM_BASE + 0x50000, SBI_ERR_FAILED },		/* src never touched */
+		{ RAM_BASE + 0x30000, RAM_BASE + 0x70000, SBI_ERR_DENIED },		/* a device's rings */
+		{ RAM_BASE + 0x70000, RAM_BASE + 0x10000, SBI_ERR_DENIED },
+	};
+	CHECK(guest_copy_to(vm, RAM_BASE + 0x70000, "ring", 4));
+	fake.device_page = RAM_BASE + 0x70000;
+	CHECK(guest_copy_from(vm, b, dst, sizeof(b)));
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		r = SBI(v, SBI_EXT_DISCV, SBI_DISCV_REMAP_PAGE, bad[i].dst, bad[i].src, 0);
+		if (!CHECK_EQ(r.a0, bad[i].error))
+			printf("    dst 0x%lx src 0x%lx\n", (unsigned long)bad[i].dst, (unsigned long)bad[i].src);
+		CHECK(guest_copy_from(vm, got, dst, sizeof(got)));
+		CHECK_MEM(got, b, sizeof(b));
+	}
+	CHECK_EQ(vm->pv_remap_fallbacks, sizeof(bad) / sizeof(bad[0]));
+	r = SBI(v, SBI_EXT_DISCV, 1, dst, src, 0);	/* an unknown function */
+	CHECK_EQ(r.a0, SBI_ERR_NOT_SUPPORTED);
+	/* PV_COPY=0: absent. */
+	sbi_discv_set_enabled(false);
+	r = SBI(v, SBI_EXT_BASE, SBI_BASE_PROBE_EXT, SBI_EXT_DISCV, 0, 0);
+	CHECK_EQ(r.a1, 0);
+	r = SBI(v, SBI_EXT_DISCV, SBI_DISCV_REMAP_PAGE, dst, src, 0);
+	CHECK_EQ(r.a0, SBI_ERR_NOT_SUPPORTED);
+	sbi_discv_set_enabled(true);
+	fake.device_page = 0;
+	teardown();
+}
+
 int main(void)
 {
 	RUN(test_base);
@@ -998,5 +1067,6 @@ int main(void)
 	RUN(test_srst);
 	RUN(test_dbcn_write);
 	RUN(test_dbcn_read);
+	RUN(test_discv_remap);
 	return unit_report("test_sbi");
 }
