@@ -531,11 +531,11 @@ delta_tests() {
 selected delta && delta_tests
 
 # The virtual network (capability 4, first part): NET=1 gives every guest
-# a virtio-net device on discv's switch (hyp/vnet/). Guest i is 10.0.0.(i+1)
-# with MAC 02:64:73:63:76:0i.
-NET_UP='n=$(hostname); i=${n#guest}; ifconfig eth0 10.0.0.$((i+1)) up'
+# a virtio-net device on discv's switch (hyp/vnet/). Guest i has MAC
+# 02:64:73:63:76:0i and, from /init, address 10.0.2.(15+i) and name guesti.
+NET_UP='n=$(hostname); i=${n#guest}'
 run_test net-ping 0 DISK=0 NET=1 GUESTS=2 HARTS=2 NODES=1 \
-	"GUEST_CMD=$NET_UP; cat /sys/class/net/eth0/address; sleep 1; ping -c 3 -W 2 10.0.0.\$((2-i)) && echo ping-ok; sleep 3" -- \
+	"GUEST_CMD=$NET_UP; cat /sys/class/net/eth0/address; sleep 1; ping -c 3 -W 2 guest\$((1-i)) && echo ping-ok; sleep 3" -- \
 	'line:[guest0] 02:64:73:63:76:00' 'line:[guest1] 02:64:73:63:76:01' \
 	'line:[guest0] ping-ok' 'line:[guest1] ping-ok' \
 	'hvstat:all(v["net_rx_packets"] >= 4 and v["net_tx_packets"] >= 4 for v in vm)'
@@ -544,7 +544,7 @@ run_test net-ping 0 DISK=0 NET=1 GUESTS=2 HARTS=2 NODES=1 \
 # stores again). iperf3 is on the base disk. TSO passes through the
 # switch whole: the received packets average more than 8 frames' worth.
 run_test net-tcp 0 DISK=1 NET=1 GUESTS=2 \
-	"GUEST_CMD=$NET_UP; if [ \$i = 0 ]; then iperf3 -s -1 >/dev/null & sleep 12; else sleep 2; iperf3 -c 10.0.0.1 -t 3 -f m | tail -3; fi" -- \
+	"GUEST_CMD=$NET_UP; if [ \$i = 0 ]; then iperf3 -s -1 >/dev/null & sleep 12; else sleep 2; iperf3 -c guest0 -t 3 -f m | tail -3; fi" -- \
 	'line:[guest1] iperf Done.' \
 	'hvstat:vm[0]["net_rx_bytes"] > 10000000 and vm[1]["net_tx_bytes"] >= vm[0]["net_rx_bytes"]' \
 	'hvstat:vm[0]["net_rx_bytes"] > 8 * 1514 * vm[0]["net_rx_packets"]'
@@ -553,7 +553,7 @@ run_test net-tcp 0 DISK=1 NET=1 GUESTS=2 \
 # delivering with a lock of one's own held could deadlock
 # (docs/concurrency.md). Every transfer must finish.
 run_test net-ring 0 DISK=1 NET=1 GUESTS=3 GUEST_VCPUS=2 ${RING_EXTRA:-} \
-	"GUEST_CMD=$NET_UP; iperf3 -s -D; sleep 2; iperf3 -c 10.0.0.\$(( (i + 1) % 3 + 1 )) -t 3 -P 2 -f m | grep SUM | tail -1; sleep 4" -- \
+	"GUEST_CMD=$NET_UP; iperf3 -s -D; sleep 2; iperf3 -c guest\$(( (i + 1) % 3 )) -t 3 -P 2 -f m | grep SUM | tail -1; sleep 4" -- \
 	'line:[guest0] [SUM]' 'line:[guest1] [SUM]' 'line:[guest2] [SUM]' \
 	'hvstat:all(v["net_rx_bytes"] > 1000000 and v["net_tx_bytes"] > 1000000 for v in vm)'
 # Whole-page remap (docs/virtual-network.md): iperf3 with sendfile (-Z)
@@ -561,7 +561,7 @@ run_test net-ring 0 DISK=1 NET=1 GUESTS=3 GUEST_VCPUS=2 ${RING_EXTRA:-} \
 # 0001) they land on whole receive pages, which become the sender's host
 # pages instead of copies. At least 80 % of the bytes received arrive by
 # remap (92 % measured), and the pages are shared at the end.
-IPERF_Z="GUEST_CMD=$NET_UP; if [ \$i = 0 ]; then iperf3 -s -1 >/dev/null & sleep 12; else sleep 2; iperf3 -c 10.0.0.1 -t 3 -Z -f m | tail -3; fi"
+IPERF_Z="GUEST_CMD=$NET_UP; if [ \$i = 0 ]; then iperf3 -s -1 >/dev/null & sleep 12; else sleep 2; iperf3 -c guest0 -t 3 -Z -f m | tail -3; fi"
 run_test net-remap 0 DISK=1 NET=1 GUESTS=2 "$IPERF_Z" -- \
 	'line:[guest1] iperf Done.' \
 	'hvstat:vm[0]["net_pages_remapped"] * 4096 >= 0.8 * vm[0]["net_rx_bytes"] > 10000000' \
@@ -578,7 +578,7 @@ run_test net-remap-off 0 DISK=1 NET=1 GUESTS=2 NET_REMAP=0 "$IPERF_Z" -- \
 # written by its kernel meanwhile: each write must copy), and writes into
 # its copy. The checksums agree, and guest0's file is unchanged.
 run_test net-remap-integrity 0 DISK=1 NET=1 GUESTS=2 GUEST_VCPUS=2 \
-	"GUEST_CMD=$NET_UP; mkdir -p /tmp/www; if [ \$i = 0 ]; then dd if=/dev/urandom of=/tmp/www/f bs=64k count=64 2>/dev/null; md5sum < /tmp/www/f > /tmp/www/f.md5; httpd -p 80 -h /tmp/www; timeout 60 nc -l -p 81 >/dev/null; md5sum < /tmp/www/f | cmp - /tmp/www/f.md5 && echo server-unchanged; else for t in \$(seq 30); do wget -q -T 5 -O /tmp/sum http://10.0.0.1/f.md5 2>/dev/null && break; sleep 1; done; for k in 1 2 3; do wget -q -T 10 -O /tmp/g http://10.0.0.1/f; md5sum < /tmp/g | cmp - /tmp/sum && echo fetch-\$k-ok; dd if=/dev/zero of=/tmp/g bs=4k count=256 conv=notrunc 2>/dev/null; done; echo done | nc 10.0.0.1 81; fi" -- \
+	"GUEST_CMD=$NET_UP; mkdir -p /tmp/www; if [ \$i = 0 ]; then dd if=/dev/urandom of=/tmp/www/f bs=64k count=64 2>/dev/null; md5sum < /tmp/www/f > /tmp/www/f.md5; httpd -p 80 -h /tmp/www; timeout 60 nc -l -p 81 >/dev/null; md5sum < /tmp/www/f | cmp - /tmp/www/f.md5 && echo server-unchanged; else for t in \$(seq 30); do wget -q -T 5 -O /tmp/sum http://guest0/f.md5 2>/dev/null && break; sleep 1; done; for k in 1 2 3; do wget -q -T 10 -O /tmp/g http://guest0/f; md5sum < /tmp/g | cmp - /tmp/sum && echo fetch-\$k-ok; dd if=/dev/zero of=/tmp/g bs=4k count=256 conv=notrunc 2>/dev/null; done; echo done | nc guest0 81; fi" -- \
 	'line:[guest1] fetch-1-ok' 'line:[guest1] fetch-2-ok' 'line:[guest1] fetch-3-ok' \
 	'line:[guest0] server-unchanged' \
 	'hvstat:vm[1]["net_pages_remapped"] > 300 and vm[1]["cow_breaks"] + vm[1]["cow_kept"] > 50'
@@ -592,7 +592,7 @@ run_test net-unpatched 0 DISK=1 NET=1 GUESTS=2 GUEST_KERNEL=$BUILD/guest/Image-s
 # while guest1's TCP transfer to guest0 runs; it must still complete.
 # Both wait for guest0's receive buffers (backpressure, kicked in turn).
 run_test net-flood-fair 0 DISK=1 NET=1 GUESTS=3 \
-	"GUEST_CMD=$NET_UP; case \$i in 0) iperf3 -s -p 5201 -D; iperf3 -s -p 5202 -D; sleep 14 ;; 1) sleep 3; iperf3 -c 10.0.0.1 -p 5201 -t 3 -f m | tail -3 ;; 2) sleep 1; iperf3 -c 10.0.0.1 -p 5202 -u -b 2G -l 1400 -t 7 | tail -4 ;; esac" -- \
+	"GUEST_CMD=$NET_UP; case \$i in 0) iperf3 -s -p 5201 -D; iperf3 -s -p 5202 -D; sleep 14 ;; 1) sleep 3; iperf3 -c guest0 -p 5201 -t 3 -f m | tail -3 ;; 2) sleep 1; iperf3 -c guest0 -p 5202 -u -b 2G -l 1400 -t 7 | tail -4 ;; esac" -- \
 	'line:[guest1] iperf Done.' 'line:[guest2] iperf Done.' \
 	'hvstat:vm[2]["net_tx_packets"] > 5000 and vm[0]["net_rx_bytes"] > 5000000'
 # NFS (docs/virtual-network.md): guest0 exports /usr (its pages are base-
@@ -615,7 +615,7 @@ run_test net-nfs-no-pv-copy 0 DISK=1 NET=1 GUESTS=2 PV_COPY=0 "$NFS_READ" -- \
 # A guest that sends with another MAC than the one discv gave it: the
 # switch drops its frames (counted), and the other guest never sees one.
 run_test net-spoof-dropped 0 DISK=0 NET=1 GUESTS=2 HARTS=2 NODES=1 \
-	"GUEST_CMD=$NET_UP; if [ \$i = 1 ]; then ifconfig eth0 down; ifconfig eth0 hw ether 02:64:73:63:76:00; ifconfig eth0 up; sleep 1; ping -c 3 -W 1 10.0.0.1 || echo spoof-unanswered; else sleep 6; fi" -- \
+	"GUEST_CMD=$NET_UP; if [ \$i = 1 ]; then ifconfig eth0 down; ifconfig eth0 hw ether 02:64:73:63:76:00; ifconfig eth0 up; sleep 1; ping -c 3 -W 1 guest0 || echo spoof-unanswered; else sleep 6; fi" -- \
 	'line:[guest1] spoof-unanswered' \
 	'hvstat:vm[1]["net_drops"] >= 3 and vm[0]["net_rx_packets"] == 0'
 
