@@ -3,9 +3,10 @@
 # packages it needs (as root), builds what is missing, then runs
 #   1. host unit tests of the pure logic (ASan + UBSan)
 #   2. the layer check (tools/check-layers.py)
-#   3. 20 s of libFuzzer on the virtqueue parser (tests/fuzz/)
+#   3. 20 s of libFuzzer on each target (tests/fuzz/: virtqueue, frame path)
 #   4. boot tests on QEMU (tests/boot/run.sh)
-#   5. the boot-overhead figure (a measurement, not a pass/fail test)
+#   5. a smoke run of make bench-net (counted as one test)
+#   6. the boot-overhead figure (a measurement, not a pass/fail test)
 # and ends with the line "N passed, M failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -53,13 +54,13 @@ else
 	echo "layers: FAIL (tools/check-layers.py lists the violations above)"
 fi
 
-step "fuzzing the virtqueue and virtio-blk parsers (20 s, libFuzzer + ASan + UBSan)"
+step "fuzzing the virtqueue and virtio-blk parsers and the frame path (20 s each, libFuzzer + ASan + UBSan)"
 if tests/fuzz/run.sh 20; then
 	tally 1 0
-	echo "fuzz: PASS fuzz_virtq (no crash in 20 s)"
+	echo "fuzz: PASS fuzz_virtq, fuzz_frame (no crash in 20 s each)"
 else
 	tally 0 1
-	echo "fuzz: FAIL fuzz_virtq (see build/fuzz/)"
+	echo "fuzz: FAIL (see build/fuzz/)"
 fi
 
 step "boot tests"
@@ -72,6 +73,16 @@ if [ -z "$b_pass" ]; then
 	tally 0 1
 else
 	tally "$b_pass" "$b_fail"
+fi
+
+step "smoke run of make bench-net (1 s of TCP, remap on and off)"
+if python3 tests/bench/net.py "$BUILD/bench-smoke" --smoke &&
+	python3 -c 'import json, sys; r = json.load(open(sys.argv[1])); sys.exit(not (len(r["tcp"]) == 2 and r["tcp"][0]["pages_remapped"] > 0 and r["tcp"][1]["pages_remapped"] == 0))' "$BUILD/bench-smoke/net.json"; then
+	tally 1 0
+	echo "bench: PASS bench-net smoke"
+else
+	tally 0 1
+	echo "bench: FAIL bench-net smoke"
 fi
 
 step "benchmark: boot overhead (9 interleaved runs each; a figure, not a test)"

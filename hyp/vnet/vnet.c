@@ -247,6 +247,7 @@ unpin:
 
 enum delivery {
 	DELIVERED,
+	FRAME_DROPPED,		/* not passed on (spoofed, nowhere to go): counted */
 	RECEIVER_BUSY,		/* another hart is in its receive queue */
 	RECEIVER_NO_BUFFER,	/* it has no receive buffer posted */
 	RECEIVER_DROPPED,	/* no driver, a broken ring or buffer, an offload it lacks */
@@ -348,23 +349,24 @@ static void wait_for_buffers(struct vnet *to, unsigned sender_port)
 }
 
 /*
- * Routes and delivers one frame. DELIVERED if it is done with (delivered,
- * or dropped and counted); RECEIVER_BUSY or RECEIVER_NO_BUFFER if its one
- * receiver cannot take it now and it is to stay unconsumed (backpressure).
+ * Routes and delivers one frame: DELIVERED (to at least one port),
+ * FRAME_DROPPED (to none; counted), or RECEIVER_BUSY / RECEIVER_NO_BUFFER
+ * if its one receiver cannot take it now and it is to stay unconsumed
+ * (backpressure).
  */
 static enum delivery route_and_deliver(const struct outgoing *o, const uint8_t *eth_header)
 {
 	struct vnet *from = o->from;
 	struct vswitch_ports out;
 	enum vswitch_verdict verdict;
-	unsigned receivers;
+	unsigned receivers, delivered = 0;
 
 	spin_lock(&switch_lock);
 	verdict = vswitch_route(&the_switch, (unsigned)from->port, eth_header, o->len, &out);
 	spin_unlock(&switch_lock);
 	if (verdict != VSWITCH_FORWARD) {
 		from->drops++;
-		return DELIVERED;
+		return FRAME_DROPPED;
 	}
 	receivers = vswitch_ports_count(&out);
 	for (unsigned p = 0; p < the_switch.nports; p++) {
@@ -391,8 +393,9 @@ static enum delivery route_and_deliver(const struct outgoing *o, const uint8_t *
 			if (r == RECEIVER_NO_BUFFER)
 				from->drops_no_buffer++;
 		}
+		delivered += r == DELIVERED;
 	}
-	return DELIVERED;
+	return delivered ? DELIVERED : FRAME_DROPPED;
 }
 
 /* Reads a transmitted chain's header and Ethernet header; false if the
@@ -493,8 +496,8 @@ static bool serve_transmit(struct virtio_device *d, unsigned q)
 			if (r == DELIVERED) {
 				n->tx_packets++;
 				n->tx_bytes += o.len;
-			} else {
-				n->drops++;
+			} else if (r == RECEIVER_BUSY) {
+				n->drops++;	/* waited long enough */
 			}
 		}
 		done[count].head = chain.head;

@@ -612,6 +612,18 @@ run_test net-nfs 0 DISK=1 NET=1 GUESTS=2 "$NFS_READ" -- \
 run_test net-nfs-no-pv-copy 0 DISK=1 NET=1 GUESTS=2 PV_COPY=0 "$NFS_READ" -- \
 	'line:[guest0] nfs-checksums-equal' \
 	'hvstat:vm[1]["net_rx_bytes"] > 40 << 20 and vm[1]["pv_remaps"] == 0'
+# The network's bad input, from a bare-metal driver (tests/guests/
+# virtio-test/net.c): guest0 sends three good frames and, between them,
+# seven malformed ones (header outside RAM, short header, writable buffer,
+# over the MTU, checksum past the frame, GSO not negotiated, spoofed MAC),
+# each dropped and counted, and a looping chain (DEVICE_NEEDS_RESET); then
+# bad remap calls. guest1 gets exactly the three good frames.
+run_test net-malformed 0 DISK=0 NET=1 GUESTS=2 HARTS=2 NODES=1 \
+	GUEST_KERNEL=$BUILD/tests/guests/virtio-test.bin GUEST_INITRD=none GUEST_APPEND=virtio-test=net -- \
+	'line:[guest0] virtio-test: ' 'line:[guest1] virtio-test: ' 'noline:FAIL' \
+	'line:[guest1] PASS net.received_good' 'line:[guest0] PASS pv.copy_on_write' \
+	'hvstat:vm[0]["net_drops"] == 7 and vm[0]["net_tx_packets"] == 3 and vm[1]["net_rx_packets"] == 3' \
+	'hvstat:vm[0]["pv_remaps"] == 1 and vm[0]["pv_remap_fallbacks"] == 4'
 # A guest that sends with another MAC than the one discv gave it: the
 # switch drops its frames (counted), and the other guest never sees one.
 run_test net-spoof-dropped 0 DISK=0 NET=1 GUESTS=2 HARTS=2 NODES=1 \
