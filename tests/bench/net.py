@@ -11,9 +11,9 @@ harts, 2 NUMA nodes, 2 GiB, 128 MiB guests booting the base disk):
           pages that arrived by pv copy, and how much the host's memory
           grew against a run where guest1 only mounts; remap and pv copy on
           against NET_REMAP=0 PV_COPY=0.
-  disco8  Disco's row: guest0 serves, guests 1-7 read the same files over
-          NFS, against 8 guests each reading them from its own disk (the
-          base disk, shared): host memory.
+  disco8  Disco's row: guest0 serves, guests 1-7 read the same files (16
+          MiB of libraries) over NFS, against 8 guests each reading them
+          from its own disk (the base disk, shared): host memory.
 
 Writes OUTDIR/net.json and OUTDIR/net.svg and prints the tables.
 usage: net.py OUTDIR [--smoke] (--smoke: tcp only, 1 s, to check the bench runs)
@@ -35,12 +35,22 @@ NFS_READ = ("if [ $(hostname) = guest0 ]; then nfs-serve /usr && "
             " | nc guest0 81; fi")
 NFS_MOUNT_ONLY = ("if [ $(hostname) = guest0 ]; then nfs-serve /usr && timeout 300 nc -l -p 81 >/dev/null; "
                   "else nfs-mount guest0 /usr /mnt && echo mounted | nc guest0 81; fi")
+DISCO_MIB = 16	# Disco's row: the same files, the first 16 MiB of the libraries
+
+
+def fileset(root, mib=DISCO_MIB):
+    """Reads the first `mib` MiB of ROOT/lib/riscv64-linux-gnu/lib*, in name order."""
+    return (f"t=0; for f in {root}/lib/riscv64-linux-gnu/lib*; do [ -f \"$f\" ] || continue; "
+            f"cat \"$f\" > /dev/null; t=$((t + $(stat -c %s \"$f\"))); "
+            f"[ $t -ge {mib << 20} ] && break; done; echo fileset=$t")
+
+
 # Guests 1..7 read over NFS; guest0 waits for all seven.
 NFS_MANY = ("if [ $(hostname) = guest0 ]; then nfs-serve /usr && "
-            "for k in 1 2 3 4 5 6 7; do timeout 600 nc -l -p 81 >/dev/null; done; "
-            "else nfs-mount guest0 /usr /mnt && " + FILES.format(d="/mnt/lib") +
+            "for k in 1 2 3 4 5 6 7; do timeout 900 nc -l -p 81 >/dev/null; done; "
+            "else nfs-mount guest0 /usr /mnt && " + fileset("/mnt") +
             " && until echo done | nc guest0 81 2>/dev/null; do sleep 1; done; fi")
-LOCAL_READ = FILES.format(d="/usr/lib")
+LOCAL_READ = fileset("/usr")
 
 
 def run(guests, cmd, **env_extra):
