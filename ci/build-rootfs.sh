@@ -2,8 +2,11 @@
 # build-rootfs.sh OUT: build the guests' shared base disk at OUT (e.g.
 # build/guest/base.img): a raw ext4 image (4 KiB blocks, label discv-base,
 # fixed UUID) of a small Debian 13 "trixie" riscv64 root file system with
-# busybox (applet links made here), fio, iperf3, the shared libraries they
-# load, and guest-rootfs/init as both /sbin/init and /init.
+# busybox (applet links made here), fio, iperf3, the NFS server and client
+# (nfs-kernel-server, nfs-common, rpcbind, with netbase and libtirpc-common
+# for /etc/services and /etc/netconfig), the shared libraries they load,
+# guest-rootfs/init as both /sbin/init and /init, guest-rootfs/hosts as
+# /etc/hosts and guest-rootfs/nfs-serve and nfs-mount in /usr/sbin.
 #
 # Package set: mmdebstrap --variant=extract downloads the packages in $pkgs
 # *and their hard dependencies* (apt resolves them); only the packages named
@@ -12,9 +15,10 @@
 # iperf3: Debian's fio also depends on python3, init-system-helpers, ... (for
 # its helper scripts and service file), which would double the tree (~125 MB
 # instead of ~60 MB) for nothing the guests run.  The build checks that every
-# library fio and iperf3 need is in the tree and runs `fio --version` and
-# `iperf3 --version` under qemu-riscv64-static; a trixie update that adds a
-# library makes it fail with the missing soname, to be added to $pkgs.
+# library fio, iperf3 and the NFS programs ($closure_only) need is in the
+# tree and runs `fio --version` and `iperf3 --version` under
+# qemu-riscv64-static; a trixie update that adds a library makes it fail
+# with the missing soname, to be added to $pkgs.
 #
 # Reproducible: fixed mtimes (SOURCE_DATE_EPOCH, default: the newest file in
 # the packages), a private mke2fs.conf, fixed UUID and directory hash seed,
@@ -25,8 +29,8 @@
 # Writes OUT, OUT.versions ("package version" lines) and OUT.sha256
 # (sha256sum format); each is rewritten only if its content changes.
 # Cache: $DISCV_CACHE/rootfs/<key>/ (DISCV_CACHE defaults to ~/.cache/discv),
-# key = sha256 of this script (which holds the package list) and
-# guest-rootfs/init.  A cold build downloads the current trixie versions;
+# key = sha256 of this script (which holds the package list) and of
+# guest-rootfs/init, hosts, nfs-serve and nfs-mount.  A cold build downloads the current trixie versions;
 # DISCV_REFRESH_ROOTFS=1 rebuilds even when cached (e.g. to pick up a newer
 # point release).
 set -euo pipefail
