@@ -154,15 +154,13 @@ static bool copy_bytes(struct vm *from, struct chain_cursor *src, struct vm *to,
  * read-only in the receiver too. Its old page waits in *retired for the
  * receiver's fence (virtio_mmio_complete pays it before the used ring
  * says the frame is there). Where the mapping cannot be made now, the
- * page is copied instead.
+ * page is copied instead (*remapped false). False if neither worked.
  */
 static bool remap_page(struct vm *to, uint64_t dst_gpa, uint64_t src_pa,
-		       struct retired_pages *retired)
+		       struct retired_pages *retired, bool *remapped)
 {
-	if (guest_memory_map_shared(to, dst_gpa, src_pa, retired))
-		return true;
-	guest_copy_to(to, dst_gpa, pa_to_ptr(src_pa), PAGE_SIZE);
-	return false;
+	*remapped = guest_memory_map_shared(to, dst_gpa, src_pa, retired);
+	return *remapped || guest_copy_to(to, dst_gpa, pa_to_ptr(src_pa), PAGE_SIZE);
 }
 
 /*
@@ -230,7 +228,9 @@ static bool place_frame(struct vnet *to, const struct outgoing *o, const struct 
 		at = upto;
 		if (i == plan.nremaps || !ok)
 			break;
-		remapped += remap_page(d->vm, plan.remap[i].dst_gpa, pinned[i], retired);
+		bool this_remapped;
+		ok = remap_page(d->vm, plan.remap[i].dst_gpa, pinned[i], retired, &this_remapped);
+		remapped += this_remapped;
 		cursor_skip(&src, PAGE_SIZE);
 		cursor_skip(&dst, PAGE_SIZE);
 		at += PAGE_SIZE;
@@ -283,7 +283,6 @@ static enum delivery deliver(struct vnet *to, const struct outgoing *o)
 {
 	struct virtio_device *d = &to->virtio;
 	const struct guest_mem_ops mem = virtio_guest_memory(d->vm);
-	struct vnet_hdr hdr = o->hdr;	/* the offload check below */
 	struct retired_pages retired;
 	struct virtq_chain chain;
 	struct virtio_used used;
@@ -297,8 +296,8 @@ static enum delivery deliver(struct vnet *to, const struct outgoing *o)
 	}
 	/* An offload the receiver did not take would need the switch to sum
 	 * or cut in software: not yet (docs/virtual-network.md). */
-	if (((hdr.flags & VNET_HDR_F_NEEDS_CSUM) && !virtio_mmio_has_feature(d, F_GUEST_CSUM)) ||
-	    (hdr.gso_type == VNET_HDR_GSO_TCPV4 && !virtio_mmio_has_feature(d, F_GUEST_TSO4))) {
+	if (((o->hdr.flags & VNET_HDR_F_NEEDS_CSUM) && !virtio_mmio_has_feature(d, F_GUEST_CSUM)) ||
+	    (o->hdr.gso_type == VNET_HDR_GSO_TCPV4 && !virtio_mmio_has_feature(d, F_GUEST_TSO4))) {
 		virtio_mmio_end_serve(d, RXQ);
 		return RECEIVER_DROPPED;
 	}
