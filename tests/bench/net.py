@@ -24,6 +24,9 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import hvstat  # noqa: E402  (tests/lib/hvstat.py)
+
 PAGE = 4096
 FILES = "find {d} -type f | sort | xargs cat | md5sum"
 IPERF = ("n=$(hostname); if [ $n = guest0 ]; then iperf3 -s -1 >/dev/null & sleep {wait}; "
@@ -60,14 +63,7 @@ def run(guests, cmd, **env_extra):
         env.pop("GUEST_CMD_FILE", None)
         out = subprocess.run(["tools/run-qemu.sh"], env=env, stdin=subprocess.DEVNULL,
                              capture_output=True, text=True, timeout=3600).stdout
-    vms, total = [], None
-    for line in out.splitlines():
-        if "hvstat: " in line:
-            obj = json.loads(line[line.index("hvstat: ") + 8:])
-            if obj["vm"] == "total":
-                total = obj
-            else:
-                vms.append(obj)
+    vms, total = hvstat.parse(out.splitlines())
     if total is None or len(vms) != guests or not all(v["state"] == "off" for v in vms):
         raise RuntimeError(f"{guests} guests, {env_extra}: the run did not finish:\n{out[-3000:]}")
     return out, vms, total

@@ -16,6 +16,9 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import hvstat  # noqa: E402  (tests/lib/hvstat.py)
+
 PAGE = 4096
 
 
@@ -32,12 +35,9 @@ def run(n, share, mib):
         env.pop("GUEST_CMD_FILE", None)
         out = subprocess.run(["tools/run-qemu.sh"], env=env, stdin=subprocess.DEVNULL,
                              capture_output=True, text=True, timeout=1800).stdout
-    vms, total, fileset = [], None, 0
+    vms, total = hvstat.parse(out.splitlines())
+    fileset = 0
     for line in out.splitlines():
-        if "hvstat: " in line:
-            obj = json.loads(line[line.index("hvstat: ") + 8:])
-            (vms.append(obj) if obj["vm"] != "total" else None)
-            total = obj if obj["vm"] == "total" else total
         if "fileset=" in line:
             fileset = int(line.split("fileset=")[1])
     if total is None or len(vms) != n or not all(v["state"] == "off" for v in vms):

@@ -16,19 +16,25 @@ import json
 import sys
 
 
-def load(path):
+def parse(lines):
+    """The per-VM objects (in VM order) and the total of the hvstat lines
+    among `lines` (the last dump wins)."""
     vms, total = {}, None
-    with open(path, errors="replace") as f:
-        for line in f:
-            i = line.find("hvstat: ")
-            if i < 0:
-                continue
-            obj = json.loads(line[i + len("hvstat: "):])
-            if obj["vm"] == "total":
-                total = obj
-            else:
-                vms[obj["vm"]] = obj
+    for line in lines:
+        i = line.find("hvstat: ")
+        if i < 0:
+            continue
+        obj = json.loads(line[i + len("hvstat: "):])
+        if obj["vm"] == "total":
+            total = obj
+        else:
+            vms[obj["vm"]] = obj
     return [vms[k] for k in sorted(vms)], total
+
+
+def load(path):
+    with open(path, errors="replace") as f:
+        return parse(f)
 
 
 def field(obj, dotted):
