@@ -29,6 +29,7 @@
  */
 #include <stdarg.h>
 #include "console.h"
+#include "mmio.h"
 
 typedef unsigned long ulong;
 typedef unsigned int u32;
@@ -322,30 +323,22 @@ static u8 hdr[64] __attribute__((aligned(16)));
 
 static u32 rd(ulong off)
 {
-	u32 v = *(volatile u32 *)(VIRTIO_BASE + off);
-
-	mb();
-	return v;
+	return mmio_read32(VIRTIO_BASE + off);
 }
 
 static void wr(ulong off, u32 v)
 {
-	mb();
-	*(volatile u32 *)(VIRTIO_BASE + off) = v;
+	mmio_write32(VIRTIO_BASE + off, v);
 }
 
 static void plic_wr(ulong off, u32 v)
 {
-	mb();
-	*(volatile u32 *)(PLIC_BASE + off) = v;
+	mmio_write32(PLIC_BASE + off, v);
 }
 
 static u32 plic_rd(ulong off)
 {
-	u32 v = *(volatile u32 *)(PLIC_BASE + off);
-
-	mb();
-	return v;
+	return mmio_read32(PLIC_BASE + off);
 }
 
 static void wr64(ulong off, ulong v)

@@ -20,6 +20,7 @@
 #include <stdarg.h>
 #include "console.h"
 #include "fdt.h"
+#include "mmio.h"
 #include "smp.h"
 #include "virtio_test.h"
 
@@ -238,16 +239,12 @@ static unsigned long long capacity;	/* sectors, from the config space */
 
 static u32 rd(ulong off)
 {
-	u32 v = *(volatile u32 *)(VIRTIO_BASE + off);
-
-	mb();
-	return v;
+	return mmio_read32(VIRTIO_BASE + off);
 }
 
 static void wr(ulong off, u32 v)
 {
-	mb();	/* ring and buffer writes before the register write */
-	*(volatile u32 *)(VIRTIO_BASE + off) = v;
+	mmio_write32(VIRTIO_BASE + off, v);
 }
 
 static void wr64(ulong low_off, ulong v)

@@ -17,6 +17,7 @@
  *    nothing else.
  */
 #include "console.h"
+#include "mmio.h"
 #include "virtio_test.h"
 
 #define NET_BASE	0x10002000UL
@@ -72,16 +73,12 @@ static u8 dst_page[4096] __attribute__((aligned(4096)));
 
 static u32 rd(ulong off)
 {
-	u32 v = *(volatile u32 *)(NET_BASE + off);
-
-	mb();
-	return v;
+	return mmio_read32(NET_BASE + off);
 }
 
 static void wr(ulong off, u32 v)
 {
-	mb();
-	*(volatile u32 *)(NET_BASE + off) = v;
+	mmio_write32(NET_BASE + off, v);
 }
 
 static void wr64(ulong off, ulong v)
