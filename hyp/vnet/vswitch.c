@@ -75,6 +75,15 @@ int vswitch_add_port(struct vswitch *sw, const uint8_t mac[ETH_ADDR_BYTES])
 	return (int)sw->nports++;
 }
 
+/* The first uplink-style port other than in_port, or -1. */
+static int uplink_other_than(const struct vswitch *sw, unsigned in_port)
+{
+	for (unsigned p = 0; p < sw->nports; p++)
+		if (!sw->port[p].has_mac && p != in_port)
+			return (int)p;
+	return -1;
+}
+
 /* Every port but in_port; the verdict is NO_PORT if that is none. */
 static enum vswitch_verdict flood(struct vswitch *sw, unsigned in_port, struct vswitch_ports *out)
 {
@@ -119,8 +128,10 @@ enum vswitch_verdict vswitch_route(struct vswitch *sw, unsigned in_port, const u
 	if (is_group_address(dst))
 		return flood(sw, in_port, out);
 	to = port_owning(sw, dst);
+	if (to < 0 && from->has_mac)
+		to = uplink_other_than(sw, in_port);
 	if (to < 0)
-		return flood(sw, in_port, out);	/* unknown: the uplink's, if any */
+		return flood(sw, in_port, out);
 	if ((unsigned)to == in_port) {
 		from->no_port++;
 		return VSWITCH_DROP_NO_PORT;

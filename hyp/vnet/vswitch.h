@@ -7,7 +7,10 @@
  * assigned to its guest, so the switch learns nothing: it knows where
  * every guest is from the start. An uplink-style port (added with no MAC)
  * stands for everything else: any source address is accepted from it,
- * and unicast to an address no port owns reaches it.
+ * and unicast to an address no port owns reaches it alone. A learning
+ * switch would flood such a frame (802.1D 8.8), but here no guest can own
+ * the address (its source would be spoofed), so copying the frame into
+ * every guest would only cost each of them a copy and an interrupt.
  *
  * The rules, for a frame of len bytes from port in_port:
  *   - in_port not a port:                            VSWITCH_DROP_BAD_PORT
@@ -18,8 +21,10 @@
  *     multicast): every port but the sender          (flooded)
  *   - destination a port's MAC: that port, unless
  *     it is the sender's own (VSWITCH_DROP_NO_PORT)  (forwarded)
- *   - destination no port's MAC: every port but
- *     the sender                                     (flooded)
+ *   - destination no port's MAC, from a guest: the
+ *     first uplink, if there is one                  (forwarded)
+ *   - destination no port's MAC, otherwise: every
+ *     port but the sender                            (flooded)
  *   - no port left to go to:                         VSWITCH_DROP_NO_PORT
  * Each verdict is counted on the port the frame came in on.
  */

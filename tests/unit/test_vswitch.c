@@ -166,7 +166,7 @@ static void test_unicast(void)
 	CHECK_EQ(vswitch_ports_count(&out), 1);
 	len = frame(buf, stranger, mac_of[63]);
 	CHECK_EQ(vswitch_route(&sw, 63, buf, len, &out), VSWITCH_FORWARD);
-	CHECK_EQ(vswitch_ports_count(&out), 64);
+	CHECK_EQ(vswitch_ports_count(&out), 1);	/* unknown: the uplink alone */
 	CHECK(vswitch_ports_has(&out, 64));
 	CHECK(!vswitch_ports_has(&out, 63));
 }
@@ -218,15 +218,26 @@ static void test_unknown_unicast(void)
 	make_switch(&sw, 3, true);
 	len = frame(buf, stranger, mac_of[0]);
 	CHECK_EQ(vswitch_route(&sw, 0, buf, len, &out), VSWITCH_FORWARD);
-	CHECK(ports_are(&out, 0xe, 4));		/* the other guests and the uplink */
+	CHECK(ports_are(&out, 0x8, 4));		/* the uplink only: no guest owns it */
 	/* A guest MAC with no port (guest 9 of 3) is unknown too. */
 	vswitch_guest_mac(9, absent_guest);
 	len = frame(buf, absent_guest, mac_of[2]);
 	CHECK_EQ(vswitch_route(&sw, 2, buf, len, &out), VSWITCH_FORWARD);
-	CHECK(ports_are(&out, 0xb, 4));
+	CHECK(ports_are(&out, 0x8, 4));
+	/* Without an uplink, unknown unicast floods to the other guests. */
+	make_switch(&sw, 3, false);
+	len = frame(buf, stranger, mac_of[0]);
+	CHECK_EQ(vswitch_route(&sw, 0, buf, len, &out), VSWITCH_FORWARD);
+	CHECK(ports_are(&out, 0x6, 3));
 	CHECK_EQ(sw.port[0].flooded, 1);
-	CHECK_EQ(sw.port[2].flooded, 1);
-	CHECK_EQ(sw.port[0].forwarded, 0);
+	make_switch(&sw, 3, true);
+	len = frame(buf, stranger, mac_of[0]);
+	CHECK_EQ(vswitch_route(&sw, 0, buf, len, &out), VSWITCH_FORWARD);
+	len = frame(buf, absent_guest, mac_of[2]);
+	CHECK_EQ(vswitch_route(&sw, 2, buf, len, &out), VSWITCH_FORWARD);
+	CHECK_EQ(sw.port[0].forwarded, 1);	/* to one port: forwarded, not flooded */
+	CHECK_EQ(sw.port[2].forwarded, 1);
+	CHECK_EQ(sw.port[0].flooded, 0);
 	/* From the uplink, unknown unicast goes to every guest (the uplink
 	 * uses the guests' addresses only; flooding is the 802.1D rule). */
 	len = frame(buf, stranger, stranger);
@@ -374,6 +385,13 @@ static enum vswitch_verdict model_route(unsigned nguests, bool uplink, unsigned 
 	}
 	if (owner >= 0) {
 		out[owner / 64] |= 1ULL << (owner % 64);
+		c[in_port].forwarded++;
+		return VSWITCH_FORWARD;
+	}
+	/* Unknown unicast from a guest: to the uplink alone, if there is one
+	 * (no guest can own the address); else, and from the uplink, flood. */
+	if (!(f[0] & 1) && uplink && from_guest) {
+		out[nguests / 64] |= 1ULL << (nguests % 64);
 		c[in_port].forwarded++;
 		return VSWITCH_FORWARD;
 	}
