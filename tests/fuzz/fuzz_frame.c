@@ -3,17 +3,23 @@
  * guest-controlled parts taken from the input - the sender's 12-byte
  * virtio-net header (vnet_hdr_check), its Ethernet header and port
  * (vswitch_route), and both descriptor chains (rx_plan_make: the split
- * and the pages to remap). Whatever the input, the checks must hold:
- * a routed frame goes to existing ports other than its own, never from a
- * spoofed source; a planned remap is one whole aligned page on both
- * sides, inside the frame, in frame order; a split is one the patched
- * driver accepts.
+ * and the pages to remap); then the whole input as a packet, summed and
+ * cut for a receiver without offloads (vnet_offload_checksum with the
+ * header's csum_start and csum_offset, vnet_gso_* with its gso_size).
+ * Whatever the input, the checks must hold: a routed frame goes to
+ * existing ports other than its own, never from a spoofed source; a
+ * planned remap is one whole aligned page on both sides, inside the
+ * frame, in frame order; a split is one the patched driver accepts; the
+ * checksum changes only its field; every segment fits its 1514-byte
+ * buffer, there are at most 1 + payload / mss of them, and their
+ * payloads put together are the packet's.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "vnet/rx_plan.h"
 #include "vnet/vnet_hdr.h"
+#include "vnet/vnet_offload.h"
 #include "vnet/vswitch.h"
 
 #define CHECK(c) do { if (!(c)) abort(); } while (0)
@@ -53,6 +59,44 @@ static void chain_from(struct input *in, struct virtq_chain *c, bool writable)
 		else
 			c->readable_bytes += len;
 	}
+}
+
+/* The input as a packet (in a buffer of its size: ASan sees any read
+ * past it), summed, then cut into 1514-byte frames. Returns 0. */
+static int check_offloads(const uint8_t *data, size_t size, const struct vnet_hdr *h)
+{
+	uint32_t len = size > VNET_GSO_PACKET_MAX ? VNET_GSO_PACKET_MAX : (uint32_t)size;
+	uint8_t *packet = malloc(len ? len : 1), seg[VNET_ETH_FRAME_MAX];
+	uint32_t field = (uint32_t)h->csum_start + h->csum_offset;
+	struct vnet_gso g;
+
+	if (len)
+		memcpy(packet, data, len);
+	if (vnet_offload_checksum(packet, len, h->csum_start, h->csum_offset)) {
+		CHECK(h->csum_start < len && field + 2 <= len);
+		CHECK(memcmp(packet, data, field) == 0);
+		CHECK(memcmp(packet + field + 2, data + field + 2, len - field - 2) == 0);
+	} else if (len) {
+		CHECK(memcmp(packet, data, len) == 0);
+	}
+	if (vnet_gso_begin(&g, packet, len, h->gso_size, sizeof(seg)) == VNET_GSO_OK) {
+		/* begin checked the headers: this parse stays inside. */
+		uint32_t tcp_off = 14 + (packet[14] & 0xf) * 4u;
+		uint32_t hdr = tcp_off + (packet[tcp_off + 12] >> 4) * 4u, at = 0, n;
+		uint32_t payload = len - hdr, segments = 0;
+
+		while ((n = vnet_gso_next(&g, seg, sizeof(seg))) != 0) {
+			CHECK(n <= sizeof(seg) && n >= hdr && n - hdr <= h->gso_size);
+			CHECK(++segments <= 1 + payload / h->gso_size);
+			CHECK(at + (n - hdr) <= payload);
+			CHECK(memcmp(seg + hdr, packet + hdr + at, n - hdr) == 0);
+			at += n - hdr;
+		}
+		/* A buffer of max_frame bytes always fits the next segment. */
+		CHECK(vnet_gso_done(&g) && at == payload && segments >= 1);
+	}
+	free(packet);
+	return 0;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -99,7 +143,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	chain_from(&in, &rx, true);
 	uint64_t room_tx = tx.readable_bytes, room_rx = rx.writable_bytes;
 	if (room_tx < VNET_HDR_BYTES || room_rx < VNET_HDR_BYTES)
-		return 0;
+		return check_offloads(data, size, &h);
 	uint64_t frame = room_tx - VNET_HDR_BYTES;
 	if (frame > room_rx - VNET_HDR_BYTES)
 		frame = room_rx - VNET_HDR_BYTES;
@@ -116,5 +160,5 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(r->src_gpa % RX_PLAN_PAGE == 0 && r->dst_gpa % RX_PLAN_PAGE == 0);
 		end = r->frame_off + RX_PLAN_PAGE;
 	}
-	return 0;
+	return check_offloads(data, size, &h);
 }

@@ -72,7 +72,8 @@ fi
 "$out/make_seeds" "$out/seeds" || exit 1
 ok=0
 fuzz fuzz_virtq 16400 "$out/seeds" "${virtq_srcs[@]}" || ok=1
-# A frame's path through the switch: header check, routing, remap plan.
+# A frame's path through the switch: header check, routing, remap plan,
+# then the checksum and the segmentation for a receiver without offloads.
 fuzz fuzz_frame 512 "" tests/fuzz/fuzz_frame.c hyp/vnet/vnet_hdr.c hyp/vnet/vswitch.c \
-	hyp/vnet/rx_plan.c || ok=1
+	hyp/vnet/rx_plan.c hyp/vnet/vnet_offload.c || ok=1
 exit $ok

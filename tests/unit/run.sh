@@ -23,7 +23,7 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
 tests=(test_gstage test_host_pages test_guest_memory test_config test_format test_sbi
 	test_placement test_runqueue test_virtq test_host_vq test_blk_request test_overlay
 	test_insn test_vplic test_share_table test_vcpu_states test_virtio_mmio
-	test_vswitch test_vnet_hdr test_rx_plan)
+	test_vswitch test_vnet_hdr test_rx_plan test_vnet_offload)
 sources() {
 	case $1 in
 	test_gstage) echo hyp/g-stage/gstage.c ;;
@@ -47,6 +47,7 @@ sources() {
 	test_vswitch) echo hyp/vnet/vswitch.c ;;
 	test_vnet_hdr) echo hyp/vnet/vnet_hdr.c ;;
 	test_rx_plan) echo hyp/vnet/rx_plan.c ;;
+	test_vnet_offload) echo hyp/vnet/vnet_offload.c ;;
 	esac
 }
 
