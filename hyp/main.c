@@ -26,6 +26,7 @@
 #include "host/irq.h"
 #include "host/platform.h"
 #include "host/virtio_blk.h"
+#include "host/virtio_net.h"
 #include "vdisk/vdisk.h"
 #include "share/share.h"
 #include <string.h>
@@ -156,6 +157,7 @@ void hyp_main(unsigned long boot_hartid, const void *fdt)
 		machine_exit(MACHINE_EXIT_BAD_CONFIG);
 	}
 	host_blk_probe(fdt);
+	host_net_probe(fdt);	/* the switch's uplink, if QEMU has a card */
 	disk_map_bytes = (vdisk_map_bytes() + PAGE_SIZE - 1) & PAGE_MASK;
 	base_blocks = vdisk_base_blocks();
 	memory_init(fdt);
