@@ -15,6 +15,8 @@ DISK ?= 1
 SHARE ?= 1
 # NET=1: every guest gets a virtio-net device on discv's switch.
 NET ?= 0
+# FWD='8080:guest1:80 ...': host ports (127.0.0.1) forwarded to guests (NET=1).
+FWD ?=
 # NET_REMAP=0: received whole pages are copied instead of remapped.
 NET_REMAP ?= 1
 # PV_COPY=0: no paravirtual copy (discv's SBI extension is hidden).
@@ -75,7 +77,10 @@ help:
 	@echo "  GUEST_APPEND='...'  extra guest kernel command line"
 	@echo "  SHARE=0             no page sharing (disk reads, kernel image): to compare"
 	@echo "  NET=1               a virtio-net device per guest, switched between guests"
-	@echo "                      (MAC 02:64:73:63:76:ii for guest ii; default NET=0)"
+	@echo "                      (MAC 02:64:73:63:76:ii for guest ii; default NET=0), and an"
+	@echo "                      uplink to QEMU's user network (restrict=on: nothing outside)"
+	@echo "  FWD='HP:guestK:GP'  with NET=1: forward 127.0.0.1:HP of the host to port GP of"
+	@echo "                      guest K (several: space-separated), e.g. FWD='8080:guest1:80'"
 	@echo "  NET_REMAP=0         copy every received page instead of remapping whole ones"
 	@echo "  PV_COPY=0           hide the paravirtual copy (discv's SBI REMAP_PAGE)"
 	@echo "  DISK=1              guests boot from a virtio-blk disk: BASE_DISK (shared,"
@@ -190,7 +195,8 @@ RUN_ENV = GUESTS='$(GUESTS)' GUEST_VCPUS='$(GUEST_VCPUS)' GUEST_MEM='$(GUEST_MEM
 	HARTS='$(HARTS)' NODES='$(NODES)' HOST_MEM='$(HOST_MEM)' \
 	GUEST_KERNEL='$(GUEST_KERNEL)' GUEST_INITRD='$(GUEST_INITRD)' \
 	DISCV_BIN='$(BUILD)/discv.bin' DISK='$(DISK)' BASE_DISK='$(BASE_DISK)' \
-	DISCV_STATE='$(DISCV_STATE)' SHARE='$(SHARE)' NET='$(NET)' NET_REMAP='$(NET_REMAP)' PV_COPY='$(PV_COPY)'
+	DISCV_STATE='$(DISCV_STATE)' SHARE='$(SHARE)' NET='$(NET)' NET_REMAP='$(NET_REMAP)' PV_COPY='$(PV_COPY)' \
+	FWD='$(FWD)'
 
 # The batch command goes through a file, written verbatim by $(file ...):
 # quotes, ';', '$(...)' and pipes reach the guest unchanged.

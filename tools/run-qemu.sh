@@ -10,7 +10,10 @@
 # GUEST_INITRD ('none' for no initramfs), GUEST_CMD or GUEST_CMD_FILE
 # (batch command), GUEST_APPEND or GUEST_APPEND_FILE, DISCV_BIN,
 # QEMU_EXTRA (more QEMU arguments), QEMU_GDB=1 (wait for gdb on :1234),
-# NET=1 (a virtio-net device per guest, all on discv's switch),
+# NET=1 (a virtio-net device per guest, all on discv's switch, whose
+# uplink is QEMU's user-mode network with restrict=on: nothing outside
+# reachable), FWD='HP:guestK:GP ...' (with NET=1: host port HP, on
+# 127.0.0.1 only, forwarded to TCP port GP of guest K),
 # NET_REMAP=0 (received whole pages copied, not remapped: to compare),
 # PV_COPY=0 (no paravirtual copy extension: the guest copies),
 # SHARE=0 (no page sharing of disk reads and the kernel image, to compare),
@@ -172,11 +175,31 @@ if [ "${DISK:-1}" = 1 ]; then
 	fi
 	delta=$DISCV_STATE/delta-$base_id.img
 	[ -f "$delta" ] || truncate -s 64G "$delta" || die "cannot create $delta"
-	disks=(-global virtio-mmio.force-legacy=false
-		-drive "file=$BASE_DISK,if=none,id=base,format=raw,readonly=on"
+	disks=(-drive "file=$BASE_DISK,if=none,id=base,format=raw,readonly=on"
 		-device virtio-blk-device,drive=base,serial=discv-base
 		-drive "file=$delta,if=none,id=delta,format=raw,cache=writeback"
 		-device virtio-blk-device,drive=delta,serial=discv-delta)
+fi
+
+# The network's uplink: a virtio-net card on QEMU's user-mode network,
+# which discv drives as the switch's uplink port. restrict=on: the guests
+# reach nothing outside; only the FWD rules come in, from 127.0.0.1.
+# Guest K is 10.0.2.(15+K) (its /init), slirp's gateway 10.0.2.2.
+uplink=()
+if [ "${NET:-0}" = 1 ]; then
+	netdev=user,id=uplink,restrict=on,ipv6=off,net=10.0.2.0/24,host=10.0.2.2
+	for rule in ${FWD:-}; do
+		[[ $rule =~ ^([0-9]+):guest([0-9]+):([0-9]+)$ ]] ||
+			die "FWD: '$rule' is not HOSTPORT:guestK:GUESTPORT (e.g. 8080:guest1:80)"
+		hp=${BASH_REMATCH[1]} k=${BASH_REMATCH[2]} gp=${BASH_REMATCH[3]}
+		(( hp >= 1 && hp <= 65535 && gp >= 1 && gp <= 65535 )) ||
+			die "FWD: '$rule': ports must be 1..65535"
+		(( k < GUESTS )) || die "FWD: '$rule': there is no guest$k (GUESTS=$GUESTS)"
+		netdev+=",hostfwd=tcp:127.0.0.1:$hp-10.0.2.$((15 + k)):$gp"
+	done
+	uplink=(-netdev "$netdev" -device virtio-net-device,netdev=uplink)
+elif [ -n "${FWD:-}" ]; then
+	die "FWD needs NET=1 (the guests' network)"
 fi
 
 gdb=()
@@ -185,4 +208,5 @@ gdb=()
 # shellcheck disable=SC2086
 exec qemu-system-riscv64 -M "$machine" -cpu rv64 -smp "$HARTS" -m "$HOST_MEM" "${numa[@]}" \
 	-nographic -bios "$OPENSBI" -kernel "$DISCV_BIN" -append "$bootargs" \
-	"${loaders[@]}" "${disks[@]}" "${gdb[@]}" ${QEMU_EXTRA:-}
+	-global virtio-mmio.force-legacy=false \
+	"${loaders[@]}" "${disks[@]}" "${uplink[@]}" "${gdb[@]}" ${QEMU_EXTRA:-}

@@ -106,6 +106,13 @@ static void run_slice(struct hart *h, struct hart_sched *s, struct vcpu *v)
 	vm_after_run(v->vm);
 }
 
+static void (*poll_hook)(void);
+
+void sched_set_poll(void (*poll)(void))
+{
+	poll_hook = poll;
+}
+
 void sched_run(void)
 {
 	struct hart *h = this_hart();
@@ -116,6 +123,8 @@ void sched_run(void)
 		hart_check_stack();
 		if (h->index == 0)
 			console_poll_input();
+		if (poll_hook)
+			poll_hook();
 		struct vcpu *v = runqueue_pick(&s->runqueue, read_time(), &runnable);
 		if (v)
 			run_slice(h, s, v);

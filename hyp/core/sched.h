@@ -28,6 +28,12 @@ static inline struct hart_sched *this_sched(void)
 /* Runs vCPUs on this hart until no VM is running any more. */
 void sched_run(void);
 
+/* Work that is no vCPU's: `poll` is called by every hart at every
+ * scheduling decision (after each slice, and after each sleep), before
+ * any hart runs; it must not wait. The uplink takes its received frames
+ * so (vnet/uplink.c). One poll at most. */
+void sched_set_poll(void (*poll)(void));
+
 /* Brings this hart into the hypervisor: tp, trap vector, interrupt
  * enables, FP, the VMID probe (core/hart_start.c). */
 void hart_init(struct hart *h);

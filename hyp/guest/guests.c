@@ -9,6 +9,7 @@
 #include "guest/guest_boot.h"
 #include "host/console.h"
 #include "host/hart.h"
+#include "vnet/uplink.h"
 
 struct guest guests[MAX_VMS];
 
@@ -108,6 +109,8 @@ bool guests_create(const struct hyp_config *cfg, struct host_memory *host, uint8
 			return false;
 		}
 	}
+	if (cfg->net)
+		uplink_init();	/* the port after the guests', if the host has a card */
 	return true;
 }
 

@@ -13,6 +13,7 @@
 #include "mem/host_pages.h"
 #include "monitor/hvstat.h"
 #include "share/share.h"
+#include "vnet/uplink.h"
 
 static const struct host_memory *host;
 
@@ -88,6 +89,7 @@ size_t hvstat_format_total(char *buf, size_t size, const struct host_memory *hm)
 		counters_u64(&c, "host_disk_interrupts", host_blk_interrupts());
 	}
 	share_counters(&c);
+	uplink_counters(&c);
 	return counters_end(&c);
 }
 

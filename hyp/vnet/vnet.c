@@ -10,6 +10,7 @@
 #include "vnet/vnet.h"
 #include "vnet/rx_plan.h"
 #include "vnet/vnet_hdr.h"
+#include "vnet/uplink.h"
 
 #define RXQ 0
 #define TXQ 1
@@ -107,10 +108,14 @@ static bool cursor_move(struct vm *vm, struct chain_cursor *c, uint8_t *buf, uin
 	return true;
 }
 
-/* The frame being sent: its sender, its chain, where it starts in it
- * (just past the header), its decoded header and its length. */
+/* The frame being sent: its sender's port, and either its sender's
+ * device, chain and where the frame starts in it (just past the header),
+ * or (from the uplink) the frame in host memory; its decoded header and
+ * its length. */
 struct outgoing {
-	struct vnet *from;
+	unsigned port;
+	struct vnet *from;		/* NULL: from the uplink */
+	const uint8_t *host_frame;	/* the uplink's frame, or NULL */
 	const struct virtq_chain *chain;
 	struct chain_cursor frame_start;
 	struct vnet_hdr hdr;
@@ -245,6 +250,25 @@ unpin:
 	return ok;
 }
 
+/* A frame from the uplink, in host memory: a plain header, the frame
+ * copied (nothing of it is a guest's page to remap). */
+static bool place_host_frame(struct vnet *to, const struct outgoing *o,
+			     const struct virtq_chain *rx)
+{
+	struct virtio_device *d = &to->virtio;
+	struct vnet_hdr hdr = { .num_buffers = 1 };
+	uint8_t hdr_bytes[VNET_HDR_BYTES];
+	struct chain_cursor dst;
+
+	vnet_hdr_encode(&hdr, hdr_bytes);
+	cursor_init(&dst, rx, true);
+	if (!cursor_move(d->vm, &dst, hdr_bytes, VNET_HDR_BYTES, true) ||
+	    !cursor_move(d->vm, &dst, (uint8_t *)o->host_frame /* only read */, o->len, true))
+		return false;
+	to->bytes_copied += o->len;
+	return true;
+}
+
 enum delivery {
 	DELIVERED,
 	FRAME_DROPPED,		/* not passed on (spoofed, nowhere to go): counted */
@@ -317,7 +341,8 @@ static enum delivery deliver(struct vnet *to, const struct outgoing *o)
 		/* 5.1.6.3.1: receive buffers are device-writable only. */
 		virtio_mmio_needs_reset(d, "a device-readable receive buffer");
 	} else if (chain.writable_bytes >= VNET_HDR_BYTES + (uint64_t)o->len) {
-		if (place_frame(to, o, &chain, &retired, &reset))
+		if (o->host_frame ? place_host_frame(to, o, &chain)
+				  : place_frame(to, o, &chain, &retired, &reset))
 			used.len = VNET_HDR_BYTES + o->len;
 		else
 			virtio_mmio_needs_reset(d, "a receive buffer outside RAM, or the sender's");
@@ -347,6 +372,33 @@ static void wait_for_buffers(struct vnet *to, unsigned sender_port)
 			  __ATOMIC_SEQ_CST);
 }
 
+/* Sends the frame out through the uplink: copied out of the sender's
+ * buffers once, then summed or cut for the card (vnet/uplink.h). */
+static enum delivery send_to_uplink(const struct outgoing *o)
+{
+	struct chain_cursor src = o->frame_start;
+	uint8_t *packet;
+	bool copied;
+
+	if (!o->from)
+		return RECEIVER_DROPPED;	/* never back out of the uplink */
+	packet = uplink_send_begin();
+	copied = cursor_move(o->from->virtio.vm, &src, packet, o->len, false);
+	return uplink_send_end(copied ? o->len : 0, &o->hdr) ? DELIVERED : RECEIVER_DROPPED;
+}
+
+/* A frame lost: counted on the device that sent it (or the uplink's). */
+static void count_drop(const struct outgoing *o, enum delivery why)
+{
+	if (!o->from) {
+		uplink_count_drop();
+		return;
+	}
+	o->from->drops++;
+	if (why == RECEIVER_NO_BUFFER)
+		o->from->drops_no_buffer++;
+}
+
 /*
  * Routes and delivers one frame: DELIVERED (to at least one port),
  * FRAME_DROPPED (to none; counted), or RECEIVER_BUSY / RECEIVER_NO_BUFFER
@@ -355,43 +407,52 @@ static void wait_for_buffers(struct vnet *to, unsigned sender_port)
  */
 static enum delivery route_and_deliver(const struct outgoing *o, const uint8_t *eth_header)
 {
-	struct vnet *from = o->from;
 	struct vswitch_ports out;
 	enum vswitch_verdict verdict;
 	unsigned receivers, delivered = 0;
+	int uplink = uplink_port();
 
 	spin_lock(&switch_lock);
-	verdict = vswitch_route(&the_switch, (unsigned)from->port, eth_header, o->len, &out);
+	verdict = vswitch_route(&the_switch, o->port, eth_header, o->len, &out);
 	spin_unlock(&switch_lock);
 	if (verdict != VSWITCH_FORWARD) {
-		from->drops++;
+		count_drop(o, FRAME_DROPPED);
 		return FRAME_DROPPED;
 	}
 	receivers = vswitch_ports_count(&out);
 	for (unsigned p = 0; p < the_switch.nports; p++) {
 		struct vnet *to = port_device[p];
-		if (!vswitch_ports_has(&out, p) || !to)
+		enum delivery r;
+
+		if (!vswitch_ports_has(&out, p))
 			continue;
-		enum delivery r = deliver(to, o);
+		if ((int)p == uplink) {
+			r = send_to_uplink(o);
+		} else if (to) {
+			r = deliver(to, o);
+		} else {
+			continue;
+		}
 		/* Backpressure for the one receiver of a unicast frame (a
 		 * flooded frame is not sent twice to the ports that took it):
 		 * wait while it is busy, or out of buffers unless it has been
 		 * for so long that it looks stopped. The wait is registered
 		 * before one more try, so buffers posted in between are not
-		 * missed (docs/concurrency.md). */
+		 * missed (docs/concurrency.md). A frame from the uplink
+		 * waits in the card's buffer instead: there is no transmit
+		 * queue to kick, the uplink's poll tries it again. */
 		if (receivers == 1 && r == RECEIVER_BUSY)
 			return r;
 		if (receivers == 1 && r == RECEIVER_NO_BUFFER && !starved_too_long(to)) {
-			wait_for_buffers(to, (unsigned)from->port);
+			if (!o->from)
+				return r;	/* the uplink's poll tries again */
+			wait_for_buffers(to, o->port);
 			r = deliver(to, o);
 			if (r == RECEIVER_NO_BUFFER || r == RECEIVER_BUSY)
 				return r;
 		}
-		if (r != DELIVERED) {
-			from->drops++;
-			if (r == RECEIVER_NO_BUFFER)
-				from->drops_no_buffer++;
-		}
+		if (r != DELIVERED)
+			count_drop(o, r);
 		delivered += r == DELIVERED;
 	}
 	return delivered ? DELIVERED : FRAME_DROPPED;
@@ -409,7 +470,9 @@ static bool read_outgoing(struct vnet *n, const struct virtq_chain *chain, struc
 	/* 5.1.6.2: header + frame, device-readable only. */
 	if (chain->writable_bytes || chain->readable_bytes < VNET_HDR_BYTES + ETH_HEADER_BYTES)
 		return false;
+	o->port = (unsigned)n->port;
 	o->from = n;
+	o->host_frame = NULL;
 	o->chain = chain;
 	o->len = (uint32_t)(chain->readable_bytes - VNET_HDR_BYTES);
 	cursor_init(&c, chain, false);
@@ -584,15 +647,50 @@ static const struct virtio_device_ops vnet_ops = {
 	.after_notify = after_notify,
 };
 
+static void switch_init_once(void)
+{
+	if (!switch_ready) {
+		vswitch_init(&the_switch);
+		switch_ready = true;
+	}
+}
+
+int vnet_switch_add_uplink(void)
+{
+	switch_init_once();
+	return vswitch_add_port(&the_switch, NULL);
+}
+
+/* How long a frame from the uplink waits for a receiver another hart is
+ * in, looking again every 20 us, before it is dropped. */
+#define UPLINK_BUSY_TRIES 100
+
+bool vnet_switch_from_uplink(unsigned port, const uint8_t *frame, uint32_t len)
+{
+	struct outgoing o = { .port = port, .host_frame = frame, .len = len };
+
+	if (len > VNET_ETH_FRAME_MAX) {
+		uplink_count_drop();
+		return true;
+	}
+	for (unsigned tries = 0; tries < UPLINK_BUSY_TRIES; tries++) {
+		enum delivery r = route_and_deliver(&o, frame);
+		if (r == RECEIVER_NO_BUFFER)
+			return false;
+		if (r != RECEIVER_BUSY)
+			return true;
+		hart_pause(200);
+	}
+	uplink_count_drop();
+	return true;
+}
+
 bool vnet_init(struct vnet *n, struct vm *vm, unsigned index, uint64_t base,
 	       const struct irq_line *irq, bool remap, const char **why)
 {
 	memset(n, 0, sizeof(*n));
 	n->remap = remap;
-	if (!switch_ready) {
-		vswitch_init(&the_switch);
-		switch_ready = true;
-	}
+	switch_init_once();
 	vswitch_guest_mac(index, n->mac);
 	n->port = vswitch_add_port(&the_switch, n->mac);
 	if (n->port < 0) {

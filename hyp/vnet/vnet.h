@@ -59,6 +59,14 @@ struct vnet {
 bool vnet_init(struct vnet *n, struct vm *vm, unsigned index, uint64_t base,
 	       const struct irq_line *irq, bool remap, const char **why);
 
+/* The uplink's side of the switch (vnet/uplink.c): adds the uplink's
+ * port (no MAC of its own; -1 if the switch is full), and routes a frame
+ * that came in through it, copied into its receivers. True if it is done
+ * with (delivered, or lost and counted by the uplink); false if its one
+ * receiver has no buffer now: the frame is to be offered again later. */
+int vnet_switch_add_uplink(void);
+bool vnet_switch_from_uplink(unsigned port, const uint8_t *frame, uint32_t len);
+
 /* Resets the device for the VM's reboot (virtio_mmio_reset). */
 void vnet_reset(struct vnet *n);
 
