@@ -1,7 +1,7 @@
 /*
  * The driver side of a virtio split virtqueue (virtio 1.2 section 2.7),
- * for discv's own drivers of the host's devices (host/virtio_blk.c, and
- * the network driver to come). The guest-facing device side is
+ * for discv's own drivers of the host's devices (host/virtio_blk.c and
+ * host/virtio_net.c). The guest-facing device side is
  * hyp/virtio/virtq.c; this is its mirror image, much smaller because the
  * device at the other end is the machine's (QEMU), not a guest.
  *

@@ -6,7 +6,7 @@
  * ACKNOWLEDGE, DRIVER, features, FEATURES_OK, queues, DRIVER_OK),
  * notifications, the interrupt status and the configuration space.
  *
- * A device driver (host/virtio_blk.c) walks the devices of its device id
+ * A device driver (host/virtio_blk.c, host/virtio_net.c) walks the devices of its device id
  * with host_virtio_probe_next(), initialises each through these steps in
  * order, registers the device's interrupt with host/irq.h, and lays out
  * its queues with host/host_vq.h.
