@@ -614,16 +614,18 @@ run_test net-flood-fair 0 DISK=1 NET=1 GUESTS=3 \
 # tmpfs, so that its kernel reuses those pages (each write must copy at
 # the G-stage: cow_breaks, cow_kept), and reads /usr/lib again. Both
 # checksums, sent back with nc, must equal guest0's over its own files,
-# read afterwards: nothing guest1 wrote reached guest0's pages. Every page
-# that arrived by remap is pv-copied (11 % of the bytes here: nfsd's TCP
-# sends 4 KB packets, docs/virtual-network.md). NET_REMAP=0 PV_COPY=0: the
-# same checksums, nothing remapped.
+# read afterwards: nothing guest1 wrote reached guest0's pages. At least
+# 85 % of the bytes read arrive by remap and are pv-copied into the page
+# cache (95 % measured; 10 % without guest-kernel/patches/0003, which
+# lets nfsd send full-sized TCP packets). NET_REMAP=0 PV_COPY=0: the same
+# checksums, nothing remapped.
 NFS_READ="GUEST_CMD=if [ \$(hostname) = guest0 ]; then nfs-serve /usr && timeout 100 nc -l -p 81 > /tmp/there.md5; find /usr/lib -type f | sort | xargs cat | md5sum > /tmp/here.md5; [ \$(wc -l < /tmp/there.md5) = 2 ] && sort -u /tmp/there.md5 | cmp - /tmp/here.md5 && echo nfs-checksums-equal; else nfs-mount guest0 /usr /mnt && { find /mnt/lib -type f | sort | xargs cat | md5sum; mkdir -p /tmp/fill; mount -t tmpfs -o size=80m none /tmp/fill; echo 3 > /proc/sys/vm/drop_caches; dd if=/dev/zero of=/tmp/fill/z bs=1M count=64 2>/dev/null; rm /tmp/fill/z; echo 3 > /proc/sys/vm/drop_caches; find /mnt/lib -type f | sort | xargs cat | md5sum; } > /tmp/sums; nc guest0 81 < /tmp/sums; fi"
 run_test net-nfs 0 DISK=1 NET=1 GUESTS=2 "$NFS_READ" -- \
 	'line:[guest1] nfs-mount: guest0:/usr on /mnt' 'line:[guest0] nfs-checksums-equal' \
 	'hvstat:vm[1]["net_rx_bytes"] > 80 << 20' \
-	'hvstat:vm[1]["pv_remaps"] > 2000 and vm[1]["pv_remaps"] >= 0.9 * vm[1]["net_pages_remapped"]' \
-	'hvstat:vm[1]["cow_breaks"] + vm[1]["cow_kept"] > 2500'
+	'hvstat:vm[1]["pv_remaps"] * 4096 >= 0.85 * vm[1]["net_rx_bytes"]' \
+	'hvstat:vm[1]["pv_remaps"] >= 0.9 * vm[1]["net_pages_remapped"]' \
+	'hvstat:vm[1]["cow_breaks"] + vm[1]["cow_kept"] > 5000'
 run_test net-nfs-copy 0 DISK=1 NET=1 GUESTS=2 NET_REMAP=0 PV_COPY=0 "$NFS_READ" -- \
 	'line:[guest0] nfs-checksums-equal' \
 	'hvstat:vm[1]["net_rx_bytes"] > 80 << 20 and vm[1]["pv_remaps"] == 0 and vm[1]["net_pages_remapped"] == 0'
