@@ -9,8 +9,10 @@ harts, 2 NUMA nodes, 2 GiB, 128 MiB guests booting the base disk):
   nfs     guest0 exports /usr (nfs-serve), guest1 reads /usr/lib over NFS
           (nfs-mount) and checks its md5 against guest0's: the share of
           pages that arrived by pv copy, and how much the host's memory
-          grew against a run where guest1 only mounts; remap and pv copy on
-          against NET_REMAP=0 PV_COPY=0.
+          grew against a run where guest1 only mounts (the server's own
+          first read of the files included) and against one where guest1
+          only mounts after guest0 read the files itself (the client's
+          read alone); remap and pv copy on against NET_REMAP=0 PV_COPY=0.
   disco8  Disco's row: guest0 serves, guests 1-7 read the same files (16
           MiB of libraries) over NFS, against 8 guests each reading them
           from its own disk (the base disk, shared): host memory.
@@ -38,6 +40,12 @@ NFS_READ = ("if [ $(hostname) = guest0 ]; then nfs-serve /usr && "
             " | nc guest0 81; fi")
 NFS_MOUNT_ONLY = ("if [ $(hostname) = guest0 ]; then nfs-serve /usr && timeout 300 nc -l -p 81 >/dev/null; "
                   "else nfs-mount guest0 /usr /mnt && echo mounted | nc guest0 81; fi")
+# The same two guests, the server having read the files itself (its cache
+# warm) and the client only mounting: what the client's read adds to it.
+NFS_SERVER_WARM = ("if [ $(hostname) = guest0 ]; then nfs-serve /usr && " +
+                   FILES.format(d="/usr/lib") + " >/dev/null; timeout 300 nc -l -p 81 >/dev/null; "
+                   "else nfs-mount guest0 /usr /mnt && "
+                   "until echo mounted | nc guest0 81 2>/dev/null; do sleep 1; done; fi")
 DISCO_MIB = 16	# Disco's row: the same files, the first 16 MiB of the libraries
 
 
@@ -48,11 +56,20 @@ def fileset(root, mib=DISCO_MIB):
             f"[ $t -ge {mib << 20} ] && break; done; echo fileset=$t")
 
 
-# Guests 1..7 read over NFS; guest0 waits for all seven.
-NFS_MANY = ("if [ $(hostname) = guest0 ]; then nfs-serve /usr && "
-            "for k in 1 2 3 4 5 6 7; do timeout 900 nc -l -p 81 >/dev/null; done; "
+# Guests 1..7 read over NFS; guest0 waits for all seven. Each says it is
+# done through a CGI of busybox httpd on guest0 (one process per request),
+# retrying until it is answered: a count of `nc -l` connections misses a
+# client that connects while the previous one is being served (the
+# connection sits in the backlog and is reset).
+DONE_CGI = ("mkdir -p /tmp/www/cgi-bin /tmp/done; "
+            "printf '#!/bin/sh\\necho Content-Type: text/plain\\necho\\n"
+            "touch /tmp/done/$QUERY_STRING\\necho ok\\n' > /tmp/www/cgi-bin/done; "
+            "chmod +x /tmp/www/cgi-bin/done; httpd -p 80 -h /tmp/www; ")
+NFS_MANY = ("if [ $(hostname) = guest0 ]; then " + DONE_CGI + "nfs-serve /usr && "
+            "until [ $(ls /tmp/done | wc -l) -ge 7 ]; do sleep 1; done; "
             "else nfs-mount guest0 /usr /mnt && " + fileset("/mnt") +
-            " && until echo done | nc guest0 81 2>/dev/null; do sleep 1; done; fi")
+            " && until wget -q -T 5 -O - \"http://guest0/cgi-bin/done?$(hostname)\" | grep -q ok; "
+            "do sleep 1; done; fi")
 LOCAL_READ = fileset("/usr")
 
 
@@ -88,15 +105,19 @@ def nfs(on):
     knobs = {} if on else {"NET_REMAP": 0, "PV_COPY": 0}
     out, vms, total = run(2, NFS_READ, **knobs)
     _, _, base = run(2, NFS_MOUNT_ONLY, **knobs)
+    _, _, warm = run(2, NFS_SERVER_WARM, **knobs)
     rx = vms[1]["net_rx_bytes"]
     grown = (total["host_pages_used"] - base["host_pages_used"]) * PAGE
+    grown_warm = (total["host_pages_used"] - warm["host_pages_used"]) * PAGE
     return {"remap_and_pv_copy": on, "md5_equal": "[guest0] md5-equal" in out,
             "bytes_read": rx, "pages_remapped": vms[1]["net_pages_remapped"],
             "pv_remaps": vms[1]["pv_remaps"],
             "pv_fraction": round(vms[1]["pv_remaps"] * PAGE / rx, 3) if rx else 0,
             "host_mib_used": mib(total["host_pages_used"]),
             "host_mib_mount_only": mib(base["host_pages_used"]),
-            "host_growth_of_bytes_read": round(grown / rx, 3) if rx else None}
+            "host_growth_of_bytes_read": round(grown / rx, 3) if rx else None,
+            "host_mib_server_warm": mib(warm["host_pages_used"]),
+            "client_growth_of_bytes_read": round(grown_warm / rx, 3) if rx else None}
 
 
 def disco8():
@@ -158,13 +179,15 @@ def main(argv):
         print(f"| NET_REMAP={r['net_remap']} | {r['mbit_s']} | {r['rx_bytes'] / 1e6:.1f} | "
               f"{100 * r['remapped_fraction']:.0f} % | {r['host_mib_used']} |")
     if not smoke:
-        print("| NFS read of /usr/lib | md5 equal | MiB read | by pv copy | host MiB | mount only | growth / bytes read |")
-        print("|---|---|---:|---:|---:|---:|---:|")
+        print("| NFS read of /usr/lib | md5 equal | MiB read | by pv copy | host MiB | mount only "
+              "| growth / bytes read | server warm | client's growth / bytes read |")
+        print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
         for r in result["nfs"]:
             print(f"| {'remap + pv copy' if r['remap_and_pv_copy'] else 'NET_REMAP=0 PV_COPY=0'} | "
                   f"{r['md5_equal']} | {r['bytes_read'] / 2**20:.1f} | {100 * r['pv_fraction']:.0f} % | "
                   f"{r['host_mib_used']} | {r['host_mib_mount_only']} | "
-                  f"{100 * r['host_growth_of_bytes_read']:.0f} % |")
+                  f"{100 * r['host_growth_of_bytes_read']:.0f} % | {r['host_mib_server_warm']} | "
+                  f"{100 * r['client_growth_of_bytes_read']:.0f} % |")
         d = result["disco8"]
         print("| 8 VMs | host MiB |")
         print("|---|---:|")
