@@ -127,7 +127,10 @@ bool host_net_rx_take(const uint8_t **frame, uint32_t *len, unsigned *slot)
 	while (card.present && host_vq_take_used(&card.rx.vq, &head, &written)) {
 		*slot = card.rx.slot_of_head[head];
 		if (written <= NET_HDR_BYTES || written > BUFFER_BYTES) {
-			host_net_rx_put(*slot);	/* no frame in it: QEMU never does this */
+			/* No frame in it (QEMU never does this): back to the
+			 * device at once, so that no buffer is ever lost. */
+			host_net_rx_put(*slot);
+			host_net_rx_flush();
 			continue;
 		}
 		*frame = card.rx.buffer[*slot] + NET_HDR_BYTES;

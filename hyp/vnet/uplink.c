@@ -11,9 +11,14 @@
 
 #define RX_BUDGET 32			/* frames taken per poll */
 #define POLL_TICKS 200			/* 20 us at QEMU virt's 10 MHz */
-/* A sender waits this long for the card to give back transmit buffers
- * before the rest of its packet is dropped. */
+/* A packet waits at most this long, for the uplink and then for the
+ * card to give back transmit buffers, before (the rest of) it is dropped:
+ * one deadline per packet, so no sender holds the uplink for longer. */
 #define TX_GIVE_UP_HZ_DIVISOR 100	/* 10 ms */
+/* A frame from the card whose receiver has no buffer is held at most this
+ * long (timed here, whatever the receiver does meanwhile), then dropped:
+ * the frames behind it, to other guests, wait for it. */
+#define RX_HOLD_HZ_DIVISOR 20		/* 50 ms */
 
 static struct {
 	int port;
@@ -23,6 +28,7 @@ static struct {
 	const uint8_t *held_frame;
 	uint32_t held_len;
 	unsigned held_slot;
+	uint64_t held_since;		/* when it first found no buffer, 0 */
 	/* The packet being sent, copied out of the sender's buffers. */
 	uint8_t packet[VNET_GSO_PACKET_MAX] __attribute__((aligned(8)));
 	/* counters (hvstat, the totals) */
@@ -32,18 +38,22 @@ static struct {
 	uint64_t tx_drops, rx_drops;
 } up = { .port = -1 };
 
+/* The packet being sent gives up at this time (tx_lock). */
+static uint64_t tx_deadline;
+
 /* A free transmit buffer, waiting for the card to complete earlier
- * frames (made visible to it first) if there is none; NULL if none came
- * free in time. */
+ * frames (made visible to it once, first) if there is none; NULL if none
+ * came free before the packet's deadline. */
 static uint8_t *tx_buffer(void)
 {
-	uint64_t give_up = read_time() + timebase_hz / TX_GIVE_UP_HZ_DIVISOR;
-	uint8_t *buf;
+	uint8_t *buf = host_net_tx_buffer();
 
+	if (buf)
+		return buf;
+	host_net_tx_flush();
 	while (!(buf = host_net_tx_buffer())) {
-		if (read_time() > give_up)
+		if (read_time() > tx_deadline)
 			return NULL;
-		host_net_tx_flush();
 		hart_pause(POLL_TICKS);
 	}
 	return buf;
@@ -86,10 +96,19 @@ static bool send_segments(uint32_t len, uint16_t mss)
 
 uint8_t *uplink_send_begin(void)
 {
-	/* The holder may wait for the card (tx_buffer): sleep between looks,
-	 * so that this hart does not take a host CPU from QEMU. */
-	while (!spin_trylock(&up.tx_lock))
+	uint64_t deadline = read_time() + timebase_hz / TX_GIVE_UP_HZ_DIVISOR;
+
+	/* The holder may wait for the card (tx_buffer), for 10 ms at most:
+	 * sleep between looks, so that this hart does not take a host CPU
+	 * from QEMU, and give up when the packet's time is spent. */
+	while (!spin_trylock(&up.tx_lock)) {
+		if (read_time() > deadline) {
+			__atomic_fetch_add(&up.tx_drops, 1, __ATOMIC_RELAXED);
+			return NULL;
+		}
 		hart_pause(POLL_TICKS);
+	}
+	tx_deadline = deadline;
 	return up.packet;
 }
 
@@ -111,7 +130,7 @@ bool uplink_send_end(uint32_t len, const struct vnet_hdr *hdr)
 	if (sent)
 		up.tx_packets++;
 	else
-		up.tx_drops++;
+		__atomic_fetch_add(&up.tx_drops, 1, __ATOMIC_RELAXED);
 	spin_unlock(&up.tx_lock);
 	return sent;
 }
@@ -121,34 +140,57 @@ void uplink_count_drop(void)
 	__atomic_fetch_add(&up.rx_drops, 1, __ATOMIC_RELAXED);
 }
 
+/* Whether the held frame has waited for its receiver long enough. */
+static bool held_too_long(void)
+{
+	uint64_t now = read_time();
+
+	if (!up.held_since) {
+		up.held_since = now | 1;
+		return false;
+	}
+	return now - up.held_since > timebase_hz / RX_HOLD_HZ_DIVISOR;
+}
+
 /*
  * Takes what the card received, on whichever hart gets here first. A
  * frame whose receiver has no buffer now stays in the card's buffer
- * (`held`) and is offered again at the next poll, before anything newer:
- * frames from the uplink keep their order.
+ * (`held`) and is offered again at the next poll, before anything newer
+ * (frames from the uplink keep their order), for 50 ms at most.
  */
 static void poll_card(void)
 {
-	unsigned n = 0;
+	unsigned n, returned = 0;
 
+again:
 	if ((!up.held && !host_net_rx_pending()) || !spin_trylock(&up.rx_lock))
 		return;
-	while (n < RX_BUDGET) {
+	for (n = 0; n < RX_BUDGET; n++) {
 		if (!up.held) {
 			if (!host_net_rx_take(&up.held_frame, &up.held_len, &up.held_slot))
 				break;
 			up.held = true;
+			up.held_since = 0;
 			up.rx_packets++;
 		}
-		if (!vnet_switch_from_uplink((unsigned)up.port, up.held_frame, up.held_len))
-			break;	/* no buffer at its receiver yet */
+		if (!vnet_switch_from_uplink((unsigned)up.port, up.held_frame, up.held_len)) {
+			if (!held_too_long())
+				break;	/* no buffer at its receiver yet */
+			uplink_count_drop();
+		}
 		host_net_rx_put(up.held_slot);
 		up.held = false;
-		n++;
+		returned++;
 	}
-	if (n)
+	if (returned)
 		host_net_rx_flush();
 	spin_unlock(&up.rx_lock);
+	/* A frame that came after our last look, while another hart found
+	 * the lock taken and went on, is not left for a later poll. */
+	if (n < RX_BUDGET && !up.held && host_net_rx_pending()) {
+		returned = 0;
+		goto again;
+	}
 }
 
 void uplink_init(void)

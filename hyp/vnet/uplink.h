@@ -18,8 +18,8 @@
  * port, copying it into its receivers' buffers. The backpressure of a
  * guest's frame, in the other direction: a frame whose one receiver has
  * no buffer stays in the card's buffer and is offered again at the next
- * poll (QEMU holds the frames behind it), unless the receiver has had
- * none for 50 ms (then it is dropped, as a guest's frame would be).
+ * poll (QEMU holds the frames behind it), for 50 ms at most (timed by
+ * the uplink, whatever the receiver does meanwhile), then it is dropped.
  *
  * What comes in is what QEMU's slirp lets in: with restrict=on only the
  * connections its hostfwd rules forward (tools/run-qemu.sh FWD), to
@@ -40,7 +40,8 @@ void uplink_init(void);
 int uplink_port(void);
 
 /* Sending to the uplink: uplink_send_begin takes the uplink (waiting for
- * another sender) and gives a buffer of VNET_GSO_PACKET_MAX bytes for the
+ * another sender, 10 ms at most: NULL, dropped and counted, if it stays
+ * busy) and gives a buffer of VNET_GSO_PACKET_MAX bytes for the
  * packet; uplink_send_end sends the len bytes put there, as the sender's
  * header asks (summed, cut), and gives the uplink back. False: dropped
  * (counted) - a header the card's frames cannot carry out, or no

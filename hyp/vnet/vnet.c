@@ -383,6 +383,8 @@ static enum delivery send_to_uplink(const struct outgoing *o)
 	if (!o->from)
 		return RECEIVER_DROPPED;	/* never back out of the uplink */
 	packet = uplink_send_begin();
+	if (!packet)
+		return RECEIVER_DROPPED;	/* the uplink stayed busy: counted there */
 	copied = cursor_move(o->from->virtio.vm, &src, packet, o->len, false);
 	return uplink_send_end(copied ? o->len : 0, &o->hdr) ? DELIVERED : RECEIVER_DROPPED;
 }
