@@ -29,7 +29,9 @@ static struct {
 	uint32_t held_len;
 	unsigned held_slot;
 	uint64_t held_since;		/* when it first found no buffer, 0 */
-	/* The packet being sent, copied out of the sender's buffers. */
+	/* The packet being sent (tx_lock), copied out of the sender's
+	 * buffers, and the time it gives up at. */
+	uint64_t tx_deadline;
 	uint8_t packet[VNET_GSO_PACKET_MAX] __attribute__((aligned(8)));
 	/* counters (hvstat, the totals) */
 	uint64_t tx_packets;		/* packets the guests sent out */
@@ -37,9 +39,6 @@ static struct {
 	uint64_t rx_packets;		/* frames that came in */
 	uint64_t tx_drops, rx_drops;
 } up = { .port = -1 };
-
-/* The packet being sent gives up at this time (tx_lock). */
-static uint64_t tx_deadline;
 
 /* A free transmit buffer, waiting for the card to complete earlier
  * frames (made visible to it once, first) if there is none; NULL if none
@@ -52,7 +51,7 @@ static uint8_t *tx_buffer(void)
 		return buf;
 	host_net_tx_flush();
 	while (!(buf = host_net_tx_buffer())) {
-		if (read_time() > tx_deadline)
+		if (read_time() > up.tx_deadline)
 			return NULL;
 		hart_pause(POLL_TICKS);
 	}
@@ -108,7 +107,7 @@ uint8_t *uplink_send_begin(void)
 		}
 		hart_pause(POLL_TICKS);
 	}
-	tx_deadline = deadline;
+	up.tx_deadline = deadline;
 	return up.packet;
 }
 

@@ -664,8 +664,10 @@ int vnet_switch_add_uplink(void)
 }
 
 /* How long a frame from the uplink waits for a receiver another hart is
- * in, looking again every 20 us, before it is dropped. */
+ * in, looking again every 20 us (at QEMU virt's 10 MHz), before it is
+ * dropped. */
 #define UPLINK_BUSY_TRIES 100
+#define UPLINK_BUSY_PAUSE_TICKS 200
 
 bool vnet_switch_from_uplink(unsigned port, const uint8_t *frame, uint32_t len)
 {
@@ -681,7 +683,7 @@ bool vnet_switch_from_uplink(unsigned port, const uint8_t *frame, uint32_t len)
 			return false;
 		if (r != RECEIVER_BUSY)
 			return true;
-		hart_pause(200);
+		hart_pause(UPLINK_BUSY_PAUSE_TICKS);
 	}
 	uplink_count_drop();
 	return true;

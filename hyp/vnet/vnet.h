@@ -10,15 +10,19 @@
  * the receiver's kernel does what a NIC would have. Without MRG_RXBUF the
  * driver posts "big" receive buffers (a header and 17 pages each).
  *
- * A transmitted packet is copied once, from the sender's buffers into
- * each receiver's next receive buffer, by the sender's hart, through a
- * small buffer on its stack, with the receiver's completion protocol
- * (fence, used ring, fence, interrupt). The sender's hart takes the
- * receiver's queue only without waiting (virtio_mmio_try_begin_serve): if
- * it is busy, the sender's chain stays unconsumed and the notifying vCPU
- * stores again (mmio_retry), which is transient backpressure; a receiver
- * with no receive buffer posted loses the frame (counted: net_drops), so
- * a receiver that stopped never holds up its sender.
+ * A transmitted packet goes from the sender's buffers into each
+ * receiver's next receive buffer, by the sender's hart, whole pages by
+ * remap and the rest copied (place_frame), with the receiver's
+ * completion protocol (fence, used ring, fence, interrupt). The sender's
+ * hart takes the receiver's queue only without waiting
+ * (virtio_mmio_try_begin_serve): if it is busy, the sender's chain stays
+ * unconsumed and the notifying vCPU stores again (mmio_retry); if the
+ * receiver has no buffer posted, the chain stays unconsumed until the
+ * receiver posts some (after_notify kicks the sender), unless it has had
+ * none for 50 ms (then the frame is dropped, counted: net_drops). A
+ * packet to an address no guest owns goes out through the uplink
+ * (vnet/uplink.h), and what comes in through it is routed like a
+ * guest's frame (vnet_switch_from_uplink).
  */
 #ifndef DISCV_VNET_H
 #define DISCV_VNET_H
