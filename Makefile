@@ -13,6 +13,10 @@ GUEST_KERNEL ?= $(BUILD)/guest/Image
 # base + its own delta) and boots from it; DISK=0 boots the initramfs.
 DISK ?= 1
 SHARE ?= 1
+# CONTENT_SHARE=0: no content-based sharing (zero page, scanner).
+CONTENT_SHARE ?= 1
+# SCAN_RATE=T[,V]: the content scanner's caps, pages/s in total and per VM.
+SCAN_RATE ?=
 # NET=1: every guest gets a virtio-net device on discv's switch.
 NET ?= 0
 # FWD='8080:guest1:80 ...': host ports (127.0.0.1) forwarded to guests (NET=1).
@@ -76,6 +80,9 @@ help:
 	@echo "  GUEST_INITRD=path   initramfs to pass (none: no initramfs)"
 	@echo "  GUEST_APPEND='...'  extra guest kernel command line"
 	@echo "  SHARE=0             no page sharing (disk reads, kernel image): to compare"
+	@echo "  CONTENT_SHARE=0     no content-based sharing (zero page, scanner): to compare"
+	@echo "  SCAN_RATE=T[,V]     the content scanner's caps, pages/s in all and per VM"
+	@echo "                      (default 8000,2000)"
 	@echo "  NET=1               a virtio-net device per guest, switched between guests"
 	@echo "                      (MAC 02:64:73:63:76:ii for guest ii; default NET=0), and an"
 	@echo "                      uplink to QEMU's user network (restrict=on: nothing outside)"
@@ -196,7 +203,7 @@ RUN_ENV = GUESTS='$(GUESTS)' GUEST_VCPUS='$(GUEST_VCPUS)' GUEST_MEM='$(GUEST_MEM
 	GUEST_KERNEL='$(GUEST_KERNEL)' GUEST_INITRD='$(GUEST_INITRD)' \
 	DISCV_BIN='$(BUILD)/discv.bin' DISK='$(DISK)' BASE_DISK='$(BASE_DISK)' \
 	DISCV_STATE='$(DISCV_STATE)' SHARE='$(SHARE)' NET='$(NET)' NET_REMAP='$(NET_REMAP)' PV_COPY='$(PV_COPY)' \
-	FWD='$(FWD)'
+	FWD='$(FWD)' CONTENT_SHARE='$(CONTENT_SHARE)' SCAN_RATE='$(SCAN_RATE)'
 
 # The batch command goes through a file, written verbatim by $(file ...):
 # quotes, ';', '$(...)' and pipes reach the guest unchanged.

@@ -29,6 +29,8 @@
 #include "host/virtio_net.h"
 #include "vdisk/vdisk.h"
 #include "share/share.h"
+#include "share/content_share.h"
+#include "core/content_scan.h"
 #include <string.h>
 #include "core/vm_table.h"
 
@@ -72,6 +74,12 @@ static void memory_init(const void *fdt)
 	disk_maps = disk_map_bytes ? pa_to_ptr(maps_pa) : NULL;
 	uint64_t share_bytes = disk_map_bytes ? share_storage_bytes(base_blocks, nnodes_of()) : 0;
 	uint64_t share_pa = (maps_pa - share_bytes) & PAGE_MASK;
+	/* Below that, content sharing's tables (if it is on). */
+	uint64_t ram_pages = 0;
+	for (unsigned i = 0; i < platform.nmem; i++)
+		ram_pages += platform.mem[i].size >> PAGE_SHIFT;
+	uint64_t content_bytes = config.content_share ? content_storage_bytes(ram_pages, nnodes_of()) : 0;
+	uint64_t content_pa = (share_pa - content_bytes) & PAGE_MASK;
 
 	host_pages_init(&host_memory, pa_to_ptr(table_pa), lo, (hi - lo) >> PAGE_SHIFT);
 	for (unsigned i = 0; i < platform.nmem; i++)
@@ -85,12 +93,17 @@ static void memory_init(const void *fdt)
 	host_pages_reserve(&host_memory, (uint64_t)fdt, (uint64_t)fdt + fdt_totalsize(fdt));
 	host_pages_reserve(&host_memory, config.kernel_pa, config.kernel_pa + config.kernel_size);
 	host_pages_reserve(&host_memory, config.initrd_pa, config.initrd_pa + config.initrd_size);
-	host_pages_reserve(&host_memory, disk_map_bytes ? share_pa : table_pa, hi);
+	host_pages_reserve(&host_memory, content_pa, hi);
 	host_pages_finish(&host_memory);
 	if (disk_map_bytes)
 		memset(pa_to_ptr(share_pa), 0, share_bytes);
 	share_init(&host_memory, disk_map_bytes ? pa_to_ptr(share_pa) : NULL, base_blocks,
 		   host_memory.nnodes, config.share);
+	memset(pa_to_ptr(content_pa), 0, content_bytes);
+	if (!content_init(&host_memory, content_bytes ? pa_to_ptr(content_pa) : NULL, ram_pages,
+			  config.content_share))
+		hyp_panic("content sharing: no zero page");
+	content_scan_init(config.content_share, config.scan_rate, config.scan_rate_vm);
 }
 
 /* One line per NUMA node: its harts, RAM and interrupt controllers. */

@@ -17,6 +17,9 @@
 # NET_REMAP=0 (received whole pages copied, not remapped: to compare),
 # PV_COPY=0 (no paravirtual copy extension: the guest copies),
 # SHARE=0 (no page sharing of disk reads and the kernel image, to compare),
+# CONTENT_SHARE=0 (no content-based sharing: no zero page, no scanner),
+# SCAN_RATE=T[,V] (the content scanner's caps, pages per second in total
+# and per VM [8000,2000]),
 # DISK=1 (the default; DISK=0 for none: give every guest a virtio-blk disk: BASE_DISK [build/guest/
 # base.img] shared read-only, over a private delta kept in DISCV_STATE
 # [~/.local/state/discv]; the guests then boot from it, root=/dev/vda).
@@ -122,6 +125,18 @@ case ${SHARE:-1} in
 0|1) bootargs+=" discv.share=${SHARE:-1}" ;;
 *) die "SHARE must be 0 or 1 (got '$SHARE')" ;;
 esac
+case ${CONTENT_SHARE:-1} in
+0|1) bootargs+=" discv.content_share=${CONTENT_SHARE:-1}" ;;
+*) die "CONTENT_SHARE must be 0 or 1 (got '$CONTENT_SHARE')" ;;
+esac
+if [ -n "${SCAN_RATE:-}" ]; then
+	[[ $SCAN_RATE =~ ^[1-9][0-9]{0,6}(,[1-9][0-9]{0,6})?$ ]] ||
+		die "SCAN_RATE must be TOTAL or TOTAL,PER_VM pages per second (got '$SCAN_RATE')"
+	total=${SCAN_RATE%%,*} per_vm=${SCAN_RATE#*,}
+	(( total <= 1000000 && per_vm <= total )) ||
+		die "SCAN_RATE: at most 1000000 pages/s, and PER_VM <= TOTAL (got '$SCAN_RATE')"
+	bootargs+=" discv.scan_rate=$SCAN_RATE"
+fi
 case ${NET:-0} in
 0|1) bootargs+=" discv.net=${NET:-0}" ;;
 *) die "NET must be 0 or 1 (got '$NET')" ;;

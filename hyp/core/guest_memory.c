@@ -1,6 +1,8 @@
 #include <string.h>
 #include "core/guest_memory.h"
 #include "core/vm.h"
+#include "share/content_share.h"
+#include "share/content_table.h"
 
 /* G-stage table pages are host pages owned by the VM, origin GSTAGE_TABLE. */
 static uint64_t alloc_table_page(void *ctx)
@@ -45,21 +47,35 @@ bool guest_memory_contains(const struct vm *vm, uint64_t gpa, uint64_t len)
 static bool is_shared(const struct host_page *p)
 {
 	return p && (p->origin == PAGE_SHARED_DISK || p->origin == PAGE_SHARED_KERNEL ||
-		     p->origin == PAGE_SHARED_NET);
+		     p->origin == PAGE_SHARED_NET || p->origin == PAGE_SHARED_ZERO ||
+		     p->origin == PAGE_SHARED_CONTENT);
 }
 
 /* Drops one mapping (or pin) of page pa. A network-shared page belongs to
- * no cache: whoever drops its last mapping frees it. */
+ * no cache: whoever drops its last mapping frees it. A merged page's last
+ * mapping also takes it out of the content table (content_put). */
 static void put_mapping(struct host_memory *hm, uint64_t pa)
 {
 	struct host_page *p = host_page_of(hm, pa);
 	/* Read before the put: once the count is 0 the record may be reused
 	 * (a disk page evicted and allocated again). While we hold a
 	 * mapping, the origin cannot change under us. */
-	bool net = p && p->origin == PAGE_SHARED_NET;
+	enum page_origin origin = p ? (enum page_origin)p->origin : PAGE_FREE;
 
-	if (p && host_page_map_put(p) == 0 && net)
+	if (origin == PAGE_SHARED_CONTENT)
+		content_put(pa);
+	else if (p && host_page_map_put(p) == 0 && origin == PAGE_SHARED_NET)
 		host_page_free(hm, pa);
+}
+
+/* (vm, gpa) stops mapping page p (at pa): a merged page's reverse map
+ * forgets it now, under vm->lock, even if the mapping count drops only
+ * after the fence (drop_mapping_locked). */
+static void forget_mapper_locked(struct vm *vm, const struct host_page *p, uint64_t pa,
+				 uint64_t gpa)
+{
+	if (p && p->origin == PAGE_SHARED_CONTENT)
+		content_rmap_remove(pa, (uint16_t)vm->id, gpa);
 }
 
 /* Counts a new mapping of page p in the VM's counters. */
@@ -72,6 +88,10 @@ static void count_mapped(struct vm *vm, const struct host_page *p)
 		vm->pages_remote++;	/* home node full, or another node's copy */
 	if (is_shared(p))
 		vm->pages_shared++;
+	if (p && p->origin == PAGE_SHARED_ZERO)
+		vm->pages_zero++;
+	if (p && p->origin == PAGE_SHARED_CONTENT)
+		vm->pages_content_shared++;
 }
 
 /* The reverse of count_mapped (the VM's counters only: the page's own
@@ -85,6 +105,10 @@ static void count_unmapped(struct vm *vm, const struct host_page *p)
 		vm->pages_remote--;
 	if (is_shared(p))
 		vm->pages_shared--;
+	if (p && p->origin == PAGE_SHARED_ZERO)
+		vm->pages_zero--;
+	if (p && p->origin == PAGE_SHARED_CONTENT)
+		vm->pages_content_shared--;
 }
 
 /* Drops the mappings of the deferred shared pages whose change is fenced
@@ -208,15 +232,30 @@ static enum touch_result break_cow_locked(struct vm *vm, uint64_t page_gpa, uint
 		*hpa = old;
 		return TOUCH_OK;
 	}
+	if (shared->origin == PAGE_SHARED_CONTENT &&
+	    content_take_back(old, (uint16_t)vm->id, page_gpa)) {
+		/* A merged page whose other mappers all left: the same, in
+		 * place (its table entry and reverse map go with it). */
+		gstage_protect(&vm->gstage, page_gpa, GSTAGE_RWX);
+		vm->pages_shared--;
+		vm->pages_content_shared--;
+		vm->content_cow_breaks++;
+		*hpa = old;
+		return TOUCH_OK;
+	}
 	if (!drop_room_locked(vm, old))
 		return TOUCH_RETRY;
 	copy = host_page_alloc(vm->host, vm->home_node, PAGE_GUEST_PRIVATE, (uint16_t)vm->id,
 			       page_gpa);
 	if (!copy)
 		return TOUCH_NO_MEMORY;
-	memcpy(pa_to_ptr(copy), pa_to_ptr(old), PAGE_SIZE);
+	if (shared->origin != PAGE_SHARED_ZERO)	/* a new page is zeroed already */
+		memcpy(pa_to_ptr(copy), pa_to_ptr(old), PAGE_SIZE);
+	if (shared->origin == PAGE_SHARED_ZERO || shared->origin == PAGE_SHARED_CONTENT)
+		vm->content_cow_breaks++;
 	gstage_remap(&vm->gstage, page_gpa, copy, GSTAGE_RWX, &was);	/* the table exists */
 	count_unmapped(vm, shared);
+	forget_mapper_locked(vm, shared, old, page_gpa);
 	drop_mapping_locked(vm, old, was.fence_gen);
 	rec = host_page_of(vm->host, copy);
 	rec->mappings = 1;
@@ -360,13 +399,20 @@ bool guest_memory_map_shared(struct vm *vm, uint64_t gpa, uint64_t shared_pa,
 			return false;	/* after a fence */
 		}
 	}
+	if (s->origin == PAGE_SHARED_CONTENT && !content_rmap_add(shared_pa, (uint16_t)vm->id, gpa)) {
+		spin_unlock(&vm->lock);
+		return false;	/* no reverse-map entry; nothing changed */
+	}
 	if (gstage_remap(&vm->gstage, gpa, shared_pa, GSTAGE_RX, &old) != 0) {
+		if (s->origin == PAGE_SHARED_CONTENT)
+			content_rmap_remove(shared_pa, (uint16_t)vm->id, gpa);
 		spin_unlock(&vm->lock);
 		return false;	/* no page for a table; nothing changed */
 	}
 	if (old.valid) {
 		p = host_page_of(vm->host, old.hpa);
 		count_unmapped(vm, p);
+		forget_mapper_locked(vm, p, old.hpa, gpa);
 		drop_mapping_locked(vm, old.hpa, old.fence_gen);
 		if (!is_shared(p))
 			retired->pa[retired->count++] = old.hpa;	/* freed after the fence */
@@ -450,11 +496,11 @@ static void release_page(void *arg, uint64_t gpa, uint64_t hpa, unsigned perms)
 	struct vm *vm = arg;
 	struct host_page *p = host_page_of(vm->host, hpa);
 
-	(void)gpa;
 	(void)perms;
 	bool shared = is_shared(p);
 
 	count_unmapped(vm, p);
+	forget_mapper_locked(vm, p, hpa, gpa);
 	/* The VM does not run: nothing to wait for. Shared pages stay (other
 	 * VMs' or cached) unless this was a network-shared page's last mapping. */
 	put_mapping(vm->host, hpa);
@@ -474,4 +520,134 @@ void guest_memory_release(struct vm *vm)
 	gstage_for_each(&vm->gstage, release_page, vm);
 	gstage_clear(&vm->gstage);
 	spin_unlock(&vm->lock);
+}
+
+/* --- Content-based sharing: the steps of a merge (content_scan.c) ----- */
+
+/* True if gpa maps hpa, a private page of this VM (any permissions, in
+ * *perms); under vm->lock. Anything else - unmapped, another page, a
+ * page shared meanwhile - means the guest or a device changed it. */
+static bool private_at_locked(struct vm *vm, uint64_t gpa, uint64_t hpa, unsigned *perms)
+{
+	uint64_t now;
+	const struct host_page *p;
+
+	return gstage_lookup(&vm->gstage, gpa, &now, perms) && now == hpa &&
+	       (p = host_page_of(vm->host, hpa)) && p->origin == PAGE_GUEST_PRIVATE &&
+	       p->vm == vm->id && p->gpa == gpa;
+}
+
+unsigned guest_memory_scan(struct vm *vm, uint64_t *cursor, struct scan_item *items,
+			   unsigned max, unsigned lookups)
+{
+	unsigned n = 0;
+	uint64_t end = vm->ram_base + vm->ram_size, gpa = *cursor;
+
+	if (gpa < vm->ram_base || gpa >= end)
+		gpa = vm->ram_base;
+	spin_lock(&vm->lock);
+	for (; lookups-- && n < max; gpa += PAGE_SIZE) {
+		uint64_t hpa;
+		unsigned perms;
+		struct host_page *p;
+		if (gpa >= end)
+			gpa = vm->ram_base;
+		if (!gstage_lookup(&vm->gstage, gpa, &hpa, &perms) || !(p = host_page_of(vm->host, hpa)))
+			continue;
+		if (p->origin == PAGE_GUEST_PRIVATE) {
+			items[n++] = (struct scan_item){ .gpa = gpa, .hpa = hpa, .merged = false };
+		} else if (p->origin == PAGE_SHARED_CONTENT &&
+			   content_rmap_first(hpa, (uint16_t)vm->id, gpa)) {
+			/* Audited from its newest mapper, once a pass; pinned so
+			 * that it cannot go while the scanner reads it. */
+			host_page_map_get(p);
+			items[n++] = (struct scan_item){ .gpa = gpa, .hpa = hpa, .merged = true };
+		}
+	}
+	spin_unlock(&vm->lock);
+	*cursor = gpa;
+	return n;
+}
+
+bool guest_memory_write_protect(struct vm *vm, uint64_t gpa, uint64_t hpa)
+{
+	unsigned perms;
+	bool ok;
+
+	spin_lock(&vm->lock);
+	ok = private_at_locked(vm, gpa, hpa, &perms);
+	if (ok && (perms & GSTAGE_WRITE))
+		gstage_protect(&vm->gstage, gpa, perms & ~(unsigned)GSTAGE_WRITE);
+	spin_unlock(&vm->lock);
+	return ok;
+}
+
+void guest_memory_unprotect(struct vm *vm, uint64_t gpa, uint64_t hpa)
+{
+	unsigned perms;
+
+	spin_lock(&vm->lock);
+	/* An upgrade: owes no fence (the guest's next store may fault once,
+	 * spuriously, on a stale read-only entry). */
+	if (private_at_locked(vm, gpa, hpa, &perms) && !(perms & GSTAGE_WRITE))
+		gstage_protect(&vm->gstage, gpa, perms | GSTAGE_WRITE);
+	spin_unlock(&vm->lock);
+}
+
+bool guest_memory_promote(struct vm *vm, uint64_t gpa, uint64_t hpa, uint64_t hash)
+{
+	unsigned perms;
+	bool ok = false;
+
+	spin_lock(&vm->lock);
+	/* Read-only and fenced: its bytes cannot change while we look. */
+	if (private_at_locked(vm, gpa, hpa, &perms) && !(perms & GSTAGE_WRITE) &&
+	    content_hash(pa_to_ptr(hpa)) == hash && !content_page_is_page_table(pa_to_ptr(hpa)) &&
+	    content_promote(host_page_of(vm->host, hpa)->node, hash, hpa, (uint16_t)vm->id, gpa)) {
+		vm->pages_shared++;
+		vm->pages_content_shared++;
+		ok = true;
+	}
+	spin_unlock(&vm->lock);
+	return ok;
+}
+
+enum merge_result guest_memory_merge(struct vm *vm, uint64_t gpa, uint64_t hpa, uint64_t target,
+				     struct retired_pages *retired)
+{
+	struct host_page *t = host_page_of(vm->host, target), *p = host_page_of(vm->host, hpa);
+	bool content = t->origin == PAGE_SHARED_CONTENT;
+	struct gstage_old old;
+	unsigned perms;
+	enum merge_result r = MERGE_DONE;
+
+	spin_lock(&vm->lock);
+	if (!private_at_locked(vm, gpa, hpa, &perms) || (perms & GSTAGE_WRITE)) {
+		r = MERGE_CHANGED;	/* written (its fault gave write back), or gone */
+	} else if (memcmp(pa_to_ptr(hpa), pa_to_ptr(target), PAGE_SIZE) != 0) {
+		r = MERGE_DIFFERENT;	/* a hash match is never enough */
+	} else if (retired_full(retired) ||
+		   (content && !content_rmap_add(target, (uint16_t)vm->id, gpa))) {
+		r = MERGE_NO_ROOM;
+	}
+	if (r != MERGE_DONE) {
+		if (r != MERGE_CHANGED)
+			gstage_protect(&vm->gstage, gpa, perms | GSTAGE_WRITE);
+		spin_unlock(&vm->lock);
+		return r;
+	}
+	host_page_map_get(t);
+	gstage_remap(&vm->gstage, gpa, target, GSTAGE_RX, &old);	/* the leaf exists */
+	count_unmapped(vm, p);
+	drop_mapping_locked(vm, hpa, old.fence_gen);
+	retired->pa[retired->count++] = hpa;	/* freed after the fence */
+	if (old.fence_gen > retired->fence_gen)
+		retired->fence_gen = old.fence_gen;
+	count_mapped(vm, t);
+	if (content)
+		vm->content_merges++;
+	else
+		vm->zero_merges++;
+	spin_unlock(&vm->lock);
+	return r;
 }

@@ -149,6 +149,56 @@ void guest_memory_sync(struct vm *vm);
 bool guest_copy_to(struct vm *vm, uint64_t gpa, const void *src, size_t len);
 bool guest_copy_from(struct vm *vm, void *dst, uint64_t gpa, size_t len);
 
+/*
+ * Content-based sharing (core/content_scan.c drives these; docs/
+ * overcommit.md tells the protocol). A merge of private page hpa at gpa
+ * into `target` (a node's zero page or a merged page, pinned):
+ *
+ *   1. guest_memory_write_protect, then guest_memory_sync: from now on
+ *      no vCPU and no device can change hpa (a guest store faults, and
+ *      the fault gives write back in place: the merge then sees it);
+ *   2. guest_memory_merge: under the VM's lock, checks that gpa still
+ *      maps hpa read-only, compares every byte with target, and only
+ *      then points gpa at target; hpa goes to *retired;
+ *   3. guest_memory_free_retired: the fence, then hpa is freed.
+ *
+ * A page that matched another guest page's hint is made a merged page
+ * first (guest_memory_promote, after step 1 in its own VM).
+ */
+struct scan_item {
+	uint64_t gpa, hpa;
+	bool merged;	/* a merged page to audit (pinned: content_put after), not a candidate */
+};
+
+/* Walks up to `lookups` guest pages from *cursor (wrapping), collecting
+ * up to max items: private pages, and merged pages this VM is the newest
+ * mapper of. *cursor moves on. */
+unsigned guest_memory_scan(struct vm *vm, uint64_t *cursor, struct scan_item *items,
+			   unsigned max, unsigned lookups);
+
+/* Step 1: makes gpa read-only if it still maps private page hpa (owes a
+ * fence). False if it does not. */
+bool guest_memory_write_protect(struct vm *vm, uint64_t gpa, uint64_t hpa);
+
+/* Gives write back to gpa if it still maps hpa read-only (no fence). */
+void guest_memory_unprotect(struct vm *vm, uint64_t gpa, uint64_t hpa);
+
+/* Makes private page hpa, read-only at gpa and fenced, a merged page if
+ * it still hashes to `hash` and does not look like a page table
+ * (content_page_is_page_table). Pinned for a merge (content_put). */
+bool guest_memory_promote(struct vm *vm, uint64_t gpa, uint64_t hpa, uint64_t hash);
+
+enum merge_result {
+	MERGE_DONE,
+	MERGE_CHANGED,		/* gpa no longer maps hpa read-only: left alone */
+	MERGE_DIFFERENT,	/* the bytes differ: write given back */
+	MERGE_NO_ROOM,		/* *retired full or no reverse-map entry: write given back */
+};
+
+/* Step 2, above. */
+enum merge_result guest_memory_merge(struct vm *vm, uint64_t gpa, uint64_t hpa, uint64_t target,
+				     struct retired_pages *retired);
+
 /* Unmaps and frees every page of the VM (G-stage tables included). The
  * caller fences the VMID on every hart before the VM runs again. */
 void guest_memory_release(struct vm *vm);

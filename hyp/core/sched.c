@@ -11,6 +11,7 @@
  */
 #include <stddef.h>
 #include "arch/csr.h"
+#include "core/content_scan.h"
 #include "core/sched.h"
 #include "core/vcpu.h"
 #include "core/vcpu_exit.h"
@@ -58,6 +59,13 @@ static void idle(struct hart *h, struct hart_sched *s)
 	if (h->index == 0 && deadline > start + CONSOLE_POLL_TICKS)
 		deadline = start + CONSOLE_POLL_TICKS;
 	hart_set_timer(deadline);
+	/* Idle time is the content scanner's (it stops at a pending
+	 * interrupt: the timer above is armed first). */
+	uint64_t scan_next = content_scan_idle();
+	if (scan_next < deadline) {
+		deadline = scan_next;
+		hart_set_timer(deadline);
+	}
 	/* sstatus.SIE is 0: the pending interrupt ends WFI without a trap. */
 	while (!(csr_read(CSR_SIP) & (SIP_STIP | SIP_SSIP | SIP_SEIP)) && read_time() < deadline)
 		wait_for_interrupt();

@@ -116,6 +116,14 @@ struct vm {
 	uint64_t cow_kept;		/* writes to network-shared pages no one else mapped
 					 * any more: made private in place, no copy */
 	uint64_t spurious_faults;	/* guest-page faults on pages already mapped as needed */
+	uint64_t pages_zero;		/* ... mapped to a node's zero page (content sharing) */
+	uint64_t pages_content_shared;	/* ... mapped to merged pages (content sharing) */
+	uint64_t zero_merges;		/* private pages found zero and replaced by the zero page */
+	uint64_t content_merges;	/* private pages merged into an equal merged page */
+	uint64_t content_cow_breaks;	/* writes to a zero or merged page (a copy, or taken back) */
+	uint64_t scan_pages;		/* pages the content scanner looked at */
+	uint64_t scan_cursor;		/* where its next look starts (content_scan.c) */
+	uint64_t scan_tokens;		/* its per-VM rate budget, in pages */
 
 	/* Shared pages this VM stopped mapping, whose mapping count drops
 	 * only once that change is fenced on every hart (guest_memory.c);

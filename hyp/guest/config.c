@@ -86,6 +86,25 @@ static bool parse_blob(const char *v, size_t len, uint64_t *pa, uint64_t *size)
 	       parse_u64(comma + 1, len - (size_t)(comma + 1 - v), false, size) && *size > 0;
 }
 
+/* "TOTAL" or "TOTAL,PER_VM", pages per second; PER_VM defaults to TOTAL
+ * and may not exceed it. */
+static bool parse_scan_rate(struct hyp_config *cfg, const char *v, size_t len)
+{
+	const char *comma = memchr(v, ',', len);
+	uint64_t total, per_vm;
+
+	if (!parse_u64(v, comma ? (size_t)(comma - v) : len, false, &total))
+		return false;
+	per_vm = total;
+	if (comma && !parse_u64(comma + 1, len - (size_t)(comma + 1 - v), false, &per_vm))
+		return false;
+	if (total < 1 || total > MAX_SCAN_RATE || per_vm < 1 || per_vm > total)
+		return false;
+	cfg->scan_rate = total;
+	cfg->scan_rate_vm = per_vm;
+	return true;
+}
+
 static bool parse_option(struct hyp_config *cfg, const char *key, size_t keylen,
 			 const char *val, size_t vallen)
 {
@@ -128,6 +147,12 @@ static bool parse_option(struct hyp_config *cfg, const char *key, size_t keylen,
 		if (vallen != 1 || (val[0] != '0' && val[0] != '1'))
 			return false;
 		cfg->net_remap = val[0] == '1';
+	} else if (KEY("discv.content_share")) {
+		if (vallen != 1 || (val[0] != '0' && val[0] != '1'))
+			return false;
+		cfg->content_share = val[0] == '1';
+	} else if (KEY("discv.scan_rate")) {
+		return parse_scan_rate(cfg, val, vallen);
 	} else if (KEY("discv.append")) {
 		return hex_decode(val, vallen, cfg->append, sizeof(cfg->append));
 	} else {
@@ -143,7 +168,9 @@ bool config_parse(struct hyp_config *cfg, const char *cmdline, char *err, size_t
 
 	*cfg = (struct hyp_config){ .guests = 1, .vcpus = 1, .guest_mem = 128UL << 20,
 				    .share = true, .net_remap = true,
-				    .pv_copy = true };
+				    .pv_copy = true, .content_share = true,
+				    .scan_rate = DEFAULT_SCAN_RATE,
+				    .scan_rate_vm = DEFAULT_SCAN_RATE_VM };
 	while (*p) {
 		while (*p == ' ')
 			p++;

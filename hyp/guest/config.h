@@ -14,6 +14,9 @@
  *   discv.net=0|1           a virtio-net device per guest, on the switch (0)
  *   discv.net_remap=0|1     received whole pages remapped, not copied (1)
  *   discv.pv_copy=0|1       the paravirtual copy SBI extension (1)
+ *   discv.content_share=0|1 content-based sharing: zero pages, the scanner (1)
+ *   discv.scan_rate=T[,V]   the scanner's caps, pages per second in total and
+ *                           per VM (DEFAULT_SCAN_RATE, _VM; V <= T)
  *
  * Pure code: unit-tested natively.
  */
@@ -26,6 +29,12 @@
 
 #define CONFIG_CMD_MAX 4096
 #define CONFIG_APPEND_MAX 1024
+/* The scanner's default caps: 8 idle guests keep ~16,000 private pages
+ * after boot, looked at in about 2 s; hashing a page takes ~10 us here,
+ * so the cap costs at most ~8 % of one hart's idle time. */
+#define DEFAULT_SCAN_RATE 8000
+#define DEFAULT_SCAN_RATE_VM 2000
+#define MAX_SCAN_RATE 1000000
 
 struct hyp_config {
 	unsigned guests;
@@ -38,6 +47,8 @@ struct hyp_config {
 	bool net;			/* every guest gets a virtio-net device */
 	bool net_remap;			/* ... which remaps whole pages it receives */
 	bool pv_copy;			/* discv's SBI extension: REMAP_PAGE */
+	bool content_share;		/* the zero page and the content scanner */
+	uint64_t scan_rate, scan_rate_vm;	/* the scanner's caps, pages/s */
 	char cmd[CONFIG_CMD_MAX];
 	char append[CONFIG_APPEND_MAX];
 };

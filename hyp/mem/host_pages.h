@@ -40,6 +40,10 @@ enum page_origin {
 	PAGE_SHARED_KERNEL,	/* a page of the guest kernel image, likewise */
 	PAGE_SHARED_NET,	/* guest RAM handed to other VMs by the network (vnet/):
 				 * read-only in all, freed when the last one unmaps it */
+	PAGE_SHARED_ZERO,	/* a node's one zero page, read-only in every VM that has
+				 * a zero page there; never freed (share/content_share.c) */
+	PAGE_SHARED_CONTENT,	/* guest pages found equal by content and merged into
+				 * one, read-only in all; freed with its last mapping */
 	PAGE_ORIGIN_COUNT
 };
 
@@ -50,7 +54,9 @@ struct host_page {
 	uint32_t mappings;	/* G-stage mappings of the page */
 	union {
 		uint64_t gpa;		/* PAGE_GUEST_PRIVATE: where the owner maps it */
-		uint64_t block;		/* PAGE_SHARED_*: the disk block or image page */
+		uint64_t block;		/* PAGE_SHARED_DISK, _KERNEL: the disk block or image page */
+		uint32_t rmap;		/* PAGE_SHARED_CONTENT: its reverse map's first entry
+					 * (share/content_table.h) */
 		uint64_t next_free;	/* PAGE_FREE: frame index of the next free page */
 	};
 };

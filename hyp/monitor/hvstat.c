@@ -13,6 +13,7 @@
 #include "mem/host_pages.h"
 #include "monitor/hvstat.h"
 #include "share/share.h"
+#include "share/content_share.h"
 #include "vnet/uplink.h"
 
 static const struct host_memory *host;
@@ -64,6 +65,12 @@ size_t hvstat_format_vm(char *buf, size_t size, const struct vm *vm)
 	counters_u64(&c, "pages_private", vm->pages_mapped - vm->pages_shared);
 	counters_u64(&c, "cow_breaks", vm->cow_breaks);
 	counters_u64(&c, "cow_kept", vm->cow_kept);
+	counters_u64(&c, "pages_zero", vm->pages_zero);
+	counters_u64(&c, "pages_content_shared", vm->pages_content_shared);
+	counters_u64(&c, "zero_merges", vm->zero_merges);
+	counters_u64(&c, "content_merges", vm->content_merges);
+	counters_u64(&c, "content_cow_breaks", vm->content_cow_breaks);
+	counters_u64(&c, "scan_pages", vm->scan_pages);
 	counters_u64(&c, "pv_remaps", vm->pv_remaps);
 	counters_u64(&c, "pv_remap_fallbacks", vm->pv_remap_fallbacks);
 	host_pages_owner_report(vm->host, (uint16_t)vm->id, &mem);
@@ -89,6 +96,7 @@ size_t hvstat_format_total(char *buf, size_t size, const struct host_memory *hm)
 		counters_u64(&c, "host_disk_interrupts", host_blk_interrupts());
 	}
 	share_counters(&c);
+	content_counters(&c);
 	uplink_counters(&c);
 	return counters_end(&c);
 }

@@ -676,6 +676,53 @@ fi
 run_test bad-fwd nonzero "${ONE[@]}" NET=1 FWD=8080:guest3:80 -- 'line:FWD: '"'"'8080:guest3:80'"'"': there is no guest3'
 run_test bad-fwd-no-net nonzero "${ONE[@]}" FWD=8080:guest0:80 -- 'line:FWD needs NET=1'
 
+# Content-based sharing (docs/overcommit.md). Four guests (two per node,
+# two vCPUs each) fill 16 MiB of tmpfs with zeroes and 6.9 MB with the
+# same numbers, and start 24 sleepers each (24 page tables per guest,
+# alike across guests). While they idle the scanner maps the zeroes to
+# the zero page and merges the numbers across guests (one copy per
+# node); no page table is merged. Then guest0 overwrites its file in
+# place (copy-on-write of merged pages), and every guest checks its
+# file's md5 against a fresh computation.
+CONTENT_CMD='mkdir -p /run/t && mount -t tmpfs -o size=64M tmpfs /run/t
+dd if=/dev/zero of=/run/t/zero bs=1M count=16 2>/dev/null
+seq 1 1000000 > /run/t/same
+for k in $(seq 1 24); do sleep 40 & done
+sleep 10
+if [ $(hostname) = guest0 ]; then
+	seq 2 1000001 | dd of=/run/t/same conv=notrunc 2>/dev/null; want=$(seq 2 1000001 | md5sum)
+else
+	want=$(seq 1 1000000 | md5sum)
+fi
+[ "$(md5sum < /run/t/same)" = "$want" ] && echo content-ok || echo content-BAD
+[ "$(md5sum < /run/t/zero)" = "$(head -c 16777216 /dev/zero | md5sum)" ] && echo zero-ok || echo zero-BAD
+kill $(jobs -p) 2>/dev/null; true'
+run_test content-share 0 "${DISKRUN[@]}" GUESTS=4 GUEST_VCPUS=2 "GUEST_CMD=$CONTENT_CMD" -- \
+	'line:[guest0] content-ok' 'line:[guest1] content-ok' 'line:[guest2] content-ok' \
+	'line:[guest3] content-ok' 'line:[guest3] zero-ok' 'line:[guest0] zero-ok' \
+	'noline:content-BAD' 'noline:zero-BAD' \
+	'hvstat:all(v["pages_zero"] >= 3500 and v["zero_merges"] >= 3500 for v in vm)' \
+	'hvstat:all(v["pages_content_shared"] >= 1500 for v in vm[1:])' \
+	'hvstat:vm[0]["content_cow_breaks"] >= vm[1]["content_cow_breaks"] + 1500' \
+	'hvstat:total["pages_saved_content"] >= 1500 and total["content_pages"] >= 2 * 1500' \
+	'hvstat:total["page_tables_skipped"] > 0 and total["page_tables_merged"] == 0' \
+	'hvstat:total["content_pages_changed"] == 0 and total["zero_pages_dirty"] == 0 and total["rmap_missing"] == 0'
+run_test content-share-off 0 "${DISKRUN[@]}" GUESTS=4 GUEST_VCPUS=2 CONTENT_SHARE=0 "GUEST_CMD=$CONTENT_CMD" -- \
+	'line:[guest0] content-ok' 'line:[guest3] content-ok' 'line:[guest3] zero-ok' 'noline:content-BAD' \
+	'hvstat:total["content_share"] == 0' \
+	'hvstat:all(v["pages_zero"] == 0 and v["pages_content_shared"] == 0 and v["scan_pages"] == 0 for v in vm)'
+used_on=$(python3 "$HVSTAT" "$LOGS/content-share.log" get total host_pages_used 2>/dev/null)
+used_off=$(python3 "$HVSTAT" "$LOGS/content-share-off.log" get total host_pages_used 2>/dev/null)
+if ! selected content-share-off; then
+	:
+elif [ -n "$used_on" ] && [ -n "$used_off" ] && (( used_on + 4 * 4096 < used_off )); then
+	passed=$((passed + 1)); echo "boot: PASS content-share-saves ($used_on host pages merged, $used_off not)"
+else
+	failed=$((failed + 1)); echo "boot: FAIL content-share-saves: '$used_on' merged, '$used_off' not"
+fi
+run_test bad-content-share nonzero "${ONE[@]}" CONTENT_SHARE=yes -- 'line:CONTENT_SHARE must be 0 or 1'
+run_test bad-scan-rate nonzero "${ONE[@]}" SCAN_RATE=100,200 -- 'line:PER_VM <= TOTAL'
+
 # Bad input is refused with a clear message before anything boots.
 run_test bad-option nonzero GUESTS=zero -- 'line:GUESTS must be 1..64'
 run_test bad-kernel nonzero "${ONE[@]}" GUEST_KERNEL=Makefile -- \

@@ -23,16 +23,20 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
 tests=(test_gstage test_host_pages test_guest_memory test_config test_format test_sbi
 	test_placement test_runqueue test_virtq test_host_vq test_blk_request test_overlay
 	test_insn test_vplic test_share_table test_vcpu_states test_virtio_mmio
-	test_vswitch test_vnet_hdr test_rx_plan test_vnet_offload)
+	test_vswitch test_vnet_hdr test_rx_plan test_vnet_offload test_content_table
+	test_content_merge)
 sources() {
 	case $1 in
 	test_gstage) echo hyp/g-stage/gstage.c ;;
 	test_host_pages) echo hyp/mem/host_pages.c hyp/lib/counters.c hyp/lib/format.c hyp/share/share_table.c ;;
-	test_guest_memory) echo hyp/core/guest_memory.c hyp/mem/host_pages.c hyp/lib/counters.c hyp/lib/format.c hyp/g-stage/gstage.c ;;
+	test_guest_memory|test_content_merge) echo hyp/core/guest_memory.c hyp/mem/host_pages.c \
+		hyp/lib/counters.c hyp/lib/format.c hyp/g-stage/gstage.c \
+		hyp/share/content_share.c hyp/share/content_table.c ;;
 	test_config) echo hyp/guest/config.c hyp/lib/format.c ;;
 	test_format) echo hyp/lib/format.c ;;
 	test_sbi) echo tests/unit/fakes.c hyp/sbi/*.c hyp/core/vcpu_state.c \
-		hyp/core/guest_memory.c hyp/mem/host_pages.c hyp/lib/counters.c hyp/lib/format.c hyp/g-stage/gstage.c ;;
+		hyp/core/guest_memory.c hyp/mem/host_pages.c hyp/lib/counters.c hyp/lib/format.c hyp/g-stage/gstage.c \
+		hyp/share/content_share.c hyp/share/content_table.c ;;
 	test_placement) echo hyp/core/placement.c ;;
 	test_runqueue) echo hyp/core/runqueue.c hyp/core/vcpu_state.c ;;
 	test_virtq) echo hyp/virtio/virtq.c ;;
@@ -48,6 +52,7 @@ sources() {
 	test_vnet_hdr) echo hyp/vnet/vnet_hdr.c ;;
 	test_rx_plan) echo hyp/vnet/rx_plan.c ;;
 	test_vnet_offload) echo hyp/vnet/vnet_offload.c ;;
+	test_content_table) echo hyp/share/content_table.c ;;
 	esac
 }
 

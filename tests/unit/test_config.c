@@ -168,6 +168,29 @@ static void test_options(void)
 	CHECK(parse(KERNEL " discv.net_remap=1 discv.pv_copy=1"));
 	CHECK(cfg.net_remap && cfg.pv_copy);
 	CHECK(!parse(KERNEL " discv.net_remap=2"));
+	/* Content sharing and the scanner's caps. */
+	CHECK(parse(KERNEL));
+	CHECK(cfg.content_share);
+	CHECK_EQ(cfg.scan_rate, DEFAULT_SCAN_RATE);
+	CHECK_EQ(cfg.scan_rate_vm, DEFAULT_SCAN_RATE_VM);
+	CHECK(parse(KERNEL " discv.content_share=0"));
+	CHECK(!cfg.content_share);
+	CHECK(!parse(KERNEL " discv.content_share=2"));
+	CHECK(parse(KERNEL " discv.scan_rate=500"));
+	CHECK_EQ(cfg.scan_rate, 500);
+	CHECK_EQ(cfg.scan_rate_vm, 500);	/* per VM: the total by default */
+	CHECK(parse(KERNEL " discv.scan_rate=9000,100"));
+	CHECK_EQ(cfg.scan_rate, 9000);
+	CHECK_EQ(cfg.scan_rate_vm, 100);
+	CHECK(parse(KERNEL " discv.scan_rate=1000000,1000000"));
+	CHECK(!parse(KERNEL " discv.scan_rate=100,200"));	/* per VM above the total */
+	CHECK(!parse(KERNEL " discv.scan_rate=0"));
+	CHECK(!parse(KERNEL " discv.scan_rate=1000001"));
+	CHECK(!parse(KERNEL " discv.scan_rate=100,0"));
+	CHECK(!parse(KERNEL " discv.scan_rate=100,"));
+	CHECK(!parse(KERNEL " discv.scan_rate=,100"));
+	CHECK(!parse(KERNEL " discv.scan_rate=1x"));
+	CHECK(!parse(KERNEL " discv.scan_rate="));
 	CHECK(!parse(KERNEL " discv.pv_copy=on"));
 	CHECK(!parse(KERNEL " discv.pv_copy="));
 
