@@ -46,7 +46,8 @@ LINUX_SOURCE_TARBALL ?= /usr/src/linux-source-6.1.tar.xz
 .DEFAULT_GOAL := all
 .PHONY: all help deps hypervisor guest-kernel guest-kernel-stock guest-initramfs base-disk reset-disks \
 	test-guests run debug \
-	test test-fresh unit-test check-layers fuzz boot-test bench-overhead bench-boot bench-share bench-net clean
+	test test-fresh unit-test check-layers fuzz boot-test bench-overhead bench-boot bench-share bench-net \
+	bench-overcommit clean
 
 all: hypervisor guest-kernel guest-kernel-stock guest-initramfs base-disk test-guests
 
@@ -65,6 +66,8 @@ help:
 	@echo "  make bench-share  N guests read the same files: memory, disk reads, with and without sharing"
 	@echo "  make bench-overhead  boot to user space: discv vs the same guest on bare QEMU"
 	@echo "  make bench-net    bulk TCP and NFS between guests, remap on and off; Disco's 8 VMs + NFS"
+	@echo "  make bench-overcommit  idle guests' host memory over time, content sharing on and off;"
+	@echo "                   the largest number of idle guests that runs"
 	@echo "  make debug        boot under QEMU halted, with gdb-multiarch attached"
 	@echo "  make deps         install the Debian packages discv needs (as root)"
 	@echo "  make all          build hypervisor, guest kernels (patched, stock), initramfs, base disk,"
@@ -247,6 +250,9 @@ bench-share: all
 
 bench-net: all
 	@python3 tests/bench/net.py $(BUILD)/bench
+
+bench-overcommit: all
+	@python3 tests/bench/overcommit.py $(BUILD)/bench
 
 bench-boot: all
 	@python3 tests/bench/boot_scaling.py $(BUILD)/guest/Image $(BUILD)/guest/initramfs.cpio.gz \

@@ -80,6 +80,9 @@ static void memory_init(const void *fdt)
 		ram_pages += platform.mem[i].size >> PAGE_SHIFT;
 	uint64_t content_bytes = config.content_share ? content_storage_bytes(ram_pages, nnodes_of()) : 0;
 	uint64_t content_pa = (share_pa - content_bytes) & PAGE_MASK;
+	/* And below those, the VM table: one struct vm per guest. */
+	uint64_t vms_bytes = config.guests * sizeof(struct vm);
+	uint64_t vms_pa = (content_pa - vms_bytes) & ~(uint64_t)(_Alignof(struct vm) - 1);
 
 	host_pages_init(&host_memory, pa_to_ptr(table_pa), lo, (hi - lo) >> PAGE_SHIFT);
 	for (unsigned i = 0; i < platform.nmem; i++)
@@ -93,13 +96,15 @@ static void memory_init(const void *fdt)
 	host_pages_reserve(&host_memory, (uint64_t)fdt, (uint64_t)fdt + fdt_totalsize(fdt));
 	host_pages_reserve(&host_memory, config.kernel_pa, config.kernel_pa + config.kernel_size);
 	host_pages_reserve(&host_memory, config.initrd_pa, config.initrd_pa + config.initrd_size);
-	host_pages_reserve(&host_memory, content_pa, hi);
+	host_pages_reserve(&host_memory, vms_pa, hi);
 	host_pages_finish(&host_memory);
 	if (disk_map_bytes)
 		memset(pa_to_ptr(share_pa), 0, share_bytes);
 	share_init(&host_memory, disk_map_bytes ? pa_to_ptr(share_pa) : NULL, base_blocks,
 		   host_memory.nnodes, config.share);
 	memset(pa_to_ptr(content_pa), 0, content_bytes);
+	memset(pa_to_ptr(vms_pa), 0, vms_bytes);
+	vms_set_storage(pa_to_ptr(vms_pa), config.guests);
 	if (!content_init(&host_memory, content_bytes ? pa_to_ptr(content_pa) : NULL, ram_pages,
 			  config.content_share))
 		hyp_panic("content sharing: no zero page");

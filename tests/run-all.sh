@@ -5,7 +5,8 @@
 #   2. the layer check (tools/check-layers.py)
 #   3. 20 s of libFuzzer on each target (tests/fuzz/: virtqueue, frame path)
 #   4. boot tests on QEMU (tests/boot/run.sh)
-#   5. a smoke run of make bench-net (counted as one test)
+#   5. a smoke run of make bench-net (counted as one test), and one of
+#      make bench-overcommit (one more)
 #   6. the boot-overhead figure (a measurement, not a pass/fail test)
 # and ends with the line "N passed, M failed".
 set -uo pipefail
@@ -83,6 +84,16 @@ if python3 tests/bench/net.py "$BUILD/bench-smoke" --smoke &&
 else
 	tally 0 1
 	echo "bench: FAIL bench-net smoke"
+fi
+
+step "smoke run of make bench-overcommit (1 idle guest, 8 s, content sharing on and off)"
+if python3 tests/bench/overcommit.py "$BUILD/bench-smoke" --smoke &&
+	python3 -c 'import json, sys; r = json.load(open(sys.argv[1]))["idle"]; sys.exit(not (len(r) == 2 and r[0]["pages_zero"] > 0 and r[1]["pages_zero"] == 0 and len(r[0]["samples"]) >= 3 and r[0]["page_tables_merged"] == 0))' "$BUILD/bench-smoke/overcommit.json"; then
+	tally 1 0
+	echo "bench: PASS bench-overcommit smoke"
+else
+	tally 0 1
+	echo "bench: FAIL bench-overcommit smoke"
 fi
 
 step "benchmark: boot overhead (9 interleaved runs each; a figure, not a test)"

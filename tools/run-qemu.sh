@@ -60,7 +60,7 @@ to_bytes() {
 }
 valid_size() { [[ $1 =~ ^[0-9]+[kKmMgG]?$ ]]; }
 
-is_uint "$GUESTS" && (( GUESTS >= 1 && GUESTS <= 64 )) || die "GUESTS must be 1..64 (got '$GUESTS')"
+is_uint "$GUESTS" && (( GUESTS >= 1 && GUESTS <= 256 )) || die "GUESTS must be 1..256 (got '$GUESTS')"
 is_uint "$GUEST_VCPUS" && (( GUEST_VCPUS >= 1 && GUEST_VCPUS <= 8 )) ||
 	die "GUEST_VCPUS must be 1..8 (got '$GUEST_VCPUS')"
 is_uint "$HARTS" && (( HARTS >= 1 && HARTS <= 8 )) || die "HARTS must be 1..8 (got '$HARTS')"
@@ -137,6 +137,8 @@ if [ -n "${SCAN_RATE:-}" ]; then
 		die "SCAN_RATE: at most 1000000 pages/s, and PER_VM <= TOTAL (got '$SCAN_RATE')"
 	bootargs+=" discv.scan_rate=$SCAN_RATE"
 fi
+[ "${NET:-0}" != 1 ] || (( GUESTS <= 64 )) ||
+	die "NET=1 connects at most 64 guests to the switch (got GUESTS=$GUESTS)"
 case ${NET:-0} in
 0|1) bootargs+=" discv.net=${NET:-0}" ;;
 *) die "NET must be 0 or 1 (got '$NET')" ;;
@@ -189,7 +191,11 @@ if [ "${DISK:-1}" = 1 ]; then
 		base_id=$(sha256sum "$BASE_DISK" | cut -c1-16)
 	fi
 	delta=$DISCV_STATE/delta-$base_id.img
-	[ -f "$delta" ] || truncate -s 64G "$delta" || die "cannot create $delta"
+	# 1 GiB per guest, sparse; a file made for 64 guests grows in place
+	# (regions keep their offsets).
+	if [ ! -f "$delta" ] || (( $(stat -c %s "$delta") < GUESTS << 30 )); then
+		truncate -s 256G "$delta" || die "cannot create $delta"
+	fi
 	disks=(-drive "file=$BASE_DISK,if=none,id=base,format=raw,readonly=on"
 		-device virtio-blk-device,drive=base,serial=discv-base
 		-drive "file=$delta,if=none,id=delta,format=raw,cache=writeback"

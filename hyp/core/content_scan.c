@@ -1,7 +1,8 @@
 /*
  * The content scanner (ESX's, Waldspurger OSDI 2002 section 4.1; Linux's
- * ksmd): in idle hart time, under rate caps, look at the guests' private
- * pages one batch at a time and merge those found equal to another page.
+ * ksmd): in idle hart time (or, on a machine with no idle hart, one batch
+ * between slices), under rate caps, look at the guests' private pages one
+ * batch at a time and merge those found equal to another page.
  *
  * A batch is up to SCAN_BATCH private pages of one VM, taken from where
  * its cursor stands (a sweep in guest-physical order, wrapping). Each
@@ -47,6 +48,7 @@ static struct {
 	uint64_t tokens;		/* the total budget, in pages */
 	uint64_t last_refill;		/* time of the last refill */
 	unsigned next_vm;		/* round robin */
+	uint64_t last_batch;		/* when the last batch ended (read without the lock) */
 	uint64_t batches;
 } scan;
 
@@ -211,16 +213,25 @@ static void refill(uint64_t now)
 		vms[i].scan_tokens = per_vm;
 }
 
-uint64_t content_scan_idle(void)
+uint64_t content_scan(bool idle)
 {
 	uint64_t start = read_time(), period = timebase_hz / SCAN_PERIOD_DIV;
+	unsigned batches = 0;
 
-	if (!scan.enabled || !spin_trylock(&scan.lock))
+	if (!scan.enabled)
+		return UINT64_MAX;
+	/* A busy hart scans only if no hart has for a whole period: idle
+	 * harts keep the budget spent when there are any, and a booting
+	 * crowd is not slowed by fences it would not need yet. */
+	if (!idle && start - __atomic_load_n(&scan.last_batch, __ATOMIC_RELAXED) < period)
+		return UINT64_MAX;
+	if (!spin_trylock(&scan.lock))
 		return UINT64_MAX;
 	refill(start);
 	/* One batch per VM per turn, round robin, while both budgets last
-	 * and no vCPU waits for this hart (a pending interrupt ends it). */
-	for (unsigned tried = 0; scan.tokens && tried < vm_count &&
+	 * and no vCPU waits for this hart (a pending interrupt ends it); a
+	 * busy hart does one batch at most. */
+	for (unsigned tried = 0; scan.tokens && tried < vm_count && (idle || !batches) &&
 	     !(csr_read(CSR_SIP) & (SIP_STIP | SIP_SSIP | SIP_SEIP)); tried++) {
 		struct vm *vm = &vms[scan.next_vm];
 		scan.next_vm = (scan.next_vm + 1) % vm_count;
@@ -229,6 +240,8 @@ uint64_t content_scan_idle(void)
 		uint64_t budget = vm->scan_tokens < scan.tokens ? vm->scan_tokens : scan.tokens;
 		uint64_t before = vm->scan_pages;
 		scan_batch(vm, (unsigned)budget);
+		batches++;
+		__atomic_store_n(&scan.last_batch, read_time(), __ATOMIC_RELAXED);
 		uint64_t used = vm->scan_pages - before;
 		if (!used)
 			used = 1;	/* a VM with nothing mapped still costs its walk */

@@ -13,7 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define RUNQUEUE_MAX 64
+#define RUNQUEUE_MAX 256	/* 256 one-vCPU guests on one hart */
 
 struct vcpu;
 

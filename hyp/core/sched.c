@@ -61,7 +61,7 @@ static void idle(struct hart *h, struct hart_sched *s)
 	hart_set_timer(deadline);
 	/* Idle time is the content scanner's (it stops at a pending
 	 * interrupt: the timer above is armed first). */
-	uint64_t scan_next = content_scan_idle();
+	uint64_t scan_next = content_scan(true);
 	if (scan_next < deadline) {
 		deadline = scan_next;
 		hart_set_timer(deadline);
@@ -133,6 +133,7 @@ void sched_run(void)
 			console_poll_input();
 		if (poll_hook)
 			poll_hook();
+		content_scan(false);
 		struct vcpu *v = runqueue_pick(&s->runqueue, read_time(), &runnable);
 		if (v)
 			run_slice(h, s, v);

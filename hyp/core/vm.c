@@ -14,7 +14,8 @@
 #include "core/vm.h"
 #include "core/vm_table.h"
 
-struct vm vms[MAX_VMS];
+struct vm *vms;
+static unsigned vm_capacity;
 unsigned vm_count;
 
 static struct placement placement;
@@ -61,6 +62,12 @@ static bool vm_boot(struct vm *vm, const char **why)
 	return ok;
 }
 
+void vms_set_storage(struct vm *array, unsigned capacity)
+{
+	vms = array;
+	vm_capacity = capacity;
+}
+
 void vms_init(const struct host_memory *host)
 {
 	unsigned hart_node[MAX_HARTS];
@@ -75,7 +82,7 @@ struct vm *vm_create(struct host_memory *host, uint64_t ram_size, unsigned nvcpu
 	struct vm *vm;
 	unsigned hart_of[MAX_VCPUS_PER_VM];
 
-	if (vm_count == MAX_VMS)
+	if (vm_count == vm_capacity)
 		return NULL;
 	vm = &vms[vm_count];
 	vm->id = vm_count;

@@ -13,7 +13,7 @@
 #include "lib/spinlock.h"
 #include "core/vcpu.h"
 
-#define MAX_VMS 64
+#define MAX_VMS 256
 #define MAX_VCPUS_PER_VM 8
 #define VM_NAME_MAX 16
 #define DEFERRED_DROPS_MAX 256

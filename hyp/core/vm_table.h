@@ -9,8 +9,14 @@
 
 struct host_memory;
 
-extern struct vm vms[MAX_VMS];
+/* The VMs, vms[0 .. vm_count - 1]. The array is the run's: its size
+ * is set at boot for the guests configured (each VM is ~48 KiB: 256 of
+ * them in a static array would cost 12 MiB whatever the run). */
+extern struct vm *vms;
 extern unsigned vm_count;
+
+/* Gives the VM table its storage: capacity VMs, zeroed, 16 KiB aligned. */
+void vms_set_storage(struct vm *array, unsigned capacity);
 
 /* Prepares NUMA placement over the harts and host memory nodes. */
 void vms_init(const struct host_memory *host);

@@ -84,7 +84,7 @@ struct mem_node {
  * block cache evicts). So an owner within its share always gets its page,
  * and a refusal always lands on an owner over its share.
  */
-#define HOST_PAGES_MAX_OWNERS 64
+#define HOST_PAGES_MAX_OWNERS 256
 
 struct host_owner {
 	uint64_t pages;		/* pages allocated for it and not yet freed */

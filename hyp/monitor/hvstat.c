@@ -116,7 +116,7 @@ static void print_line(char *line, size_t size, size_t json_len)
 
 void hvstat_print(void)
 {
-	char line[2048] = PREFIX;
+	char line[4096] = PREFIX;	/* a VM line with every device is ~1.6 KiB */
 	const size_t off = sizeof(PREFIX) - 1;
 
 	for (unsigned i = 0; i < vm_count; i++)

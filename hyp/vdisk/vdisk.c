@@ -25,7 +25,8 @@ uint64_t vdisk_base_blocks(void)
 
 static uint64_t region_blocks(const struct vdisk *d)
 {
-	return host_blk_capacity_bytes(d->delta) / VDISK_BLOCK / VDISK_REGIONS;
+	(void)d;
+	return VDISK_REGION_BYTES / VDISK_BLOCK;
 }
 
 /* Region block b of this guest's delta, as a byte offset on the delta disk. */
@@ -102,6 +103,10 @@ bool vdisk_open(struct vdisk *d, unsigned index, uint8_t *map, uint8_t *bounce,
 	}
 	d->base_blocks = host_blk_capacity_bytes(d->base) / VDISK_BLOCK;
 	d->region_first = (uint64_t)index * region_blocks(d);
+	if (host_blk_capacity_bytes(d->delta) < (uint64_t)(index + 1) * VDISK_REGION_BYTES) {
+		*why = "the delta disk has no region for it (1 GiB per guest)";
+		return false;
+	}
 
 	/* Both header copies: copy 0 read into the map's storage (it is
 	 * overwritten only once overlay_load is done with it). */

@@ -4,7 +4,9 @@
  *
  * Reads come from the delta where the guest has written the block, else
  * from the base; writes go only to the delta, in the guest's region of the
- * delta host disk: region k = the k-th 1/VDISK_REGIONS of that disk. The
+ * delta host disk: region k = the k-th GiB of that disk (a sparse file:
+ * what a guest never wrote costs nothing; 64 regions once, 256 now, at
+ * the same offsets, so older delta files stay readable). The
  * base is never written. The delta survives guest reboots and later runs;
  * `make reset-disks` deletes it.
  */
@@ -17,7 +19,7 @@
 #include "vdisk/overlay.h"
 
 #define VDISK_BLOCK 4096
-#define VDISK_REGIONS 64	/* guests the delta disk has room for */
+#define VDISK_REGION_BYTES (1ULL << 30)	/* each guest's part of the delta disk */
 
 struct host_blk;
 

@@ -724,7 +724,7 @@ run_test bad-content-share nonzero "${ONE[@]}" CONTENT_SHARE=yes -- 'line:CONTEN
 run_test bad-scan-rate nonzero "${ONE[@]}" SCAN_RATE=100,200 -- 'line:PER_VM <= TOTAL'
 
 # Bad input is refused with a clear message before anything boots.
-run_test bad-option nonzero GUESTS=zero -- 'line:GUESTS must be 1..64'
+run_test bad-option nonzero GUESTS=zero -- 'line:GUESTS must be 1..256'
 run_test bad-kernel nonzero "${ONE[@]}" GUEST_KERNEL=Makefile -- \
 	'line:has no RISC-V Linux boot header'
 run_test bad-guest-mem nonzero "${ONE[@]}" GUEST_MEM=8M -- 'line:GUEST_MEM must be'

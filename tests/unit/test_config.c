@@ -196,7 +196,8 @@ static void test_options(void)
 
 	/* Range checks. */
 	CHECK(!parse(KERNEL " discv.guests=0"));
-	CHECK(!parse(KERNEL " discv.guests=65"));
+	CHECK(!parse(KERNEL " discv.guests=257"));
+	CHECK(parse(KERNEL " discv.guests=256"));
 	CHECK(!parse(KERNEL " discv.guests="));
 	CHECK(!parse(KERNEL " discv.guests=two"));
 	CHECK(!parse(KERNEL " discv.guests=2K"));	/* no suffix for counts */

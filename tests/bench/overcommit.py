@@ -1,0 +1,176 @@
+#!/usr/bin/env python3
+"""Memory overcommit on discv (docs/overcommit.md), part one: content-based
+sharing. N identical idle guests (the base disk, 128 MiB, one vCPU each,
+4 harts, 2 NUMA nodes, the default 2 GiB host) boot and idle for IDLE_S
+seconds, with CONTENT_SHARE=1 and CONTENT_SHARE=0, one run after the
+other. The monitor's `stats` is typed every second, so host memory is
+sampled over time. For each run: host MiB in use over time, the time
+until every guest is up, the final host MiB, the share of guest-touched
+pages that shared host pages back, the time from all-up to 95 % of the
+final saving, and the scanner's CPU share. Writes overcommit.json and
+overcommit.svg to OUTDIR.
+
+usage: overcommit.py OUTDIR [--smoke] [N ...]     (default N: 1 8; smoke: N=1, 8 s)
+"""
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import hvstat  # noqa: E402  (tests/lib/hvstat.py)
+
+PAGE = 4096
+HARTS = 4
+TIMEBASE_HZ = 10_000_000  # QEMU virt's timebase-frequency
+
+
+def run(n, content_share, idle_s):
+    """One run: returns the samples and the final hvstat."""
+    with tempfile.TemporaryDirectory(prefix="discv-bench-overcommit.") as state:
+        env = dict(os.environ, GUESTS=str(n), CONTENT_SHARE=str(content_share),
+                   HARTS=str(HARTS), NODES="2", DISK="1", DISCV_STATE=state,
+                   GUEST_CMD=f"echo guest-up; sleep {idle_s}")
+        env.pop("GUEST_CMD_FILE", None)
+        proc = subprocess.Popen(["tools/run-qemu.sh"], env=env, stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        lines, start = [], time.monotonic()
+
+        def reader():
+            for line in proc.stdout:
+                lines.append((time.monotonic() - start, line.rstrip("\n")))
+        t = threading.Thread(target=reader, daemon=True)
+        t.start()
+        # The monitor (Ctrl-]) stays open; `stats` prints the hvstat lines.
+        opened = False
+        while proc.poll() is None and time.monotonic() - start < idle_s * 4 + 600:
+            time.sleep(1)
+            try:
+                if not opened and any("hypervisor on hart" in l for _, l in lines):
+                    proc.stdin.write("\x1d")
+                    opened = True
+                if opened:
+                    proc.stdin.write("stats\n")
+                proc.stdin.flush()
+            except (BrokenPipeError, ValueError):
+                break
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        t.join(5)
+    # The monitor's prompt may share a line with a guest's or hvstat's.
+    up = [ts for ts, l in lines if re.search(r"\[guest\d+\] guest-up$", l)]
+    samples = []
+    for ts, l in lines:
+        i = l.find("hvstat: ")
+        if i >= 0 and '"vm":"total"' in l:
+            tot = json.loads(l[i + len("hvstat: "):])
+            samples.append((round(ts, 2), round(tot["host_pages_used"] * PAGE / 2**20, 2)))
+    vms, total = hvstat.parse([l for _, l in lines])
+    if total is None or len(vms) != n or not all(v["state"] == "off" for v in vms) or len(up) != n:
+        tail = "\n".join(l for _, l in lines[-30:])
+        raise RuntimeError(f"N={n} CONTENT_SHARE={content_share}: the run did not finish:\n{tail}")
+    return samples, max(up), vms, total
+
+
+def measure(n, content_share, idle_s):
+    samples, all_up, vms, total = run(n, content_share, idle_s)
+    after_up = [(t, m) for t, m in samples if t >= all_up]
+    final = after_up[-1][1] if after_up else samples[-1][1]
+    peak = max((m for _, m in after_up), default=final)
+    # Time from all-up until the memory in use is within 5 % of the
+    # saving (peak after all-up, minus final) of its final value.
+    t95 = None
+    for t, m in after_up:
+        if m <= final + 0.05 * (peak - final):
+            t95 = round(t - all_up, 1)
+            break
+    mapped = sum(v["pages_mapped"] for v in vms)
+    shared = sum(v["pages_shared"] for v in vms)
+    elapsed = samples[-1][0] if samples else 1
+    return {
+        "guests": n, "content_share": bool(content_share), "idle_s": idle_s,
+        "all_up_s": round(all_up, 1),
+        "host_mib": final, "host_mib_peak_after_up": peak,
+        "time_to_95pct_saving_s": t95,
+        "shared_fraction": round(shared / mapped, 3) if mapped else 0,
+        "pages_zero": sum(v.get("pages_zero", 0) for v in vms),
+        "pages_content_shared": sum(v.get("pages_content_shared", 0) for v in vms),
+        "pages_saved_zero": total.get("pages_saved_zero", 0),
+        "pages_saved_content": total.get("pages_saved_content", 0),
+        "page_tables_merged": total.get("page_tables_merged", 0),
+        "scanner_cpu_share": round(total.get("scan_ticks", 0) / (elapsed * TIMEBASE_HZ * HARTS), 4),
+        "samples": samples,
+    }
+
+
+def svg(results, path):
+    w, h, pad = 700, 340, 55
+    tmax = max(s[-1][0] for r in results for s in [r["samples"]] if s)
+    mmax = max(m for r in results for _, m in r["samples"])
+    colors = ["#48c", "#c44", "#4a4", "#a4a", "#c84", "#888"]
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="12">',
+             f'<text x="{w / 2}" y="18" text-anchor="middle">host MiB in use over time: N idle guests, content sharing on and off</text>',
+             f'<line x1="{pad}" y1="{h - pad}" x2="{w - 20}" y2="{h - pad}" stroke="black"/>',
+             f'<line x1="{pad}" y1="{h - pad}" x2="{pad}" y2="30" stroke="black"/>',
+             f'<text x="{w / 2}" y="{h - 15}" text-anchor="middle">seconds since launch (0 to {tmax:.0f})</text>',
+             f'<text x="12" y="{h / 2}" transform="rotate(-90 12 {h / 2})" text-anchor="middle">MiB (max {mmax:.0f})</text>']
+    for i, r in enumerate(results):
+        pts = " ".join(f"{pad + (w - pad - 20) * t / tmax:.1f},{h - pad - (h - pad - 30) * m / mmax:.1f}"
+                       for t, m in r["samples"])
+        c = colors[i % len(colors)]
+        dash = "" if r["content_share"] else ' stroke-dasharray="5,3"'
+        parts.append(f'<polyline fill="none" stroke="{c}" stroke-width="2"{dash} points="{pts}"/>')
+        label = f'N={r["guests"]} {"sharing" if r["content_share"] else "CONTENT_SHARE=0"}: {r["host_mib"]:.0f} MiB'
+        parts.append(f'<text x="{pad + 10}" y="{45 + 15 * i}" fill="{c}">{label}</text>')
+    parts.append("</svg>")
+    with open(path, "w") as f:
+        f.write("\n".join(parts))
+
+
+def main(argv):
+    if len(argv) < 2:
+        print(__doc__, file=sys.stderr)
+        return 2
+    outdir = argv[1]
+    smoke = "--smoke" in argv[2:]
+    counts = [int(x) for x in argv[2:] if x != "--smoke"] or ([1] if smoke else [1, 8])
+    idle_s = 8 if smoke else 30
+    os.makedirs(outdir, exist_ok=True)
+    results = []
+    for n in counts:
+        for cs in (1, 0):
+            print(f"bench-overcommit: {n} idle guest(s), CONTENT_SHARE={cs}, {idle_s} s ...", flush=True)
+            r = measure(n, cs, idle_s)
+            results.append(r)
+            print(f"  all up {r['all_up_s']} s, host {r['host_mib']} MiB, shared {r['shared_fraction']:.0%}, "
+                  f"95 % of the saving {r['time_to_95pct_saving_s']} s after all up, "
+                  f"scanner {r['scanner_cpu_share']:.1%} of the harts", flush=True)
+    by = {(r["guests"], r["content_share"]): r for r in results}
+    summary = []
+    for n in counts:
+        on, off = by[(n, True)], by[(n, False)]
+        row = {"guests": n, "host_mib_on": on["host_mib"], "host_mib_off": off["host_mib"],
+               "shared_fraction_on": on["shared_fraction"]}
+        if (1, True) in by:
+            row["ratio_to_one_guest_on"] = round(on["host_mib"] / by[(1, True)]["host_mib"], 2)
+            row["ratio_to_one_guest_off"] = round(off["host_mib"] / by[(1, False)]["host_mib"], 2)
+        summary.append(row)
+    with open(os.path.join(outdir, "overcommit.json"), "w") as f:
+        json.dump({"idle": results, "summary": summary}, f, indent=1)
+    svg(results, os.path.join(outdir, "overcommit.svg"))
+    print("| guests | host MiB, sharing | host MiB, CONTENT_SHARE=0 | x one guest (on / off) | shared pages |")
+    print("|---:|---:|---:|---:|---:|")
+    for s in summary:
+        ratio = f'{s.get("ratio_to_one_guest_on", "-")} / {s.get("ratio_to_one_guest_off", "-")}'
+        print(f'| {s["guests"]} | {s["host_mib_on"]} | {s["host_mib_off"]} | {ratio} | {s["shared_fraction_on"]:.0%} |')
+    print(f"bench-overcommit: -> {outdir}/overcommit.json, {outdir}/overcommit.svg")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
