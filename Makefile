@@ -253,6 +253,7 @@ bench-net: all
 
 bench-overcommit: all
 	@python3 tests/bench/overcommit.py $(BUILD)/bench
+	@python3 tests/bench/overcommit.py $(BUILD)/bench --density
 
 bench-boot: all
 	@python3 tests/bench/boot_scaling.py $(BUILD)/guest/Image $(BUILD)/guest/initramfs.cpio.gz \

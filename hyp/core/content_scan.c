@@ -22,6 +22,14 @@
  * free the pages replaced. The protocol per page is guest_memory.h's; the
  * reasons it is safe are docs/concurrency.md's ("Content sharing").
  *
+ * The caps are token budgets, in pages, topped up every 10 ms: one in all
+ * and one per VM; a batch starts only when both hold a full batch, so a
+ * small rate means fewer batches, never batches too small to be worth
+ * their fences. Idle harts spend the budget first; a hart with vCPUs to
+ * run does one batch between slices, and only if no hart has done one
+ * for 2.5 ms (256 idle guests keep every hart busy enough that idle time
+ * alone would not spend the budget).
+ *
  * One hart scans at a time (a trylock: an idle hart that finds it taken
  * just sleeps). The scanner holds no spinlock while it fences, so a hart
  * it waits for is never waiting for it.
@@ -195,8 +203,22 @@ unpin:
 	scan.batches++;
 }
 
-/* Adds the tokens earned since the last refill: at most one period's
- * worth is kept, so an idle spell earns no burst. */
+/* A budget of `rate` pages per second, topped up for `elapsed` ticks:
+ * it saves up to one period's worth, or one whole batch if that is more
+ * (a VM with a small share of the rate gets full batches less often,
+ * not tiny batches that would cost their fences for a few pages). */
+static uint64_t top_up(uint64_t tokens, uint64_t rate, uint64_t elapsed, uint64_t period)
+{
+	uint64_t cap = rate * period / timebase_hz;
+
+	if (cap < SCAN_BATCH)
+		cap = SCAN_BATCH;
+	tokens += rate * elapsed / timebase_hz;
+	return tokens < cap ? tokens : cap;
+}
+
+/* Adds the tokens earned since the last refill, at most ten periods'
+ * worth at once: an idle spell earns no burst beyond the caps. */
 static void refill(uint64_t now)
 {
 	uint64_t period = timebase_hz / SCAN_PERIOD_DIV;
@@ -204,13 +226,12 @@ static void refill(uint64_t now)
 
 	if (elapsed < period)
 		return;
-	if (elapsed > period)
-		elapsed = period;
+	if (elapsed > 10 * period)
+		elapsed = 10 * period;
 	scan.last_refill = now;
-	scan.tokens = scan.rate_total * elapsed / timebase_hz;
-	uint64_t per_vm = scan.rate_vm * elapsed / timebase_hz;
+	scan.tokens = top_up(scan.tokens, scan.rate_total, elapsed, period);
 	for (unsigned i = 0; i < vm_count; i++)
-		vms[i].scan_tokens = per_vm;
+		vms[i].scan_tokens = top_up(vms[i].scan_tokens, scan.rate_vm, elapsed, period);
 }
 
 uint64_t content_scan(bool idle)
@@ -220,10 +241,10 @@ uint64_t content_scan(bool idle)
 
 	if (!scan.enabled)
 		return UINT64_MAX;
-	/* A busy hart scans only if no hart has for a whole period: idle
-	 * harts keep the budget spent when there are any, and a booting
-	 * crowd is not slowed by fences it would not need yet. */
-	if (!idle && start - __atomic_load_n(&scan.last_batch, __ATOMIC_RELAXED) < period)
+	/* A busy hart scans only if no hart has for a quarter period: idle
+	 * harts spend the budget first when there are any, and busy ones
+	 * share it out one batch at a time. */
+	if (!idle && start - __atomic_load_n(&scan.last_batch, __ATOMIC_RELAXED) < period / 4)
 		return UINT64_MAX;
 	if (!spin_trylock(&scan.lock))
 		return UINT64_MAX;
@@ -231,12 +252,12 @@ uint64_t content_scan(bool idle)
 	/* One batch per VM per turn, round robin, while both budgets last
 	 * and no vCPU waits for this hart (a pending interrupt ends it); a
 	 * busy hart does one batch at most. */
-	for (unsigned tried = 0; scan.tokens && tried < vm_count && (idle || !batches) &&
+	for (unsigned tried = 0; scan.tokens >= SCAN_BATCH && tried < vm_count && (idle || !batches) &&
 	     !(csr_read(CSR_SIP) & (SIP_STIP | SIP_SSIP | SIP_SEIP)); tried++) {
 		struct vm *vm = &vms[scan.next_vm];
 		scan.next_vm = (scan.next_vm + 1) % vm_count;
-		if (!vm_is_running(vm) || !vm->scan_tokens)
-			continue;
+		if (!vm_is_running(vm) || vm->scan_tokens < SCAN_BATCH)
+			continue;	/* full batches only: see top_up */
 		uint64_t budget = vm->scan_tokens < scan.tokens ? vm->scan_tokens : scan.tokens;
 		uint64_t before = vm->scan_pages;
 		scan_batch(vm, (unsigned)budget);
@@ -248,8 +269,6 @@ uint64_t content_scan(bool idle)
 		vm->scan_tokens -= used < vm->scan_tokens ? used : vm->scan_tokens;
 		scan.tokens -= used < scan.tokens ? used : scan.tokens;
 		tried = 0;
-		if (!vm->scan_tokens)
-			continue;
 	}
 	uint64_t end = read_time();
 	content_count_scan_ticks(end - start);

@@ -10,7 +10,14 @@ pages that shared host pages back, the time from all-up to 95 % of the
 final saving, and the scanner's CPU share. Writes overcommit.json and
 overcommit.svg to OUTDIR.
 
+Density (--density): N idle guests with content sharing, for the largest
+N that runs: host MiB at the end of 60 s idle, and the cost per guest
+beyond the first (against one guest, in the same invocation). Writes
+density.json. No sampling there: 257 hvstat lines a second would be the
+run's bottleneck.
+
 usage: overcommit.py OUTDIR [--smoke] [N ...]     (default N: 1 8; smoke: N=1, 8 s)
+       overcommit.py OUTDIR --density [N ...]     (default N: 64 128 256)
 """
 import json
 import os
@@ -29,7 +36,7 @@ HARTS = 4
 TIMEBASE_HZ = 10_000_000  # QEMU virt's timebase-frequency
 
 
-def run(n, content_share, idle_s):
+def run(n, content_share, idle_s, sample=True):
     """One run: returns the samples and the final hvstat."""
     with tempfile.TemporaryDirectory(prefix="discv-bench-overcommit.") as state:
         env = dict(os.environ, GUESTS=str(n), CONTENT_SHARE=str(content_share),
@@ -47,13 +54,13 @@ def run(n, content_share, idle_s):
         t.start()
         # The monitor (Ctrl-]) stays open; `stats` prints the hvstat lines.
         opened = False
-        while proc.poll() is None and time.monotonic() - start < idle_s * 4 + 600:
+        while proc.poll() is None and time.monotonic() - start < idle_s * 4 + 1200:
             time.sleep(1)
             try:
                 if not opened and any("hypervisor on hart" in l for _, l in lines):
                     proc.stdin.write("\x1d")
                     opened = True
-                if opened:
+                if opened and sample:
                     proc.stdin.write("stats\n")
                 proc.stdin.flush()
             except (BrokenPipeError, ValueError):
@@ -132,11 +139,43 @@ def svg(results, path):
         f.write("\n".join(parts))
 
 
+def density(outdir, counts):
+    idle_s = 60
+    rows = []
+    for n in [1] + counts:
+        print(f"bench-overcommit: density, {n} idle guest(s), {idle_s} s ...", flush=True)
+        t0 = time.monotonic()
+        samples, all_up, vms, total = run(n, 1, idle_s, sample=False)
+        mapped = sum(v["pages_mapped"] for v in vms)
+        shared = sum(v["pages_shared"] for v in vms)
+        row = {"guests": n, "host_mib": round(total["host_pages_used"] * PAGE / 2**20, 1),
+               "all_up_s": round(all_up, 1), "run_s": round(time.monotonic() - t0, 1),
+               "shared_fraction": round(shared / mapped, 3),
+               "page_tables_merged": total.get("page_tables_merged", 0)}
+        if n > 1:
+            row["mib_per_guest_beyond_first"] = round((row["host_mib"] - rows[0]["host_mib"]) / (n - 1), 2)
+        rows.append(row)
+        print(f"  host {row['host_mib']} MiB, all up {row['all_up_s']} s, "
+              f"{row.get('mib_per_guest_beyond_first', '-')} MiB per guest beyond the first", flush=True)
+    with open(os.path.join(outdir, "density.json"), "w") as f:
+        json.dump(rows, f, indent=1)
+    print("| guests | host MiB | per guest beyond the first | all up | shared pages |")
+    print("|---:|---:|---:|---:|---:|")
+    for r in rows:
+        print(f'| {r["guests"]} | {r["host_mib"]} | {r.get("mib_per_guest_beyond_first", "-")} MiB | '
+              f'{r["all_up_s"]} s | {r["shared_fraction"]:.0%} |')
+    print(f"bench-overcommit: -> {outdir}/density.json")
+    return 0
+
+
 def main(argv):
     if len(argv) < 2:
         print(__doc__, file=sys.stderr)
         return 2
     outdir = argv[1]
+    if "--density" in argv[2:]:
+        os.makedirs(outdir, exist_ok=True)
+        return density(outdir, [int(x) for x in argv[2:] if x != "--density"] or [64, 128, 256])
     smoke = "--smoke" in argv[2:]
     counts = [int(x) for x in argv[2:] if x != "--smoke"] or ([1] if smoke else [1, 8])
     idle_s = 8 if smoke else 30
