@@ -18,6 +18,7 @@
 # PV_COPY=0 (no paravirtual copy extension: the guest copies),
 # SHARE=0 (no page sharing of disk reads and the kernel image, to compare),
 # CONTENT_SHARE=0 (no content-based sharing: no zero page, no scanner),
+# BALLOON=1 (a virtio-balloon per guest; the monitor's `balloon K MIB`),
 # SCAN_RATE=T[,V] (the content scanner's caps, pages per second in total
 # and per VM [8000,2000]),
 # DISK=1 (the default; DISK=0 for none: give every guest a virtio-blk disk: BASE_DISK [build/guest/
@@ -124,6 +125,10 @@ fi
 case ${SHARE:-1} in
 0|1) bootargs+=" discv.share=${SHARE:-1}" ;;
 *) die "SHARE must be 0 or 1 (got '$SHARE')" ;;
+esac
+case ${BALLOON:-0} in
+0|1) bootargs+=" discv.balloon=${BALLOON:-0}" ;;
+*) die "BALLOON must be 0 or 1 (got '$BALLOON')" ;;
 esac
 case ${CONTENT_SHARE:-1} in
 0|1) bootargs+=" discv.content_share=${CONTENT_SHARE:-1}" ;;

@@ -651,3 +651,35 @@ enum merge_result guest_memory_merge(struct vm *vm, uint64_t gpa, uint64_t hpa, 
 	spin_unlock(&vm->lock);
 	return r;
 }
+
+/* --- The balloon and free page reporting (hyp/balloon/) --------------- */
+
+enum discard_result guest_memory_discard(struct vm *vm, uint64_t gpa, struct retired_pages *retired)
+{
+	uint64_t hpa, gen;
+	struct host_page *p;
+	enum discard_result r = DISCARD_DONE;
+
+	if ((gpa & ~PAGE_MASK) || !guest_memory_contains(vm, gpa, PAGE_SIZE))
+		return DISCARD_NOT_RAM;
+	spin_lock(&vm->lock);
+	if (!gstage_lookup(&vm->gstage, gpa, &hpa, NULL)) {
+		r = DISCARD_UNMAPPED;
+	} else if (retired_full(retired) || !drop_room_locked(vm, hpa)) {
+		r = DISCARD_RETRY;
+	} else {
+		p = host_page_of(vm->host, hpa);
+		bool shared = is_shared(p);
+		gstage_unmap(&vm->gstage, gpa, &hpa);
+		gen = gstage_changed(&vm->gstage);	/* the unmap's: it owes a fence */
+		count_unmapped(vm, p);
+		forget_mapper_locked(vm, p, hpa, gpa);
+		drop_mapping_locked(vm, hpa, gen);
+		if (!shared)
+			retired->pa[retired->count++] = hpa;	/* freed after the fence */
+		if (gen > retired->fence_gen)
+			retired->fence_gen = gen;
+	}
+	spin_unlock(&vm->lock);
+	return r;
+}

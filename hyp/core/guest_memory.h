@@ -199,6 +199,22 @@ enum merge_result {
 enum merge_result guest_memory_merge(struct vm *vm, uint64_t gpa, uint64_t hpa, uint64_t target,
 				     struct retired_pages *retired);
 
+/*
+ * The balloon and free page reporting (hyp/balloon/): the guest gives
+ * page gpa back. Whatever backs it is unmapped - a private page goes to
+ * *retired (freed after the fence), a shared page's mapping is dropped
+ * after the fence as every shared drop is - so that its next touch is a
+ * first touch: a zeroed private page. The change owes a fence before the
+ * guest is told (virtio_mmio_complete pays it).
+ */
+enum discard_result {
+	DISCARD_DONE,
+	DISCARD_UNMAPPED,	/* nothing was mapped there: nothing to do */
+	DISCARD_NOT_RAM,	/* gpa is not a page of guest RAM */
+	DISCARD_RETRY,		/* *retired or the deferred drops are full: fence, call again */
+};
+enum discard_result guest_memory_discard(struct vm *vm, uint64_t gpa, struct retired_pages *retired);
+
 /* Unmaps and frees every page of the VM (G-stage tables included). The
  * caller fences the VMID on every hart before the VM runs again. */
 void guest_memory_release(struct vm *vm);

@@ -12,6 +12,7 @@
 #include "core/vm.h"
 #include "vdisk/vblk.h"
 #include "vnet/vnet.h"
+#include "balloon/vballoon.h"
 #include "vplic/vplic_dev.h"
 
 /* The guest-physical memory map (docs/guest-platform.md). */
@@ -21,6 +22,8 @@
 #define GUEST_DISK_IRQ 1		/* the disk's vPLIC source (virtio slot 0) */
 #define GUEST_NET_BASE (GUEST_VIRTIO_BASE + 0x1000)	/* virtio slot 1 */
 #define GUEST_NET_IRQ 2			/* the network device's vPLIC source */
+#define GUEST_BALLOON_BASE (GUEST_VIRTIO_BASE + 0x2000)	/* virtio slot 2 */
+#define GUEST_BALLOON_IRQ 3		/* the balloon's vPLIC source */
 
 struct hyp_config;
 struct host_memory;
@@ -33,6 +36,8 @@ struct guest {
 	struct vblk disk;		/* virtio-blk over the base disk + its delta */
 	bool has_net;
 	struct vnet net;		/* virtio-net, a port on the switch */
+	bool has_balloon;
+	struct vballoon balloon;	/* virtio-balloon (BALLOON=1) */
 };
 
 extern struct guest guests[MAX_VMS];
@@ -48,6 +53,10 @@ static inline struct guest *guest_of(const struct vm *vm)
  * why) if one could not be created. */
 bool guests_create(const struct hyp_config *cfg, struct host_memory *host, uint8_t *disk_maps,
 		   uint64_t disk_map_bytes);
+
+/* Sets guest K's balloon target (the monitor's `balloon K MIB`); false
+ * if it has no balloon. */
+bool guests_set_balloon(struct vm *vm, uint32_t pages);
 
 /* Host disk bytes read for every guest's disk, and whether any has one
  * (hvstat's total line). */

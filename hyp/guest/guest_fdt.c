@@ -139,6 +139,8 @@ int guest_fdt_build(void *buf, size_t size, const struct vm *vm,
 		FDT_TRY(add_virtio(buf, GUEST_VIRTIO_BASE, GUEST_DISK_IRQ));
 	if (guest_of(vm)->has_net)
 		FDT_TRY(add_virtio(buf, GUEST_NET_BASE, GUEST_NET_IRQ));
+	if (guest_of(vm)->has_balloon)
+		FDT_TRY(add_virtio(buf, GUEST_BALLOON_BASE, GUEST_BALLOON_IRQ));
 	format(name, sizeof(name), "memory@%lx", vm->ram_base);
 	FDT_TRY(fdt_begin_node(buf, name));
 	FDT_TRY(fdt_property_string(buf, "device_type", "memory"));

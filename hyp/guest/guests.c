@@ -79,6 +79,42 @@ static bool add_net(struct guest *g, unsigned index, bool remap, const char **wh
 	return true;
 }
 
+static void balloon_reset(void *dev)
+{
+	vballoon_reset(dev);
+}
+
+static bool balloon_uses_page(const void *dev, uint64_t gpa)
+{
+	return virtio_mmio_uses_page(&((const struct vballoon *)dev)->virtio, gpa);
+}
+
+static bool add_balloon(struct guest *g, const char **why)
+{
+	struct irq_line irq = vplic_dev_irq_line(&g->plic, GUEST_BALLOON_IRQ);
+	struct vm_device dev = { .dev = &g->balloon, .reset = balloon_reset,
+				 .counters = vballoon_counters, .uses_page = balloon_uses_page };
+
+	if (!vballoon_init(&g->balloon, g->vm, GUEST_BALLOON_BASE, &irq, why))
+		return false;
+	if (!vm_add_device(g->vm, &dev)) {
+		*why = "too many devices";
+		return false;
+	}
+	g->has_balloon = true;
+	return true;
+}
+
+bool guests_set_balloon(struct vm *vm, uint32_t pages)
+{
+	struct guest *g = guest_of(vm);
+
+	if (!g->has_balloon)
+		return false;
+	vballoon_set_target(&g->balloon, pages);
+	return true;
+}
+
 bool guests_create(const struct hyp_config *cfg, struct host_memory *host, uint8_t *disk_maps,
 		   uint64_t disk_map_bytes)
 {
@@ -102,6 +138,10 @@ bool guests_create(const struct hyp_config *cfg, struct host_memory *host, uint8
 		}
 		if (cfg->net && !add_net(g, i, cfg->net_remap, &why)) {
 			log_info("%s: no network: %s", g->vm->name, why);
+			return false;
+		}
+		if (cfg->balloon && !add_balloon(g, &why)) {
+			log_info("%s: no balloon: %s", g->vm->name, why);
 			return false;
 		}
 		if (!vm_start(g->vm, &why)) {

@@ -7,6 +7,7 @@
 #include "monitor/monitor.h"
 #include "core/vm.h"
 #include "core/vm_table.h"
+#include "guest/guest.h"
 
 static unsigned focus;		/* the VM that gets keyboard input */
 static bool in_monitor;
@@ -20,6 +21,7 @@ static const char *const help_text =
 	"  trace K      the last exits of each vCPU of guest K\n"
 	"  stop K       stop guest K\n"
 	"  reboot K     reboot guest K\n"
+	"  balloon K M  set guest K's balloon target to M MiB (BALLOON=1)\n"
 	"  help         this list\n"
 	"  (empty line) back to the guest console\n";
 
@@ -79,6 +81,37 @@ static void cmd_trace(struct vm *vm)
 	}
 }
 
+/* "K MIB": guest K's balloon target. */
+static void cmd_balloon(const char *arg)
+{
+	char k[8];
+	unsigned n = 0;
+	uint64_t mib = 0;
+	bool digits = false;
+
+	while (*arg == ' ')
+		arg++;
+	while (*arg && *arg != ' ' && n + 1 < sizeof(k))
+		k[n++] = *arg++;
+	k[n] = '\0';
+	while (*arg == ' ')
+		arg++;
+	for (; *arg >= '0' && *arg <= '9' && mib < (1ULL << 32); arg++, digits = true)
+		mib = mib * 10 + (uint64_t)(*arg - '0');
+	struct vm *vm = vm_arg(k);
+	if (!vm)
+		return;
+	if (!digits || *arg || mib > vm->ram_size >> 20) {
+		console_printf("discv: balloon K MIB, MIB at most %lu (guest %u's RAM)\n",
+			       vm->ram_size >> 20, vm->id);
+		return;
+	}
+	if (!guests_set_balloon(vm, (uint32_t)(mib << (20 - PAGE_SHIFT))))
+		console_printf("discv: %s has no balloon (BALLOON=1)\n", vm->name);
+	else
+		console_printf("discv: %s: balloon target %lu MiB\n", vm->name, mib);
+}
+
 void monitor_command(const char *cmd)
 {
 	while (*cmd == ' ')
@@ -106,6 +139,8 @@ void monitor_command(const char *cmd)
 			vm_stop(vm, VM_STOPPED, "stopped from the monitor");
 		else if (vm)
 			console_printf("discv: %s is not running\n", vm->name);
+	} else if (!strncmp(cmd, "balloon", 7) && cmd[7] == ' ') {
+		cmd_balloon(cmd + 7);
 	} else if (!strncmp(cmd, "reboot", 6) && (cmd[6] == ' ' || !cmd[6])) {
 		struct vm *vm = vm_arg(cmd + 6);
 		if (vm && vm_is_running(vm))

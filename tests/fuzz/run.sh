@@ -4,7 +4,8 @@
 #   tests/fuzz/run.sh [SECONDS]     (default 30; run from anywhere)
 #
 # Builds each target (fuzz_virtq: the virtqueue and virtio-blk parsers;
-# fuzz_frame: a frame's way through the switch) with clang
+# fuzz_frame: a frame's way through the switch; fuzz_balloon: the
+# balloon's parsers) with clang
 # (-fsanitize=fuzzer,address,undefined) into build/fuzz/, and fuzzes each
 # for SECONDS with its corpus kept in build/fuzz/corpus/NAME (it grows
 # from run to run).
@@ -76,4 +77,6 @@ fuzz fuzz_virtq 16400 "$out/seeds" "${virtq_srcs[@]}" || ok=1
 # then the checksum and the segmentation for a receiver without offloads.
 fuzz fuzz_frame 512 "" tests/fuzz/fuzz_frame.c hyp/vnet/vnet_hdr.c hyp/vnet/vswitch.c \
 	hyp/vnet/rx_plan.c hyp/vnet/vnet_offload.c || ok=1
+# The balloon's parsers: inflate/deflate PFN arrays, statistics, reports.
+fuzz fuzz_balloon 4096 "" tests/fuzz/fuzz_balloon.c hyp/balloon/balloon_parse.c || ok=1
 exit $ok

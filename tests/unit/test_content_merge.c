@@ -350,8 +350,50 @@ static void test_pin_blocks_take_back(void)
 	world_destroy(&w);
 }
 
+/* The balloon's discard: a private page is unmapped now and freed after
+ * the fence; a shared page's mapping drops after it; the next touch is
+ * a first touch (zeroes). */
+static void test_discard(void)
+{
+	struct world w;
+	struct retired_pages retired;
+	uint64_t zero, pa, pa2;
+	unsigned perms;
+
+	world_init(&w);
+	zero = content_zero_page(0);
+	pa = guest_store(w.a, G(10), 0x99);
+	retired_init(&retired);
+	CHECK_EQ(guest_memory_discard(w.a, G(10), &retired), DISCARD_DONE);
+	CHECK(!gstage_lookup(&w.a->gstage, G(10), NULL, NULL));
+	CHECK_EQ(retired.count, 1);
+	CHECK_EQ(host_page_of(&w.r.hm, pa)->origin, PAGE_GUEST_PRIVATE);	/* not before the fence */
+	CHECK_EQ(guest_memory_discard(w.a, G(10), &retired), DISCARD_UNMAPPED);
+	CHECK_EQ(guest_memory_discard(w.a, RAM_BASE + RAM_SIZE, &retired), DISCARD_NOT_RAM);
+	CHECK_EQ(guest_memory_discard(w.a, G(10) + 8, &retired), DISCARD_NOT_RAM);
+	guest_memory_free_retired(w.a, &retired);
+	CHECK_EQ(host_page_of(&w.r.hm, pa)->origin, PAGE_FREE);
+	/* A zero-page mapping: dropped, the zero page stays. */
+	pa2 = guest_store(w.a, G(13), 0);
+	CHECK_EQ(scan_merge(w.a, G(13), zero), MERGE_DONE);
+	(void)pa2;
+	uint32_t before = host_page_of(&w.r.hm, zero)->mappings;
+	retired_init(&retired);
+	CHECK_EQ(guest_memory_discard(w.a, G(13), &retired), DISCARD_DONE);
+	CHECK_EQ(retired.count, 0);
+	CHECK_EQ(w.a->pages_zero, 0);
+	guest_memory_sync(w.a);
+	CHECK_EQ(host_page_of(&w.r.hm, zero)->mappings, before - 1);
+	/* The next touch: a zeroed private page. */
+	uint64_t again = guest_store(w.a, G(10), 0);
+	CHECK(content_page_is_zero(pa_to_ptr(again)));
+	CHECK(gstage_lookup(&w.a->gstage, G(10), NULL, &perms) && (perms & GSTAGE_WRITE));
+	world_destroy(&w);
+}
+
 int main(void)
 {
+	RUN(test_discard);
 	RUN(test_zero_merge);
 	RUN(test_promote_merge_and_cow);
 	RUN(test_store_between_protect_and_merge);
