@@ -19,6 +19,7 @@
 # SHARE=0 (no page sharing of disk reads and the kernel image, to compare),
 # CONTENT_SHARE=0 (no content-based sharing: no zero page, no scanner),
 # BALLOON=1 (a virtio-balloon per guest; the monitor's `balloon K MIB`),
+# BALLOON_OOM=1 (with BALLOON=1: the balloon offers DEFLATE_ON_OOM),
 # SCAN_RATE=T[,V] (the content scanner's caps, pages per second in total
 # and per VM [8000,2000]),
 # DISK=1 (the default; DISK=0 for none: give every guest a virtio-blk disk: BASE_DISK [build/guest/
@@ -130,6 +131,11 @@ case ${BALLOON:-0} in
 0|1) bootargs+=" discv.balloon=${BALLOON:-0}" ;;
 *) die "BALLOON must be 0 or 1 (got '$BALLOON')" ;;
 esac
+case ${BALLOON_OOM:-0} in
+0|1) bootargs+=" discv.balloon_oom=${BALLOON_OOM:-0}" ;;
+*) die "BALLOON_OOM must be 0 or 1 (got '$BALLOON_OOM')" ;;
+esac
+[ "${BALLOON_OOM:-0}" = 0 ] || [ "${BALLOON:-0}" = 1 ] || die "BALLOON_OOM=1 needs BALLOON=1"
 case ${CONTENT_SHARE:-1} in
 0|1) bootargs+=" discv.content_share=${CONTENT_SHARE:-1}" ;;
 *) die "CONTENT_SHARE must be 0 or 1 (got '$CONTENT_SHARE')" ;;

@@ -12,6 +12,7 @@
 /* Feature bits (5.5.3). */
 #define BALLOON_F_MUST_TELL_HOST (1ULL << 0)
 #define BALLOON_F_STATS_VQ (1ULL << 1)
+#define BALLOON_F_DEFLATE_ON_OOM (1ULL << 2)
 #define BALLOON_F_REPORTING (1ULL << 5)
 #define DEVICE_FEATURES (BALLOON_F_MUST_TELL_HOST | BALLOON_F_STATS_VQ | BALLOON_F_REPORTING)
 
@@ -281,8 +282,23 @@ static const struct virtio_device_ops vballoon_ops = {
 	.reset = reset,
 };
 
+/* The same device offering DEFLATE_ON_OOM (5.5.6.1): the guest's
+ * inflated pages stay in its MemTotal, and its OOM killer first deflates
+ * (1 MiB per notification) before it kills. */
+static const struct virtio_device_ops vballoon_oom_ops = {
+	.name = "virtio-balloon",
+	.device_id = VIRTIO_ID_BALLOON,
+	.features = DEVICE_FEATURES | BALLOON_F_DEFLATE_ON_OOM,
+	.nqueues = 4,
+	.queue_num_max = 64,
+	.config_read = config_read,
+	.config_write = config_write,
+	.queue_serve = serve,
+	.reset = reset,
+};
+
 bool vballoon_init(struct vballoon *b, struct vm *vm, uint64_t base, const struct irq_line *irq,
-		   const char **why)
+		   bool deflate_on_oom, const char **why)
 {
 	uint64_t pages = vm->ram_size >> PAGE_SHIFT;
 
@@ -300,7 +316,8 @@ bool vballoon_init(struct vballoon *b, struct vm *vm, uint64_t base, const struc
 		}
 		b->ballooned[i] = pa_to_ptr(pa);
 	}
-	if (!virtio_mmio_init(&b->virtio, vm, base, irq, &vballoon_ops)) {
+	if (!virtio_mmio_init(&b->virtio, vm, base, irq,
+			      deflate_on_oom ? &vballoon_oom_ops : &vballoon_ops)) {
 		*why = "no room for its registers";
 		return false;
 	}

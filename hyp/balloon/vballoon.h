@@ -54,10 +54,11 @@ struct vballoon {
 	uint64_t stats_updates;
 };
 
-/* Creates the VM's balloon, its registers at base, its interrupt on irq.
- * Bitmap pages come from the VM's home node. */
+/* Creates the VM's balloon, its registers at base, its interrupt on irq,
+ * offering DEFLATE_ON_OOM if asked (BALLOON_OOM=1). Bitmap pages come
+ * from the VM's home node. */
 bool vballoon_init(struct vballoon *b, struct vm *vm, uint64_t base, const struct irq_line *irq,
-		   const char **why);
+		   bool deflate_on_oom, const char **why);
 
 /* Back to power-on for the VM's reboot: the balloon is empty (its pages
  * are the new guest's RAM again: all of it was unmapped by the reboot),

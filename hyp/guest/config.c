@@ -155,6 +155,10 @@ static bool parse_option(struct hyp_config *cfg, const char *key, size_t keylen,
 		if (vallen != 1 || (val[0] != '0' && val[0] != '1'))
 			return false;
 		cfg->balloon = val[0] == '1';
+	} else if (KEY("discv.balloon_oom")) {
+		if (vallen != 1 || (val[0] != '0' && val[0] != '1'))
+			return false;
+		cfg->balloon_oom = val[0] == '1';
 	} else if (KEY("discv.scan_rate")) {
 		return parse_scan_rate(cfg, val, vallen);
 	} else if (KEY("discv.append")) {

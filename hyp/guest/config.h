@@ -16,6 +16,7 @@
  *   discv.pv_copy=0|1       the paravirtual copy SBI extension (1)
  *   discv.content_share=0|1 content-based sharing: zero pages, the scanner (1)
  *   discv.balloon=0|1       a virtio-balloon per guest (0)
+ *   discv.balloon_oom=0|1   ... offering DEFLATE_ON_OOM (0)
  *   discv.scan_rate=T[,V]   the scanner's caps, pages per second in total and
  *                           per VM (DEFAULT_SCAN_RATE, _VM; V <= T)
  *
@@ -50,6 +51,7 @@ struct hyp_config {
 	bool pv_copy;			/* discv's SBI extension: REMAP_PAGE */
 	bool content_share;		/* the zero page and the content scanner */
 	bool balloon;			/* every guest gets a virtio-balloon */
+	bool balloon_oom;		/* ... offering DEFLATE_ON_OOM */
 	uint64_t scan_rate, scan_rate_vm;	/* the scanner's caps, pages/s */
 	char cmd[CONFIG_CMD_MAX];
 	char append[CONFIG_APPEND_MAX];

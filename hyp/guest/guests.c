@@ -89,13 +89,13 @@ static bool balloon_uses_page(const void *dev, uint64_t gpa)
 	return virtio_mmio_uses_page(&((const struct vballoon *)dev)->virtio, gpa);
 }
 
-static bool add_balloon(struct guest *g, const char **why)
+static bool add_balloon(struct guest *g, bool deflate_on_oom, const char **why)
 {
 	struct irq_line irq = vplic_dev_irq_line(&g->plic, GUEST_BALLOON_IRQ);
 	struct vm_device dev = { .dev = &g->balloon, .reset = balloon_reset,
 				 .counters = vballoon_counters, .uses_page = balloon_uses_page };
 
-	if (!vballoon_init(&g->balloon, g->vm, GUEST_BALLOON_BASE, &irq, why))
+	if (!vballoon_init(&g->balloon, g->vm, GUEST_BALLOON_BASE, &irq, deflate_on_oom, why))
 		return false;
 	if (!vm_add_device(g->vm, &dev)) {
 		*why = "too many devices";
@@ -140,7 +140,7 @@ bool guests_create(const struct hyp_config *cfg, struct host_memory *host, uint8
 			log_info("%s: no network: %s", g->vm->name, why);
 			return false;
 		}
-		if (cfg->balloon && !add_balloon(g, &why)) {
+		if (cfg->balloon && !add_balloon(g, cfg->balloon_oom, &why)) {
 			log_info("%s: no balloon: %s", g->vm->name, why);
 			return false;
 		}

@@ -753,6 +753,20 @@ if selected balloon-inflate-deflate; then
 		failed=$((failed + 1)); echo "boot: FAIL balloon-counters (log: $LOGS/balloon-inflate-deflate.log)"
 	fi
 fi
+# DEFLATE_ON_OOM (BALLOON_OOM=1): inflated pages stay in MemTotal; the
+# guest's free memory falls by the 48 MiB instead.
+OOM_CMD='mf() { awk "/$1:/ {print \$2}" /proc/meminfo; }
+a=$(mf MemTotal); f=$(mf MemFree); echo balloon-start
+for i in $(seq 1 60); do [ $((f - $(mf MemFree))) -ge 45000 ] && break; sleep 0.5; done
+[ $((f - $(mf MemFree))) -ge 45000 ] && echo oom-inflated || echo oom-NOT-inflated
+[ $(mf MemTotal) = $a ] && echo memtotal-kept || echo memtotal-CHANGED'
+type_balloon_oom() {
+	wait_for_line "$log" 'balloon-start'
+	printf '\035balloon 0 48\n\n'
+	wait_for_line "$log" 'discv: all guests stopped'
+}
+run_interactive balloon-oom type_balloon_oom 0 "${DISKRUN[@]}" "${ONE[@]}" BALLOON=1 BALLOON_OOM=1 \
+	"GUEST_CMD=$OOM_CMD" -- '[guest0] oom-inflated' '[guest0] memtotal-kept'
 # Free page reporting: the guest writes 32 MiB into tmpfs and deletes it;
 # its allocator reports the freed blocks (order 5, set by /init) and the
 # host pages behind them go back to the hypervisor.
@@ -763,6 +777,7 @@ run_test balloon-reporting 0 "${DISKRUN[@]}" "${ONE[@]}" BALLOON=1 "GUEST_CMD=$R
 	'hvstat:vm[0]["reported_pages"] >= 8192 and vm[0]["balloon_pages_freed"] >= 8000' \
 	'hvstat:vm[0]["pages_mapped"] < 8192'
 run_test bad-balloon nonzero "${ONE[@]}" BALLOON=2 -- 'line:BALLOON must be 0 or 1'
+run_test bad-balloon-oom nonzero "${ONE[@]}" BALLOON_OOM=1 -- 'line:BALLOON_OOM=1 needs BALLOON=1'
 
 # Bad input is refused with a clear message before anything boots.
 run_test bad-option nonzero GUESTS=zero -- 'line:GUESTS must be 1..256'

@@ -173,6 +173,10 @@ static void test_options(void)
 	CHECK(cfg.content_share);
 	CHECK_EQ(cfg.scan_rate, DEFAULT_SCAN_RATE);
 	CHECK_EQ(cfg.scan_rate_vm, DEFAULT_SCAN_RATE_VM);
+	CHECK(parse(KERNEL " discv.balloon=1 discv.balloon_oom=1"));
+	CHECK(cfg.balloon && cfg.balloon_oom);
+	CHECK(!parse(KERNEL " discv.balloon=2"));
+	CHECK(!parse(KERNEL " discv.balloon_oom=yes"));
 	CHECK(parse(KERNEL " discv.content_share=0"));
 	CHECK(!cfg.content_share);
 	CHECK(!parse(KERNEL " discv.content_share=2"));
