@@ -776,6 +776,16 @@ run_test balloon-reporting 0 "${DISKRUN[@]}" "${ONE[@]}" BALLOON=1 "GUEST_CMD=$R
 	'line:[guest0] reported' \
 	'hvstat:vm[0]["reported_pages"] >= 8192 and vm[0]["balloon_pages_freed"] >= 8000' \
 	'hvstat:vm[0]["pages_mapped"] < 8192'
+# A hostile balloon driver (tests/guests/virtio-test/balloon.c): bad page
+# numbers ignored and counted, a short PFN buffer and a looping chain
+# answered with DEVICE_NEEDS_RESET, ballooned pages read as zeroes.
+run_test balloon-malformed 0 DISK=0 BALLOON=1 "${ONE[@]}" \
+	GUEST_KERNEL=$BUILD/tests/guests/virtio-test.bin GUEST_INITRD=none GUEST_APPEND=virtio-test=balloon -- \
+	'line:[guest0] virtio-test: ' 'noline:FAIL' 'line:PASS balloon.loop_needs_reset' \
+	'line:PASS balloon.touched_reads_zero' \
+	'hvstat:vm[0]["balloon_inflated"] == 4 and vm[0]["balloon_deflated"] == 2 and vm[0]["balloon_pages"] == 2' \
+	'hvstat:vm[0]["balloon_bad_pfns"] == 4 and vm[0]["balloon_repeated_pfns"] == 1 and vm[0]["balloon_deflate_unknown"] == 1' \
+	'hvstat:vm[0]["balloon_touched"] == 2'
 run_test bad-balloon nonzero "${ONE[@]}" BALLOON=2 -- 'line:BALLOON must be 0 or 1'
 run_test bad-balloon-oom nonzero "${ONE[@]}" BALLOON_OOM=1 -- 'line:BALLOON_OOM=1 needs BALLOON=1'
 

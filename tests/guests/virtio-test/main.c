@@ -1345,6 +1345,10 @@ static int run_scenario(ulong dtb)
 	const char *args = fdt_chosen_string((const void *)dtb, "bootargs");
 	const char *name = fdt_chosen_string((const void *)dtb, "discv,name");
 
+	if (str_has(args, "virtio-test=balloon")) {	/* BALLOON=1, no disk */
+		balloon_scenario(ram_end);
+		return 2;
+	}
 	if (str_has(args, "virtio-test=net")) {	/* NET=1, no disk */
 		net_scenario(name && str_has(name, "guest0") && !name[6], ram_end);
 		return 2;

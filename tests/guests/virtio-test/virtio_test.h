@@ -23,4 +23,7 @@ ulong now(void);
  * and makes bad remap calls, guest1 receives; ram_end is the RAM's end. */
 void net_scenario(int sender, ulong ram_end);
 
+/* The balloon scenario (balloon.c): good and bad inflates and deflates. */
+void balloon_scenario(ulong ram_end);
+
 #endif
