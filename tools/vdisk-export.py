@@ -6,8 +6,8 @@ For inspecting a guest's disk on the host, e.g. `e2fsck -fn OUT`.
 usage: vdisk-export.py BASE DELTA GUEST OUT
        vdisk-export.py --headers DELTA GUEST BASE_BLOCKS
 
-GUEST is the guest's number (its region of the delta disk: the delta is
-split into 64 equal regions). Of the region's two header copies (block 0
+GUEST is the guest's number (its region of the delta disk: guest K's is
+the K-th GiB, hyp/vdisk/vdisk.h). Of the region's two header copies (block 0
 and the region's last block) the valid one of the higher generation is
 the delta; each map block is read from the slot it names. A region whose
 two copies are all zero exports the base unchanged (the guest never
@@ -21,7 +21,7 @@ import sys
 import zlib
 
 BLOCK = 4096
-REGIONS = 64
+REGION_BYTES = 1 << 30
 ENTRIES = BLOCK // 4
 H_SLOTS = 128
 
@@ -63,7 +63,9 @@ def read_copies(d, first, region_blocks, base_blocks):
 
 def region_of(d, guest):
     d.seek(0, 2)
-    region_blocks = d.tell() // BLOCK // REGIONS
+    if d.tell() < (guest + 1) * REGION_BYTES:
+        raise SystemExit(f"vdisk-export: the delta disk has no region for guest {guest}")
+    region_blocks = REGION_BYTES // BLOCK
     return region_blocks, guest * region_blocks
 
 

@@ -75,8 +75,11 @@ LOCAL_READ = fileset("/usr")
 
 def run(guests, cmd, **env_extra):
     with tempfile.TemporaryDirectory(prefix="discv-bench-net.") as state:
+        # The network's mechanisms alone: content sharing would merge the
+        # copying runs' pages later (bench-overcommit measures it).
         env = dict(os.environ, GUESTS=str(guests), NET="1", DISK="1", DISCV_STATE=state,
-                   GUEST_CMD=cmd, **{k: str(v) for k, v in env_extra.items()})
+                   GUEST_CMD=cmd, CONTENT_SHARE="0",
+                   **{k: str(v) for k, v in env_extra.items()})
         env.pop("GUEST_CMD_FILE", None)
         out = subprocess.run(["tools/run-qemu.sh"], env=env, stdin=subprocess.DEVNULL,
                              capture_output=True, text=True, timeout=3600).stdout

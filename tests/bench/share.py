@@ -30,8 +30,10 @@ def read_cmd(mib):
 
 def run(n, share, mib):
     with tempfile.TemporaryDirectory(prefix="discv-bench-share.") as state:
+        # Disco's mechanism alone: content sharing would merge the SHARE=0
+        # run's page-cache copies later (bench-overcommit measures it).
         env = dict(os.environ, GUESTS=str(n), SHARE=str(share), HARTS="4", NODES="1",
-                   DISK="1", DISCV_STATE=state, GUEST_CMD=read_cmd(mib))
+                   DISK="1", DISCV_STATE=state, GUEST_CMD=read_cmd(mib), CONTENT_SHARE="0")
         env.pop("GUEST_CMD_FILE", None)
         out = subprocess.run(["tools/run-qemu.sh"], env=env, stdin=subprocess.DEVNULL,
                              capture_output=True, text=True, timeout=1800).stdout
