@@ -282,21 +282,6 @@ static const struct virtio_device_ops vballoon_ops = {
 	.reset = reset,
 };
 
-/* The same device offering DEFLATE_ON_OOM (5.5.6.1): the guest's
- * inflated pages stay in its MemTotal, and its OOM killer first deflates
- * (1 MiB per notification) before it kills. */
-static const struct virtio_device_ops vballoon_oom_ops = {
-	.name = "virtio-balloon",
-	.device_id = VIRTIO_ID_BALLOON,
-	.features = DEVICE_FEATURES | BALLOON_F_DEFLATE_ON_OOM,
-	.nqueues = 4,
-	.queue_num_max = 64,
-	.config_read = config_read,
-	.config_write = config_write,
-	.queue_serve = serve,
-	.reset = reset,
-};
-
 bool vballoon_init(struct vballoon *b, struct vm *vm, uint64_t base, const struct irq_line *irq,
 		   bool deflate_on_oom, const char **why)
 {
@@ -316,8 +301,13 @@ bool vballoon_init(struct vballoon *b, struct vm *vm, uint64_t base, const struc
 		}
 		b->ballooned[i] = pa_to_ptr(pa);
 	}
-	if (!virtio_mmio_init(&b->virtio, vm, base, irq,
-			      deflate_on_oom ? &vballoon_oom_ops : &vballoon_ops)) {
+	/* DEFLATE_ON_OOM (5.5.6.1), if asked: the guest's inflated pages stay
+	 * in its MemTotal, and its OOM path first deflates (1 MiB per
+	 * notification) before it kills. */
+	b->ops = vballoon_ops;
+	if (deflate_on_oom)
+		b->ops.features |= BALLOON_F_DEFLATE_ON_OOM;
+	if (!virtio_mmio_init(&b->virtio, vm, base, irq, &b->ops)) {
 		*why = "no room for its registers";
 		return false;
 	}

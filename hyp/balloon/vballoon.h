@@ -36,6 +36,7 @@ struct vm;
 
 struct vballoon {
 	struct virtio_device virtio;	/* the transport; its lock guards all below */
+	struct virtio_device_ops ops;	/* vballoon.c's, with this device's features */
 	uint32_t target_pages;		/* num_pages: what the device asks for */
 	uint32_t actual_pages;		/* actual: what the driver says it holds */
 	uint64_t *ballooned[VBALLOON_BITMAP_PAGES];	/* a bit per guest page in the balloon */

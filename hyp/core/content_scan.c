@@ -57,7 +57,6 @@ static struct {
 	uint64_t last_refill;		/* time of the last refill */
 	unsigned next_vm;		/* round robin */
 	uint64_t last_batch;		/* when the last batch ended (read without the lock) */
-	uint64_t batches;
 } scan;
 
 void content_scan_init(bool enabled, uint64_t rate_total, uint64_t rate_vm)
@@ -200,7 +199,6 @@ unpin:
 	for (unsigned i = 0; i < ncand; i++)
 		if (cand[i].pinned)
 			content_put(cand[i].target);
-	scan.batches++;
 }
 
 /* A budget of `rate` pages per second, topped up for `elapsed` ticks:

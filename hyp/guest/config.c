@@ -86,6 +86,15 @@ static bool parse_blob(const char *v, size_t len, uint64_t *pa, uint64_t *size)
 	       parse_u64(comma + 1, len - (size_t)(comma + 1 - v), false, size) && *size > 0;
 }
 
+/* "0" or "1". */
+static bool parse_flag(const char *v, size_t len, bool *flag)
+{
+	if (len != 1 || (v[0] != '0' && v[0] != '1'))
+		return false;
+	*flag = v[0] == '1';
+	return true;
+}
+
 /* "TOTAL" or "TOTAL,PER_VM", pages per second; PER_VM defaults to TOTAL
  * and may not exceed it. */
 static bool parse_scan_rate(struct hyp_config *cfg, const char *v, size_t len)
@@ -132,33 +141,19 @@ static bool parse_option(struct hyp_config *cfg, const char *key, size_t keylen,
 		cfg->batch = true;
 		return hex_decode(val, vallen, cfg->cmd, sizeof(cfg->cmd));
 	} else if (KEY("discv.share")) {
-		if (vallen != 1 || (val[0] != '0' && val[0] != '1'))
-			return false;
-		cfg->share = val[0] == '1';
+		return parse_flag(val, vallen, &cfg->share);
 	} else if (KEY("discv.net")) {
-		if (vallen != 1 || (val[0] != '0' && val[0] != '1'))
-			return false;
-		cfg->net = val[0] == '1';
+		return parse_flag(val, vallen, &cfg->net);
 	} else if (KEY("discv.pv_copy")) {
-		if (vallen != 1 || (val[0] != '0' && val[0] != '1'))
-			return false;
-		cfg->pv_copy = val[0] == '1';
+		return parse_flag(val, vallen, &cfg->pv_copy);
 	} else if (KEY("discv.net_remap")) {
-		if (vallen != 1 || (val[0] != '0' && val[0] != '1'))
-			return false;
-		cfg->net_remap = val[0] == '1';
+		return parse_flag(val, vallen, &cfg->net_remap);
 	} else if (KEY("discv.content_share")) {
-		if (vallen != 1 || (val[0] != '0' && val[0] != '1'))
-			return false;
-		cfg->content_share = val[0] == '1';
+		return parse_flag(val, vallen, &cfg->content_share);
 	} else if (KEY("discv.balloon")) {
-		if (vallen != 1 || (val[0] != '0' && val[0] != '1'))
-			return false;
-		cfg->balloon = val[0] == '1';
+		return parse_flag(val, vallen, &cfg->balloon);
 	} else if (KEY("discv.balloon_oom")) {
-		if (vallen != 1 || (val[0] != '0' && val[0] != '1'))
-			return false;
-		cfg->balloon_oom = val[0] == '1';
+		return parse_flag(val, vallen, &cfg->balloon_oom);
 	} else if (KEY("discv.scan_rate")) {
 		return parse_scan_rate(cfg, val, vallen);
 	} else if (KEY("discv.append")) {

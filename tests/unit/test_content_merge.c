@@ -298,11 +298,11 @@ static void test_freed_after_fence(void)
 static void test_rmap_and_release(void)
 {
 	struct world w;
-	uint64_t pa_a, pa_b, pa_b2, hash;
+	uint64_t pa_a, pa_b2, hash;
 
 	world_init(&w);
 	pa_a = guest_store(w.a, G(7), 0x66);
-	pa_b = guest_store(w.b, G(7), 0x66);
+	guest_store(w.b, G(7), 0x66);
 	pa_b2 = guest_store(w.b, G(8), 0x66);	/* the same bytes twice in B */
 	hash = content_hash(pa_to_ptr(pa_a));
 	CHECK(guest_memory_write_protect(w.a, G(7), pa_a));
@@ -315,7 +315,6 @@ static void test_rmap_and_release(void)
 	CHECK(content_rmap_first(pa_a, 1, G(8)));	/* the newest mapper */
 	CHECK(!content_rmap_first(pa_a, 0, G(7)));
 	CHECK_EQ(host_page_of(&w.r.hm, pa_b2)->origin, PAGE_FREE);
-	(void)pa_b;
 	/* A goes (a reboot): B keeps the page. */
 	guest_memory_release(w.a);
 	CHECK_EQ(host_page_of(&w.r.hm, pa_a)->origin, PAGE_SHARED_CONTENT);
@@ -357,7 +356,7 @@ static void test_discard(void)
 {
 	struct world w;
 	struct retired_pages retired;
-	uint64_t zero, pa, pa2;
+	uint64_t zero, pa;
 	unsigned perms;
 
 	world_init(&w);
@@ -374,9 +373,8 @@ static void test_discard(void)
 	guest_memory_free_retired(w.a, &retired);
 	CHECK_EQ(host_page_of(&w.r.hm, pa)->origin, PAGE_FREE);
 	/* A zero-page mapping: dropped, the zero page stays. */
-	pa2 = guest_store(w.a, G(13), 0);
+	guest_store(w.a, G(13), 0);
 	CHECK_EQ(scan_merge(w.a, G(13), zero), MERGE_DONE);
-	(void)pa2;
 	uint32_t before = host_page_of(&w.r.hm, zero)->mappings;
 	retired_init(&retired);
 	CHECK_EQ(guest_memory_discard(w.a, G(13), &retired), DISCARD_DONE);

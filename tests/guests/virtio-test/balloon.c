@@ -104,15 +104,14 @@ static int init(void)
 	return !(rd(REG_STATUS) & S_NEEDS_RESET);
 }
 
-/* Sends n PFNs (bytes: their buffer's length, normally 4 n) on queue qi
- * as one descriptor; 1 if it came back used within a second. */
-static int send(u32 qi, u32 n, u32 bytes)
+/* Sends the first `bytes` bytes of pfns[] (4 per page number) on queue
+ * qi as one descriptor; 1 if it came back used within a second. */
+static int send(u32 qi, u32 bytes)
 {
 	struct queue *x = &q[qi];
 	u16 head = x->avail_idx % QSZ;
 	ulong end = now() + TICKS_PER_SEC;
 
-	(void)n;
 	x->desc[head] = (struct vdesc){ .addr = (ulong)pfns, .len = bytes, .flags = 0 };
 	x->avail[2 + x->avail_idx % QSZ] = head;
 	mb();
@@ -148,7 +147,7 @@ void balloon_scenario(ulong ram_end)
 
 	/* A length that is not whole words. */
 	pfns[0] = pfn_of(victim[2]);
-	send(INFLATEQ, 1, 6);
+	send(INFLATEQ, 6);
 	check("balloon.short_pfn_needs_reset", rd(REG_STATUS) & S_NEEDS_RESET,
 	      "status %#x, expected DEVICE_NEEDS_RESET", rd(REG_STATUS));
 	/* Reset: usable again; then a looping chain. */
@@ -169,7 +168,7 @@ void balloon_scenario(ulong ram_end)
 		memset(victim[i], 0x5a, sizeof(victim[i]));
 	for (int i = 0; i < 4; i++)
 		pfns[i] = pfn_of(victim[i]);
-	check("balloon.inflate_used", send(INFLATEQ, 4, 16), "the inflate never came back");
+	check("balloon.inflate_used", send(INFLATEQ, 16), "the inflate never came back");
 	int zero = 1;
 	for (int i = 0; i < 4; i++)
 		for (int k = 0; k < 4096; k += 512)
@@ -183,12 +182,12 @@ void balloon_scenario(ulong ram_end)
 	pfns[2] = 0xffffffffU;
 	pfns[3] = pfn_of(victim[0]);
 	pfns[4] = pfn_of(q[INFLATEQ].desc);
-	check("balloon.bad_pfns_used", send(INFLATEQ, 5, 20), "the inflate never came back");
+	check("balloon.bad_pfns_used", send(INFLATEQ, 20), "the inflate never came back");
 	/* Deflate: two that were inflated, one that never was. */
 	pfns[0] = pfn_of(victim[0]);
 	pfns[1] = pfn_of(victim[1]);
 	pfns[2] = pfn_of(pfns);
-	check("balloon.deflate_used", send(DEFLATEQ, 3, 12), "the deflate never came back");
+	check("balloon.deflate_used", send(DEFLATEQ, 12), "the deflate never came back");
 	memset(victim[0], 0x11, 4096);	/* the guest's page again */
 	check("balloon.deflated_writable", victim[0][100] == 0x11, "write lost");
 	check("balloon.still_usable", !(rd(REG_STATUS) & S_NEEDS_RESET), "needs reset");
