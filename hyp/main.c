@@ -31,6 +31,9 @@
 #include "share/share.h"
 #include "share/content_share.h"
 #include "core/content_scan.h"
+#include "core/guest_memory.h"
+#include "core/pager.h"
+#include "mem/swap.h"
 #include <string.h>
 #include "core/vm_table.h"
 
@@ -44,6 +47,8 @@ static uint64_t disk_map_bytes;		/* per guest, 0 without a base disk */
 static uint64_t base_blocks;
 static uint8_t *disk_maps;
 
+#define SWAP_SERIAL "discv-swap"
+
 /* NUMA nodes with RAM (before the page allocator knows them). */
 static unsigned nnodes_of(void)
 {
@@ -53,6 +58,53 @@ static unsigned nnodes_of(void)
 		if (platform.mem[i].node + 1 > n)
 			n = platform.mem[i].node + 1;
 	return n;
+}
+
+/* --- The pager's wiring: its disk, and the base disk's pages ---------- */
+
+static struct host_blk *base_disk;
+static uint64_t disk_refault_read_bytes;
+
+static bool swap_disk_read(void *ctx, uint64_t slot, uint64_t pa, unsigned pages)
+{
+	return host_blk_read(ctx, slot * PAGE_SIZE, pa, pages * (uint32_t)PAGE_SIZE);
+}
+
+static bool swap_disk_write(void *ctx, uint64_t slot, uint64_t pa, unsigned pages)
+{
+	return host_blk_write(ctx, slot * PAGE_SIZE, pa, pages * (uint32_t)PAGE_SIZE);
+}
+
+/* A DISK page's next touch (guest_memory.h): the block's shared page. */
+static uint64_t disk_page(uint64_t block, unsigned node, uint16_t vm)
+{
+	return share_base_block(base_disk, &disk_refault_read_bytes, block, node, vm);
+}
+
+static void disk_page_put(uint64_t block, unsigned node)
+{
+	share_put_base_block(block, node);
+}
+
+/* Swap on the disk with serial discv-swap, if QEMU has one (SWAP=);
+ * storage: its bitmap, then SWAP_CLUSTER pages of bounce buffer. */
+static void pager_setup(struct host_blk *swap_disk, uint64_t swap_bytes, uint8_t *storage)
+{
+	struct swap_disk_ops ops = { swap_disk_read, swap_disk_write, swap_disk };
+	uint64_t bitmap_bytes = (swap_bitmap_bytes(swap_bytes) + PAGE_SIZE - 1) & PAGE_MASK;
+	struct guest_memory_pager hooks = { .reclaim = pager_reclaim };
+
+	if (swap_disk && host_blk_read_only(swap_disk))
+		hyp_panic("the swap disk (serial %s) is read-only", SWAP_SERIAL);
+	swap_init(&swap_space, storage ? swap_bytes : 0, (uint64_t *)storage,
+		  storage ? storage + bitmap_bytes : NULL, &ops);
+	base_disk = host_blk_find("discv-base");
+	if (base_disk && config.share) {
+		hooks.disk_page = disk_page;
+		hooks.disk_page_put = disk_page_put;
+	}
+	guest_memory_set_pager(&hooks);
+	pager_init(config.pager_random);
 }
 
 /* Places the frame table at the top of the highest RAM range. */
@@ -80,9 +132,16 @@ static void memory_init(const void *fdt)
 		ram_pages += platform.mem[i].size >> PAGE_SHIFT;
 	uint64_t content_bytes = config.content_share ? content_storage_bytes(ram_pages, nnodes_of()) : 0;
 	uint64_t content_pa = (share_pa - content_bytes) & PAGE_MASK;
+	/* Below that, the swap space's bitmap and its bounce buffer (the
+	 * pager's clustered writes need contiguous pages). */
+	struct host_blk *swap_disk = host_blk_find(SWAP_SERIAL);
+	uint64_t swap_bytes = swap_disk ? host_blk_capacity_bytes(swap_disk) : 0;
+	uint64_t swap_meta = swap_bytes ? ((swap_bitmap_bytes(swap_bytes) + PAGE_SIZE - 1) & PAGE_MASK) +
+						  SWAP_CLUSTER * PAGE_SIZE : 0;
+	uint64_t swap_pa = (content_pa - swap_meta) & PAGE_MASK;
 	/* And below those, the VM table: one struct vm per guest. */
 	uint64_t vms_bytes = config.guests * sizeof(struct vm);
-	uint64_t vms_pa = (content_pa - vms_bytes) & ~(uint64_t)(_Alignof(struct vm) - 1);
+	uint64_t vms_pa = (swap_pa - vms_bytes) & ~(uint64_t)(_Alignof(struct vm) - 1);
 
 	host_pages_init(&host_memory, pa_to_ptr(table_pa), lo, (hi - lo) >> PAGE_SHIFT);
 	for (unsigned i = 0; i < platform.nmem; i++)
@@ -109,6 +168,7 @@ static void memory_init(const void *fdt)
 			  config.content_share))
 		hyp_panic("content sharing: no zero page");
 	content_scan_init(config.content_share, config.scan_rate, config.scan_rate_vm);
+	pager_setup(swap_disk, swap_bytes, swap_meta ? pa_to_ptr(swap_pa) : NULL);
 }
 
 /* One line per NUMA node: its harts, RAM and interrupt controllers. */

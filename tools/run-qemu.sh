@@ -21,7 +21,8 @@
 # BALLOON=1 (a virtio-balloon per guest; the monitor's `balloon K MIB`),
 # BALLOON_OOM=1 (with BALLOON=1: the balloon offers DEFLATE_ON_OOM),
 # SCAN_RATE=T[,V] (the content scanner's caps, pages per second in total
-# and per VM [8000,2000]),
+# and per VM [8000,2000]), SWAP [1G] (the pager's swap disk; 0: no swap),
+# PAGER_POLICY [clock] (or random: the pager's victims),
 # DISK=1 (the default; DISK=0 for none: give every guest a virtio-blk disk: BASE_DISK [build/guest/
 # base.img] shared read-only, over a private delta kept in DISCV_STATE
 # [~/.local/state/discv]; the guests then boot from it, root=/dev/vda).
@@ -148,6 +149,14 @@ if [ -n "${SCAN_RATE:-}" ]; then
 		die "SCAN_RATE: at most 1000000 pages/s, and PER_VM <= TOTAL (got '$SCAN_RATE')"
 	bootargs+=" discv.scan_rate=$SCAN_RATE"
 fi
+case ${PAGER_POLICY:-clock} in
+clock|random) bootargs+=" discv.pager=${PAGER_POLICY:-clock}" ;;
+*) die "PAGER_POLICY must be clock or random (got '$PAGER_POLICY')" ;;
+esac
+SWAP=${SWAP:-1G}
+[ "$SWAP" = 0 ] || { valid_size "$SWAP" && (( $(to_bytes "$SWAP") >= 1 << 20 &&
+	$(to_bytes "$SWAP") <= 64 << 30 )); } ||
+	die "SWAP must be 0 or a size from 1M to 64G, like 1G (got '$SWAP')"
 [ "${NET:-0}" != 1 ] || (( GUESTS <= 64 )) ||
 	die "NET=1 connects at most 64 guests to the switch (got GUESTS=$GUESTS)"
 case ${NET:-0} in
@@ -211,6 +220,20 @@ if [ "${DISK:-1}" = 1 ]; then
 		-device virtio-blk-device,drive=base,serial=discv-base
 		-drive "file=$delta,if=none,id=delta,format=raw,cache=writeback"
 		-device virtio-blk-device,drive=delta,serial=discv-delta)
+fi
+
+# The pager's swap disk (SWAP=, default 1G; 0: none): a sparse file that
+# lives as long as this QEMU. It is opened on fd 9 and deleted at once;
+# QEMU opens it again through /dev/fd/9, so no run leaves one behind.
+if [ "$SWAP" != 0 ]; then
+	DISCV_STATE=${DISCV_STATE:-${XDG_STATE_HOME:-$HOME/.local/state}/discv}
+	mkdir -p "$DISCV_STATE" || die "cannot create DISCV_STATE $DISCV_STATE"
+	swap_file=$(mktemp "$DISCV_STATE/swap.XXXXXX") || die "cannot create the swap file"
+	truncate -s "$(to_bytes "$SWAP")" "$swap_file" || die "cannot size the swap file"
+	exec 9<>"$swap_file"
+	rm -f "$swap_file"
+	disks+=(-drive "file=/dev/fd/9,if=none,id=swap,format=raw,cache=writeback"
+		-device virtio-blk-device,drive=swap,serial=discv-swap)
 fi
 
 # The network's uplink: a virtio-net card on QEMU's user-mode network,

@@ -1,8 +1,43 @@
 #include <string.h>
 #include "core/guest_memory.h"
 #include "core/vm.h"
+#include "mem/swap.h"
 #include "share/content_share.h"
 #include "share/content_table.h"
+
+/*
+ * Where an unmapped page went (guest_memory.h, "page states"): kept in
+ * its G-stage leaf slot as a marker (gstage.h), kind in bits 7:1, value
+ * (a swap slot, a base-disk block) from bit 8 up.
+ */
+enum away {
+	AWAY_NONE = 0,
+	AWAY_SWAPPED,	/* its contents are in swap slot `value` */
+	AWAY_BUSY,	/* IO on slot `value` in flight: wait */
+	AWAY_DISK,	/* equal to base-disk block `value`: map it again */
+};
+
+static uint64_t away_marker(enum away kind, uint64_t value)
+{
+	return value << 8 | (uint64_t)kind << 1;
+}
+
+static enum away away_kind(uint64_t marker)
+{
+	return (enum away)((marker >> 1) & 0x7f);
+}
+
+static uint64_t away_value(uint64_t marker)
+{
+	return marker >> 8;
+}
+
+static struct guest_memory_pager pager;
+
+void guest_memory_set_pager(const struct guest_memory_pager *p)
+{
+	pager = *p;
+}
 
 /* G-stage table pages are host pages owned by the VM, origin GSTAGE_TABLE. */
 static uint64_t alloc_table_page(void *ctx)
@@ -265,15 +300,110 @@ static enum touch_result break_cow_locked(struct vm *vm, uint64_t page_gpa, uint
 	return TOUCH_OK;
 }
 
-/* Looks page_gpa up, mapping a private page on first touch; under vm->lock. */
+/* Looks page_gpa up, mapping a private page on first touch; under
+ * vm->lock. TOUCH_AWAY (*marker set) if the page is swapped, busy or
+ * left to the disk: page_in, without the lock. */
+#define TOUCH_AWAY ((enum touch_result)-1)
 static enum touch_result touch_locked(struct vm *vm, uint64_t page_gpa, uint64_t *hpa,
-				      unsigned *perms)
+				      unsigned *perms, uint64_t *marker)
 {
 	if (gstage_lookup(&vm->gstage, page_gpa, hpa, perms))
 		return TOUCH_OK;
+	*marker = gstage_marker(&vm->gstage, page_gpa);
+	if (*marker)
+		return TOUCH_AWAY;
 	*perms = GSTAGE_RWX;
 	return map_private_locked(vm, page_gpa, hpa);
 }
+
+/*
+ * Brings a page that went away back, with no lock held (the IO sleeps):
+ *  - SWAPPED: marked BUSY (so that nobody else reads or frees the slot),
+ *    a fresh page read from the slot, mapped (a create: no fence), the
+ *    slot freed;
+ *  - DISK: the base block's shared page mapped again, read-only (the
+ *    block cache may have to read it);
+ *  - BUSY: someone else's IO; wait a little (acknowledging this hart's
+ *    fences, vm_wait_for_page) and look again.
+ * TOUCH_OK means "look again": the caller retries its lookup.
+ */
+static enum touch_result page_in(struct vm *vm, uint64_t page_gpa, uint64_t marker)
+{
+	uint64_t value = away_value(marker), page, now;
+	struct gstage_old old;
+	struct host_page *rec;
+
+	switch (away_kind(marker)) {
+	case AWAY_SWAPPED:
+		spin_lock(&vm->lock);
+		now = gstage_marker(&vm->gstage, page_gpa);
+		if (now == marker)
+			gstage_set_marker(&vm->gstage, page_gpa, away_marker(AWAY_BUSY, value), &old);
+		spin_unlock(&vm->lock);
+		if (now != marker)
+			return TOUCH_OK;	/* changed meanwhile: look again */
+		page = host_page_alloc(vm->host, vm->home_node, PAGE_GUEST_PRIVATE,
+				       (uint16_t)vm->id, page_gpa);
+		bool read = page && swap_read(&swap_space, value, page);
+		spin_lock(&vm->lock);
+		now = gstage_marker(&vm->gstage, page_gpa);
+		if (now != away_marker(AWAY_BUSY, value)) {
+			/* Released meanwhile (a reboot): the slot and page are ours. */
+			spin_unlock(&vm->lock);
+			swap_free(&swap_space, value);
+			if (page)
+				host_page_free(vm->host, page);
+			return TOUCH_OK;
+		}
+		if (!read) {
+			gstage_set_marker(&vm->gstage, page_gpa, marker, &old);
+			spin_unlock(&vm->lock);
+			if (page)
+				host_page_free(vm->host, page);
+			return page ? TOUCH_SWAP_FAILED : TOUCH_NO_MEMORY;
+		}
+		gstage_remap(&vm->gstage, page_gpa, page, GSTAGE_RWX, &old);	/* a create */
+		rec = host_page_of(vm->host, page);
+		rec->mappings = 1;
+		count_mapped(vm, rec);
+		vm->pages_swapped--;
+		vm->swap_ins++;
+		spin_unlock(&vm->lock);
+		swap_free(&swap_space, value);
+		return TOUCH_OK;
+	case AWAY_DISK: {
+		if (!pager.disk_page)
+			return TOUCH_NO_MEMORY;	/* cannot happen: no disk, no DISK marker */
+		uint64_t pa = pager.disk_page(value, vm->home_node, (uint16_t)vm->id);
+		if (!pa)
+			return TOUCH_NO_MEMORY;
+		spin_lock(&vm->lock);
+		if (gstage_marker(&vm->gstage, page_gpa) == marker &&
+		    gstage_remap(&vm->gstage, page_gpa, pa, GSTAGE_RX, &old) == 0) {
+			rec = host_page_of(vm->host, pa);
+			host_page_map_get(rec);
+			count_mapped(vm, rec);
+			vm->pages_disk--;
+			vm->disk_refaults++;
+		}
+		spin_unlock(&vm->lock);
+		pager.disk_page_put(value, vm->home_node);	/* mapped: no longer pinned */
+		return TOUCH_OK;
+	}
+	default:	/* AWAY_BUSY */
+		vm_wait_for_page();
+		return TOUCH_OK;
+	}
+}
+
+/* No page could be had: the pager is asked for some (with no lock held),
+ * and the caller retries if it found any. */
+static bool reclaim_for(struct vm *vm)
+{
+	return pager.reclaim && pager.reclaim(vm, SWAP_CLUSTER) > 0;
+}
+
+#define RECLAIM_TRIES 16
 
 /* The two touches: look up (mapping on first touch) and, for a write,
  * break sharing, all under one hold of the VM's lock, so a vCPU that
@@ -285,14 +415,26 @@ static enum touch_result touch(struct vm *vm, uint64_t gpa, uint64_t *hpa, bool 
 	unsigned perms;
 	enum touch_result result;
 
+	uint64_t marker = 0;
+	unsigned reclaims = 0;
+
 	if (!guest_memory_contains(vm, page_gpa, PAGE_SIZE))
 		return TOUCH_NOT_RAM;
-	spin_lock(&vm->lock);
-	result = touch_locked(vm, page_gpa, hpa, &perms);
-	if (for_write && result == TOUCH_OK && !(perms & GSTAGE_WRITE))
-		result = break_cow_locked(vm, page_gpa, *hpa, hpa);
-	spin_unlock(&vm->lock);
-	return result;
+	for (;;) {
+		spin_lock(&vm->lock);
+		result = touch_locked(vm, page_gpa, hpa, &perms, &marker);
+		if (for_write && result == TOUCH_OK && !(perms & GSTAGE_WRITE))
+			result = break_cow_locked(vm, page_gpa, *hpa, hpa);
+		spin_unlock(&vm->lock);
+		if (result == TOUCH_AWAY)
+			result = page_in(vm, page_gpa, marker);
+		else if (result == TOUCH_OK)
+			return result;
+		if (result == TOUCH_NO_MEMORY && reclaims++ < RECLAIM_TRIES && reclaim_for(vm))
+			continue;
+		if (result != TOUCH_OK)
+			return result;
+	}
 }
 
 enum touch_result guest_memory_touch(struct vm *vm, uint64_t gpa, uint64_t *hpa)
@@ -318,6 +460,21 @@ enum touch_result guest_memory_fault(struct vm *vm, uint64_t gpa, bool store, bo
 		return TOUCH_NOT_RAM;
 	spin_lock(&vm->lock);
 	was_mapped = gstage_lookup(&vm->gstage, page_gpa, &hpa, &perms);
+	uint64_t marker = was_mapped ? 0 : gstage_marker(&vm->gstage, page_gpa);
+	if (marker) {
+		/* Swapped, busy or left to the disk: brought back without the
+		 * lock, and the guest retries the access (a store to a page
+		 * mapped again read-only faults once more, and copies). */
+		spin_unlock(&vm->lock);
+		if (away_kind(marker) == AWAY_BUSY) {
+			vm_wait_for_page();
+			return TOUCH_RETRY;
+		}
+		result = page_in(vm, page_gpa, marker);
+		if (result == TOUCH_NO_MEMORY && reclaim_for(vm))
+			return TOUCH_RETRY;
+		return result;
+	}
 	if (!was_mapped) {
 		result = map_private_locked(vm, page_gpa, &hpa);
 	} else if (store && !(perms & GSTAGE_WRITE)) {
@@ -330,6 +487,8 @@ enum touch_result guest_memory_fault(struct vm *vm, uint64_t gpa, bool store, bo
 		result = TOUCH_OK;
 	}
 	spin_unlock(&vm->lock);
+	if (result == TOUCH_NO_MEMORY && reclaim_for(vm))
+		return TOUCH_RETRY;	/* the guest faults again, and finds a page */
 	if (result != TOUCH_OK || was_mapped)
 		return result;
 	/* Fault-around, best effort: a neighbour outside RAM or without
@@ -378,6 +537,32 @@ bool guest_memory_is_mapped(struct vm *vm, uint64_t gpa)
 	return mapped;
 }
 
+/*
+ * The page whose slot held `marker` was given new contents whole (a DMA
+ * read, a received page) or given back by the guest (the balloon): what
+ * the marker kept is not wanted any more. A swap slot is freed unread -
+ * reading it back only to overwrite or drop it is the stale read and the
+ * false read of double paging (docs/overcommit.md). Under vm->lock.
+ */
+static void forget_away_locked(struct vm *vm, uint64_t marker, bool overwritten)
+{
+	switch (away_kind(marker)) {
+	case AWAY_SWAPPED:
+		swap_free(&swap_space, away_value(marker));
+		vm->pages_swapped--;
+		if (overwritten)
+			vm->stale_reads_avoided++;
+		else
+			vm->swap_discards++;
+		break;
+	case AWAY_DISK:
+		vm->pages_disk--;
+		break;
+	default:
+		break;
+	}
+}
+
 bool guest_memory_map_shared(struct vm *vm, uint64_t gpa, uint64_t shared_pa,
 			     struct retired_pages *retired)
 {
@@ -389,6 +574,13 @@ bool guest_memory_map_shared(struct vm *vm, uint64_t gpa, uint64_t shared_pa,
 	    retired_full(retired))
 		return false;
 	spin_lock(&vm->lock);
+	uint64_t marker = gstage_marker(&vm->gstage, gpa);
+	while (away_kind(marker) == AWAY_BUSY) {
+		spin_unlock(&vm->lock);	/* IO on the page: wait for it */
+		vm_wait_for_page();
+		spin_lock(&vm->lock);
+		marker = gstage_marker(&vm->gstage, gpa);
+	}
 	if (gstage_lookup(&vm->gstage, gpa, &hpa, NULL)) {
 		if (hpa == shared_pa) {
 			spin_unlock(&vm->lock);
@@ -421,6 +613,7 @@ bool guest_memory_map_shared(struct vm *vm, uint64_t gpa, uint64_t shared_pa,
 	}
 	host_page_map_get(s);
 	count_mapped(vm, s);
+	forget_away_locked(vm, marker, true);
 	spin_unlock(&vm->lock);
 	return true;
 }
@@ -508,6 +701,16 @@ static void release_page(void *arg, uint64_t gpa, uint64_t hpa, unsigned perms)
 		host_page_free(vm->host, hpa);
 }
 
+/* A swapped page's slot is freed; a BUSY one is left to the hart whose
+ * IO it is (it sees the marker gone and frees slot and page itself). */
+static void release_marker(void *arg, uint64_t gpa, uint64_t marker)
+{
+	(void)arg;
+	(void)gpa;
+	if (away_kind(marker) == AWAY_SWAPPED)
+		swap_free(&swap_space, away_value(marker));
+}
+
 void guest_memory_release(struct vm *vm)
 {
 	struct deferred_drops *d = &vm->shared_drops;
@@ -518,7 +721,10 @@ void guest_memory_release(struct vm *vm)
 		put_mapping(vm->host, d->drop[i].pa);
 	d->count = 0;
 	gstage_for_each(&vm->gstage, release_page, vm);
+	gstage_for_each_marker(&vm->gstage, release_marker, vm);
 	gstage_clear(&vm->gstage);
+	vm->pages_swapped = 0;
+	vm->pages_disk = 0;
 	spin_unlock(&vm->lock);
 }
 
@@ -663,7 +869,21 @@ enum discard_result guest_memory_discard(struct vm *vm, uint64_t gpa, struct ret
 	if ((gpa & ~PAGE_MASK) || !guest_memory_contains(vm, gpa, PAGE_SIZE))
 		return DISCARD_NOT_RAM;
 	spin_lock(&vm->lock);
-	if (!gstage_lookup(&vm->gstage, gpa, &hpa, NULL)) {
+	uint64_t marker = gstage_marker(&vm->gstage, gpa);
+	while (away_kind(marker) == AWAY_BUSY) {
+		spin_unlock(&vm->lock);	/* IO on the page: wait for it */
+		vm_wait_for_page();
+		spin_lock(&vm->lock);
+		marker = gstage_marker(&vm->gstage, gpa);
+	}
+	if (marker) {
+		/* Swapped or left to the disk: nothing mapped, nothing to
+		 * fence; the slot goes unread, and the next touch is a first
+		 * touch. */
+		struct gstage_old old;
+		gstage_set_marker(&vm->gstage, gpa, 0, &old);
+		forget_away_locked(vm, marker, false);
+	} else if (!gstage_lookup(&vm->gstage, gpa, &hpa, NULL)) {
 		r = DISCARD_UNMAPPED;
 	} else if (retired_full(retired) || !drop_room_locked(vm, hpa)) {
 		r = DISCARD_RETRY;
@@ -682,4 +902,170 @@ enum discard_result guest_memory_discard(struct vm *vm, uint64_t gpa, struct ret
 	}
 	spin_unlock(&vm->lock);
 	return r;
+}
+
+/* --- The pager's steps (core/pager.c) -------------------------------- */
+
+unsigned guest_memory_pick_victims(struct vm *vm, bool clock, uint64_t start,
+				   struct pager_victim *victims, unsigned max,
+				   unsigned lookups, unsigned *disk_dropped)
+{
+	uint64_t end = vm->ram_base + vm->ram_size, gpa = clock ? vm->pager_hand : start;
+	unsigned n = 0;
+
+	*disk_dropped = 0;
+	if (gpa < vm->ram_base || gpa >= end)
+		gpa = vm->ram_base;
+	spin_lock(&vm->lock);
+	for (; lookups-- && n < max; gpa += PAGE_SIZE) {
+		uint64_t hpa;
+		unsigned perms;
+		struct host_page *p;
+		if (gpa >= end)
+			gpa = vm->ram_base;
+		if (!gstage_lookup(&vm->gstage, gpa, &hpa, &perms) ||
+		    !(p = host_page_of(vm->host, hpa)))
+			continue;
+		/* The clock: a page used since the hand last passed gets a
+		 * second chance (its A bit cleared); ESX's random policy
+		 * takes what it finds. */
+		if (clock && gstage_test_clear_accessed(&vm->gstage, gpa))
+			continue;
+		if (p->origin == PAGE_GUEST_PRIVATE && p->vm == vm->id && p->gpa == gpa &&
+		    !vm_device_uses_page(vm, gpa)) {
+			victims[n++] = (struct pager_victim){ .gpa = gpa, .hpa = hpa };
+		} else if (p->origin == PAGE_SHARED_DISK && pager.disk_page &&
+			   drop_room_locked(vm, hpa)) {
+			/* A clean copy of a base-disk block: dropped with no IO,
+			 * read again from the block cache or the disk on its next
+			 * touch (VSwapper's "silent write" never happens). */
+			struct gstage_old old;
+			uint64_t block = p->block;
+			gstage_set_marker(&vm->gstage, gpa, away_marker(AWAY_DISK, block), &old);
+			count_unmapped(vm, p);
+			drop_mapping_locked(vm, hpa, old.fence_gen);
+			vm->pages_disk++;
+			vm->disk_drops++;
+			(*disk_dropped)++;
+		}
+	}
+	spin_unlock(&vm->lock);
+	if (clock)
+		vm->pager_hand = gpa;
+	return n;
+}
+
+bool guest_memory_swap_begin(struct vm *vm, uint64_t gpa, uint64_t hpa, uint64_t slot)
+{
+	unsigned perms;
+	struct gstage_old old;
+	bool ok;
+
+	spin_lock(&vm->lock);
+	ok = private_at_locked(vm, gpa, hpa, &perms);
+	if (ok) {
+		gstage_set_marker(&vm->gstage, gpa, away_marker(AWAY_BUSY, slot), &old);
+		count_unmapped(vm, host_page_of(vm->host, hpa));
+		host_page_of(vm->host, hpa)->mappings = 0;
+	}
+	spin_unlock(&vm->lock);
+	return ok;
+}
+
+enum swap_end guest_memory_swap_end(struct vm *vm, uint64_t gpa, uint64_t hpa, uint64_t slot,
+				    bool written)
+{
+	struct gstage_old old;
+	struct host_page *rec = host_page_of(vm->host, hpa);
+	uint64_t zero = written ? 0 : content_zero_page(rec->node);
+	enum swap_end r;
+
+	spin_lock(&vm->lock);
+	if (gstage_marker(&vm->gstage, gpa) != away_marker(AWAY_BUSY, slot)) {
+		r = SWAP_END_RELEASED;	/* the VM was released meanwhile */
+	} else if (written) {
+		gstage_set_marker(&vm->gstage, gpa, away_marker(AWAY_SWAPPED, slot), &old);
+		vm->pages_swapped++;
+		vm->swap_outs++;
+		r = SWAP_END_SWAPPED;
+	} else if (zero && content_page_is_zero(pa_to_ptr(hpa)) &&
+		   gstage_remap(&vm->gstage, gpa, zero, GSTAGE_RX, &old) == 0) {
+		/* Share before swap: a zero victim needs no slot. */
+		host_page_map_get(host_page_of(vm->host, zero));
+		count_mapped(vm, host_page_of(vm->host, zero));
+		vm->pager_zero++;
+		r = SWAP_END_SHARED;
+	} else {
+		/* Not written (an IO error, or no slot): mapped back as it was,
+		 * a create, no fence. */
+		gstage_remap(&vm->gstage, gpa, hpa, GSTAGE_RWX, &old);
+		rec->mappings = 1;
+		count_mapped(vm, rec);
+		spin_unlock(&vm->lock);
+		return SWAP_END_KEPT;
+	}
+	spin_unlock(&vm->lock);
+	/* Unmapped and fenced before the write (the caller's sync): free. */
+	host_page_free(vm->host, hpa);
+	return r;
+}
+
+bool guest_memory_swapped_slot(struct vm *vm, uint64_t gpa, uint64_t *slot)
+{
+	uint64_t marker;
+	struct gstage_old old;
+	bool swapped;
+
+	spin_lock(&vm->lock);
+	marker = gstage_marker(&vm->gstage, gpa & PAGE_MASK);
+	swapped = away_kind(marker) == AWAY_SWAPPED;
+	if (swapped) {
+		*slot = away_value(marker);
+		gstage_set_marker(&vm->gstage, gpa & PAGE_MASK,
+				  away_marker(AWAY_BUSY, *slot), &old);
+	}
+	spin_unlock(&vm->lock);
+	return swapped;
+}
+
+void guest_memory_swapped_done(struct vm *vm, uint64_t gpa, uint64_t slot)
+{
+	struct gstage_old old;
+	bool released;
+
+	spin_lock(&vm->lock);
+	released = gstage_marker(&vm->gstage, gpa & PAGE_MASK) != away_marker(AWAY_BUSY, slot);
+	if (!released)
+		gstage_set_marker(&vm->gstage, gpa & PAGE_MASK,
+				  away_marker(AWAY_SWAPPED, slot), &old);
+	spin_unlock(&vm->lock);
+	if (released)
+		swap_free(&swap_space, slot);
+}
+
+bool guest_memory_drop_swapped(struct vm *vm, uint64_t gpa)
+{
+	uint64_t marker;
+	struct gstage_old old;
+	bool dropped;
+
+	spin_lock(&vm->lock);
+	marker = gstage_marker(&vm->gstage, gpa & PAGE_MASK);
+	dropped = away_kind(marker) == AWAY_SWAPPED;
+	if (dropped) {
+		gstage_set_marker(&vm->gstage, gpa & PAGE_MASK, 0, &old);
+		forget_away_locked(vm, marker, true);
+	}
+	spin_unlock(&vm->lock);
+	return dropped;
+}
+
+bool guest_memory_is_swapped(struct vm *vm, uint64_t gpa)
+{
+	uint64_t marker;
+
+	spin_lock(&vm->lock);
+	marker = gstage_marker(&vm->gstage, gpa & PAGE_MASK);
+	spin_unlock(&vm->lock);
+	return away_kind(marker) == AWAY_SWAPPED || away_kind(marker) == AWAY_BUSY;
 }

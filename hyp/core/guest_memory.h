@@ -29,7 +29,9 @@ enum touch_result {
 	TOUCH_OK,		/* mapped (now or already); *hpa set */
 	TOUCH_NOT_RAM,		/* gpa is not guest RAM */
 	TOUCH_NO_MEMORY,	/* host memory exhausted */
-	TOUCH_RETRY,		/* too many changes wait for a fence: retry after one */
+	TOUCH_RETRY,		/* too many changes wait for a fence, or the page is
+				 * in IO (the pager): retry after one */
+	TOUCH_SWAP_FAILED,	/* the page is swapped and its slot could not be read */
 };
 
 /*
@@ -214,6 +216,82 @@ enum discard_result {
 	DISCARD_RETRY,		/* *retired or the deferred drops are full: fence, call again */
 };
 enum discard_result guest_memory_discard(struct vm *vm, uint64_t gpa, struct retired_pages *retired);
+
+/*
+ * Page states (docs/overcommit.md). A guest page is unmapped (never
+ * touched, or given back), mapped private, or mapped to a shared page
+ * (disk, kernel, network, zero, merged: read-only, copied on write). An
+ * unmapped page may have gone somewhere, which its G-stage slot remembers
+ * (a marker, gstage.h):
+ *
+ *   SWAPPED  its contents are in a swap slot (mem/swap.h);
+ *   DISK     it was a clean copy of a base-disk block: mapped again from
+ *            the block cache (or the disk) on its next touch;
+ *   BUSY     IO on its slot is in flight: whoever touches it waits, with
+ *            no lock held (and acknowledging fences, vm_wait_for_page).
+ *
+ * Every access - a guest fault, a device's DMA, an SBI call, the loader,
+ * the monitor - goes through guest_memory_touch* or the fault path, which
+ * bring the page back first; a DMA read over a whole page and a balloon
+ * inflate drop a SWAPPED slot unread (the double-paging cases). A
+ * ballooned page is an unmapped page the balloon's bitmap remembers.
+ *
+ * The layer above (core/pager.c, main.c) supplies what this pure code
+ * cannot do itself: reclaim (called with no lock held when a page cannot
+ * be had; returns pages freed, the caller retries if any) and the base
+ * disk's shared pages for DISK pages (share_base_block and its put).
+ */
+struct guest_memory_pager {
+	uint64_t (*reclaim)(struct vm *vm, uint64_t want);
+	uint64_t (*disk_page)(uint64_t block, unsigned node, uint16_t vm);
+	void (*disk_page_put)(uint64_t block, unsigned node);
+};
+void guest_memory_set_pager(const struct guest_memory_pager *p);
+
+/*
+ * The pager's steps (core/pager.c; docs/overcommit.md tells the order):
+ *
+ *   1. guest_memory_pick_victims: from the VM's clock hand (or from
+ *      `start`, the random policy), private pages to swap; with the
+ *      clock, pages used since the hand last passed are skipped (A
+ *      cleared). Disk-shared mappings found on the way are dropped at
+ *      once (DISK; no IO).
+ *   2. guest_memory_swap_begin for each (slot reserved): the page is
+ *      unmapped, BUSY; then guest_memory_sync: no vCPU can change it.
+ *   3. the write (mem/swap.h), then guest_memory_swap_end: SWAPPED and
+ *      the page freed; or, if it was not written, the zero page mapped
+ *      if it is zero (share before swap), else mapped back.
+ */
+struct pager_victim {
+	uint64_t gpa, hpa;
+};
+unsigned guest_memory_pick_victims(struct vm *vm, bool clock, uint64_t start,
+				   struct pager_victim *victims, unsigned max,
+				   unsigned lookups, unsigned *disk_dropped);
+bool guest_memory_swap_begin(struct vm *vm, uint64_t gpa, uint64_t hpa, uint64_t slot);
+enum swap_end {
+	SWAP_END_SWAPPED,	/* in the slot, page freed */
+	SWAP_END_SHARED,	/* zero: the zero page mapped, page freed; slot unused */
+	SWAP_END_KEPT,		/* mapped back as it was; slot unused */
+	SWAP_END_RELEASED,	/* the VM was released meanwhile: page freed, slot unused */
+};
+enum swap_end guest_memory_swap_end(struct vm *vm, uint64_t gpa, uint64_t hpa, uint64_t slot,
+				    bool written);
+
+/*
+ * No double paging (hyp/vdisk/vblk.c). A guest disk write whose source
+ * page is swapped goes from the slot: guest_memory_swapped_slot marks it
+ * BUSY and gives the slot (false if the page is not swapped), the caller
+ * reads the slot into its own buffer, and guest_memory_swapped_done puts
+ * it back as SWAPPED. A read that will overwrite the whole page drops a
+ * swapped page's slot unread first (guest_memory_drop_swapped; true if
+ * it did).
+ */
+bool guest_memory_swapped_slot(struct vm *vm, uint64_t gpa, uint64_t *slot);
+void guest_memory_swapped_done(struct vm *vm, uint64_t gpa, uint64_t slot);
+bool guest_memory_drop_swapped(struct vm *vm, uint64_t gpa);
+/* True if the page holding gpa is swapped (or its swap IO is in flight). */
+bool guest_memory_is_swapped(struct vm *vm, uint64_t gpa);
 
 /* Unmaps and frees every page of the VM (G-stage tables included). The
  * caller fences the VMID on every hart before the VM runs again. */

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include "arch/csr.h"
 #include "core/content_scan.h"
+#include "core/pager.h"
 #include "core/sched.h"
 #include "core/vcpu.h"
 #include "core/vcpu_exit.h"
@@ -59,8 +60,10 @@ static void idle(struct hart *h, struct hart_sched *s)
 	if (h->index == 0 && deadline > start + CONSOLE_POLL_TICKS)
 		deadline = start + CONSOLE_POLL_TICKS;
 	hart_set_timer(deadline);
-	/* Idle time is the content scanner's (it stops at a pending
-	 * interrupt: the timer above is armed first). */
+	/* Idle time is the pager's when free memory is short (HARD), then
+	 * the content scanner's (it stops at a pending interrupt: the timer
+	 * above is armed first). */
+	pager_background();
 	uint64_t scan_next = content_scan(true);
 	if (scan_next < deadline) {
 		deadline = scan_next;

@@ -11,6 +11,7 @@
 #include "core/vcpu_exit.h"
 #include "core/vm.h"
 #include "core/vm_table.h"
+#include "lib/spinlock.h"
 
 void vcpu_switch_to(struct vcpu_context *ctx);
 uint64_t guest_fetch_u16(uint64_t gva, uint64_t *fault);
@@ -143,6 +144,20 @@ static void do_requests(struct vcpu *v)
 		__asm__ volatile(".insn r 0x73, 0x0, 0x11, x0, x0, x0" ::: "memory");
 	if (req & VCPU_REQ_FLUSH_GSTAGE)
 		gstage_fence_vmid(v->vm->gstage.vmid);
+}
+
+void vcpu_ack_own_requests(void)
+{
+	struct vcpu *current = this_sched()->current;
+
+	if (current)
+		do_requests(current);
+}
+
+void spin_lock_acking(struct spinlock *l)
+{
+	while (!spin_trylock(l))
+		vcpu_ack_own_requests();
 }
 
 void vcpu_enter(struct vcpu *v, struct trap_info *t)

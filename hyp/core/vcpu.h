@@ -215,4 +215,20 @@ long vcpu_hsm_suspend(struct vcpu *v, bool non_retentive, uint64_t addr, uint64_
 /* The HSM state of a vCPU (SBI 2.0 table 9.1) for hart_get_status. */
 unsigned long vcpu_hsm_state(const struct vcpu *v);
 
+/*
+ * Does this hart's current vCPU's requests (fences) now, as the wait loop
+ * of a synchronous fence does. For code that waits for another hart
+ * while holding no host address of guest memory (docs/concurrency.md).
+ */
+void vcpu_ack_own_requests(void);
+
+/*
+ * Takes a lock that its holder may keep across a wait for another hart
+ * (a device's lock, held while its serve waits for the pager): while
+ * spinning, this hart acknowledges its own vCPU's fences, so the holder's
+ * wait can never come back to wait for this hart.
+ */
+struct spinlock;
+void spin_lock_acking(struct spinlock *l);
+
 #endif

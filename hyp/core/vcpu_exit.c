@@ -4,6 +4,7 @@
  * SBI calls, first touches of guest RAM, WFI, and the faults a real
  * machine would raise, which are reflected back into the guest.
  */
+#include "core/pager.h"
 #include "host/console.h"
 #include "arch/csr.h"
 #include "host/firmware.h"
@@ -40,7 +41,7 @@ static uint64_t access_fault_for(uint64_t guest_page_fault)
 static void stop_for_memory(struct vm *vm)
 {
 	struct host_owner_report r;
-	char why[200];
+	char why[300];
 
 	host_pages_owner_report(vm->host, (uint16_t)vm->id, &r);
 	bool over = r.share && r.pages >= r.share;
@@ -48,13 +49,15 @@ static void stop_for_memory(struct vm *vm)
 	if (over)
 		format(why, sizeof(why),
 		       "out of host memory: it holds %lu host pages, over its share of %lu "
-		       "(the other guests' unused shares, %lu pages, are kept for them)",
-		       r.pages, r.share, r.reserved_for_others);
+		       "(the other guests' unused shares, %lu pages, are kept for them), "
+		       "and the pager found nothing to reclaim: %s",
+		       r.pages, r.share, r.reserved_for_others, pager_why_nothing());
 	else
 		format(why, sizeof(why),
 		       "out of host memory: the host has no page left although it holds "
-		       "%lu host pages, within its share of %lu",
-		       r.pages, r.share);
+		       "%lu host pages, within its share of %lu, and the pager found nothing "
+		       "to reclaim: %s",
+		       r.pages, r.share, pager_why_nothing());
 	vm_stop(vm, VM_KILLED, why);
 	if (!over)	/* its unused share is reserved for nobody now */
 		host_pages_drop_share(vm->host, (uint16_t)vm->id);
@@ -84,6 +87,9 @@ static void guest_page_fault(struct vcpu *v, const struct trap_info *t)
 		return;	/* retry the access */
 	case TOUCH_NO_MEMORY:
 		stop_for_memory(v->vm);
+		return;
+	case TOUCH_SWAP_FAILED:
+		vm_stop(v->vm, VM_KILLED, "the swap disk could not read one of its pages back");
 		return;
 	case TOUCH_RETRY:
 		return;	/* the exit's closing sync makes room: retry the access */

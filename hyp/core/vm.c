@@ -13,6 +13,9 @@
 #include "arch/sbi_defs.h"
 #include "core/vm.h"
 #include "core/vm_table.h"
+#include "host/hart.h"
+
+#define PAGE_WAIT_TICKS 200	/* 20 us at QEMU virt's 10 MHz: a swap read takes more */
 
 struct vm *vms;
 static unsigned vm_capacity;
@@ -169,6 +172,13 @@ void vm_flush_gstage(struct vm *vm)
 {
 	for (unsigned i = 0; i < vm->nvcpus; i++)
 		vcpu_request(&vm->vcpu[i], VCPU_REQ_FLUSH_GSTAGE);
+}
+
+void vm_wait_for_page(void)
+{
+	vcpu_ack_own_requests();
+	hart_pause(PAGE_WAIT_TICKS);
+	vcpu_ack_own_requests();
 }
 
 /* Makes every hart that runs one of vm's vCPUs leave the guest soon. */

@@ -124,6 +124,21 @@ struct vm {
 	uint64_t scan_pages;		/* pages the content scanner looked at */
 	uint64_t scan_cursor;		/* where its next look starts (content_scan.c) */
 	uint64_t scan_tokens;		/* its per-VM rate budget, in pages */
+	/* The pager (core/pager.c) and the page states it leaves behind. */
+	uint64_t pages_swapped;		/* pages whose contents are in a swap slot */
+	uint64_t pages_disk;		/* pages left as "equal to base block b" */
+	uint64_t swap_outs, swap_ins;	/* pages written to swap / read back */
+	uint64_t disk_drops;		/* disk-shared mappings dropped by the pager */
+	uint64_t disk_refaults;		/* ... and mapped again on a touch */
+	uint64_t pager_zero;		/* victims found zero: shared, not swapped */
+	uint64_t swap_discards;		/* swapped pages the guest gave back (balloon,
+					 * free page report): slot dropped unread */
+	uint64_t double_paging_reads;	/* swapped pages read back only to go to the
+					 * guest's disk (must stay 0) */
+	uint64_t double_paging_avoided;	/* ... written from the slot instead */
+	uint64_t stale_reads_avoided;	/* swapped pages a DMA read overwrote whole:
+					 * slot dropped unread */
+	uint64_t pager_hand;		/* the clock hand: next gpa to look at */
 
 	/* Shared pages this VM stopped mapping, whose mapping count drops
 	 * only once that change is fenced on every hart (guest_memory.c);
@@ -149,6 +164,15 @@ static inline bool vm_is_running(const struct vm *vm)
  * them; returns when every loaded vCPU has fenced (the others fence before
  * they next run). After it, a page unmapped from the VM may be reused. */
 void vm_flush_gstage(struct vm *vm);
+
+/*
+ * Waits a little for a page whose IO another hart does (the pager's BUSY
+ * state), with no lock held: this hart acknowledges its own vCPU's
+ * requests meanwhile, as in a synchronous fence, so that the hart doing
+ * the IO is never kept waiting for it. Call only with no host address
+ * of guest memory held (docs/concurrency.md).
+ */
+void vm_wait_for_page(void);
 
 /* Adds a device; false if the VM has VM_MAX_DEVICES already. */
 bool vm_add_device(struct vm *vm, const struct vm_device *d);

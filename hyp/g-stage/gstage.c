@@ -239,6 +239,72 @@ bool gstage_sync(struct gstage *gs)
 	return true;
 }
 
+uint64_t gstage_marker(const struct gstage *gs, uint64_t gpa)
+{
+	bool no_memory = false;
+	uint64_t *pte;
+
+	if (!gpa_valid(gpa & PAGE_MASK))
+		return 0;
+	pte = walk(gs, gpa & PAGE_MASK, false, &no_memory);
+	return pte && !(*pte & PTE_V) ? *pte : 0;
+}
+
+int gstage_set_marker(struct gstage *gs, uint64_t gpa, uint64_t marker, struct gstage_old *old)
+{
+	bool no_memory = false;
+	uint64_t *pte;
+
+	*old = (struct gstage_old){ 0 };
+	if (!gpa_valid(gpa) || (marker & PTE_V))
+		return -1;
+	/* Clearing a marker where no table exists: nothing to do. */
+	pte = walk(gs, gpa, marker != 0, &no_memory);
+	if (!pte)
+		return marker ? (no_memory ? -2 : -1) : 0;
+	set_leaf(gs, pte, marker, old);
+	return 0;
+}
+
+bool gstage_test_clear_accessed(struct gstage *gs, uint64_t gpa)
+{
+	bool no_memory = false;
+	uint64_t *pte, v;
+
+	if (!gpa_valid(gpa))
+		return false;
+	pte = walk(gs, gpa, false, &no_memory);
+	if (!pte)
+		return false;
+	v = __atomic_load_n(pte, __ATOMIC_ACQUIRE);
+	while (is_leaf(v) && (v & PTE_A))
+		if (__atomic_compare_exchange_n(pte, &v, v & ~(uint64_t)PTE_A, false,
+						__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+			return true;
+	return false;
+}
+
+static void markers_in(const uint64_t *table, int level, uint64_t base,
+		       void (*fn)(void *, uint64_t, uint64_t), void *arg)
+{
+	unsigned entries = level == LEVELS - 1 ? GSTAGE_ROOT_ENTRIES : 512;
+
+	for (unsigned i = 0; i < entries; i++) {
+		uint64_t pte = table[i];
+		uint64_t gpa = base + ((uint64_t)i << (PAGE_SHIFT + 9 * level));
+		if (level == 0 && pte && !(pte & PTE_V))
+			fn(arg, gpa, pte);
+		else if (level > 0 && (pte & PTE_V) && !is_leaf(pte))
+			markers_in(pte_table(pte), level - 1, gpa, fn, arg);
+	}
+}
+
+void gstage_for_each_marker(const struct gstage *gs,
+			    void (*fn)(void *arg, uint64_t gpa, uint64_t marker), void *arg)
+{
+	markers_in(gs->root, LEVELS - 1, 0, fn, arg);
+}
+
 static void for_each_in(const uint64_t *table, int level, uint64_t base,
 			void (*fn)(void *, uint64_t, uint64_t, unsigned), void *arg)
 {
@@ -270,8 +336,10 @@ static void clear_table(struct gstage *gs, uint64_t *table, int level)
 
 	for (unsigned i = 0; i < entries; i++) {
 		uint64_t pte = table[i];
-		if (!(pte & PTE_V))
+		if (!(pte & PTE_V)) {
+			table[i] = 0;	/* a marker, or empty */
 			continue;
+		}
 		if (level > 0 && !is_leaf(pte)) {
 			clear_table(gs, pte_table(pte), level - 1);
 			gs->free_table(gs->ctx, (pte >> PTE_PPN_SHIFT) << PAGE_SHIFT);

@@ -148,6 +148,42 @@ bool gstage_fenced(const struct gstage *gs, uint64_t gen);
  */
 bool gstage_sync(struct gstage *gs);
 
+/*
+ * Markers: what the leaf slot of an unmapped page remembers about it (the
+ * pager: "swapped to slot n", "equal to base block b", "IO in flight").
+ * A marker is an invalid entry: V = 0, and the hardware ignores every
+ * other bit of an invalid PTE (priv spec 4.3.1: "all other bits in the
+ * PTE are don't-cares and may be used freely by software"), so a marker
+ * can never be walked. Its meaning is the caller's; gstage only requires
+ * bit 0 (V) clear and the value nonzero. Replacing a valid leaf by a
+ * marker is an unmap (it owes a fence, in *old); a marker replaced by a
+ * leaf is a create.
+ */
+/* The marker of gpa's slot, or 0 (mapped, empty, or no table). */
+uint64_t gstage_marker(const struct gstage *gs, uint64_t gpa);
+
+/* Puts `marker` (nonzero, V clear; 0: none) in gpa's slot, whatever was
+ * there. Returns 0, or gstage_map's errors (-1, -2). */
+int gstage_set_marker(struct gstage *gs, uint64_t gpa, uint64_t marker, struct gstage_old *old);
+
+/* Calls fn for every marker, in GPA order. */
+void gstage_for_each_marker(const struct gstage *gs,
+			    void (*fn)(void *arg, uint64_t gpa, uint64_t marker), void *arg);
+
+/*
+ * The accessed bit of a leaf, for the pager's clock. QEMU 7.2 sets A (and
+ * D) in G-stage leaves itself, with a compare-and-swap, whenever it fills
+ * its TLB from one (it never faults for them), and it empties its TLB at
+ * every world switch: a page the guest used in a slice has A set again.
+ * This clears A with a compare-and-swap too (a plain store could undo a
+ * D that QEMU set in between) and returns whether it was set. Clearing A
+ * owes no fence: a hart still caching the entry merely leaves A clear a
+ * little longer, which makes the page look older than it is - the
+ * clock's usual approximation (Linux does the same on x86). False if gpa
+ * is not mapped.
+ */
+bool gstage_test_clear_accessed(struct gstage *gs, uint64_t gpa);
+
 /* Calls fn for every mapped page, in GPA order. */
 void gstage_for_each(const struct gstage *gs,
 		     void (*fn)(void *arg, uint64_t gpa, uint64_t hpa, unsigned perms),

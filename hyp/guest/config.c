@@ -154,6 +154,13 @@ static bool parse_option(struct hyp_config *cfg, const char *key, size_t keylen,
 		return parse_flag(val, vallen, &cfg->balloon);
 	} else if (KEY("discv.balloon_oom")) {
 		return parse_flag(val, vallen, &cfg->balloon_oom);
+	} else if (KEY("discv.pager")) {
+		if (vallen == 5 && !memcmp(val, "clock", 5))
+			cfg->pager_random = false;
+		else if (vallen == 6 && !memcmp(val, "random", 6))
+			cfg->pager_random = true;
+		else
+			return false;
 	} else if (KEY("discv.scan_rate")) {
 		return parse_scan_rate(cfg, val, vallen);
 	} else if (KEY("discv.append")) {

@@ -19,6 +19,7 @@
  *   discv.balloon_oom=0|1   ... offering DEFLATE_ON_OOM (0)
  *   discv.scan_rate=T[,V]   the scanner's caps, pages per second in total and
  *                           per VM (DEFAULT_SCAN_RATE, _VM; V <= T)
+ *   discv.pager=clock|random the pager's choice of victims (clock)
  *
  * Pure code: unit-tested natively.
  */
@@ -53,6 +54,7 @@ struct hyp_config {
 	bool balloon;			/* every guest gets a virtio-balloon */
 	bool balloon_oom;		/* ... offering DEFLATE_ON_OOM */
 	uint64_t scan_rate, scan_rate_vm;	/* the scanner's caps, pages/s */
+	bool pager_random;		/* victims at random (ESX), not by the clock */
 	char cmd[CONFIG_CMD_MAX];
 	char append[CONFIG_APPEND_MAX];
 };

@@ -4,6 +4,8 @@
  * (vm_device.counters), the host-wide mechanisms through their
  * *_counters functions. This file only decides which lines exist.
  */
+#include "core/pager.h"
+#include "mem/swap.h"
 #include "core/vm.h"
 #include "core/vm_table.h"
 #include "guest/guest.h"
@@ -71,6 +73,17 @@ size_t hvstat_format_vm(char *buf, size_t size, const struct vm *vm)
 	counters_u64(&c, "content_merges", vm->content_merges);
 	counters_u64(&c, "content_cow_breaks", vm->content_cow_breaks);
 	counters_u64(&c, "scan_pages", vm->scan_pages);
+	counters_u64(&c, "pages_swapped", vm->pages_swapped);
+	counters_u64(&c, "pages_disk", vm->pages_disk);
+	counters_u64(&c, "swap_outs", vm->swap_outs);
+	counters_u64(&c, "swap_ins", vm->swap_ins);
+	counters_u64(&c, "disk_drops", vm->disk_drops);
+	counters_u64(&c, "disk_refaults", vm->disk_refaults);
+	counters_u64(&c, "pager_zero", vm->pager_zero);
+	counters_u64(&c, "swap_discards", vm->swap_discards);
+	counters_u64(&c, "double_paging_reads", vm->double_paging_reads);
+	counters_u64(&c, "double_paging_avoided", vm->double_paging_avoided);
+	counters_u64(&c, "stale_reads_avoided", vm->stale_reads_avoided);
 	counters_u64(&c, "pv_remaps", vm->pv_remaps);
 	counters_u64(&c, "pv_remap_fallbacks", vm->pv_remap_fallbacks);
 	host_pages_owner_report(vm->host, (uint16_t)vm->id, &mem);
@@ -97,6 +110,8 @@ size_t hvstat_format_total(char *buf, size_t size, const struct host_memory *hm)
 	}
 	share_counters(&c);
 	content_counters(&c);
+	swap_counters(&swap_space, &c);
+	pager_counters(&c);
 	uplink_counters(&c);
 	return counters_end(&c);
 }

@@ -4,6 +4,7 @@
 #include "core/vm.h"
 #include "lib/counters.h"
 #include "lib/format.h"
+#include "mem/swap.h"
 #include "share/share.h"
 #include "vdisk/blk_request.h"
 #include "vdisk/vblk.h"
@@ -101,8 +102,26 @@ static bool do_io(struct vblk *b, struct budget *budget, struct retired_pages *r
 		if (n > r->seg[f->seg].len - f->seg_off)
 			n = r->seg[f->seg].len - f->seg_off;
 		bool whole = in_block == 0 && n == VDISK_BLOCK;
-		uint64_t gpa = r->seg[f->seg].gpa + f->seg_off;
-		bool ok;
+		uint64_t gpa = r->seg[f->seg].gpa + f->seg_off, slot;
+		bool page = whole && (gpa & ~PAGE_MASK) == 0, ok;
+		struct vm *vm = b->virtio.vm;
+		if (write && page && guest_memory_swapped_slot(vm, gpa, &slot)) {
+			/* No double paging: the page the guest writes out is in
+			 * the pager's swap; it goes from the slot to the delta,
+			 * never back into guest RAM (docs/overcommit.md). */
+			ok = swap_read(&swap_space, slot, bounce);
+			guest_memory_swapped_done(vm, gpa, slot);
+			ok = ok && vdisk_write_block(d, block, bounce);
+			d->write_bytes += n;
+			vm->double_paging_avoided++;
+			goto next;
+		}
+		if (write && guest_memory_is_swapped(vm, gpa))
+			vm->double_paging_reads++;	/* part of a page: read back */
+		if (!write && page && guest_memory_drop_swapped(vm, gpa)) {
+			/* The read overwrites the whole page: its swapped copy
+			 * is stale, dropped unread (counted there). */
+		}
 		if (!write && share_enabled() && !overlay_lookup(&d->overlay, block, &unused)) {
 			ok = read_shared(b, block, in_block, gpa, n, retired);
 			d->read_bytes += n;
@@ -116,6 +135,7 @@ static bool do_io(struct vblk *b, struct budget *budget, struct retired_pages *r
 			ok = guest_copy_to(b->virtio.vm, gpa, d->bounce + in_block, n);
 			d->read_bytes += n;
 		}
+	next:
 		if (!ok) {
 			*status = VIRTIO_BLK_S_IOERR;
 			return true;

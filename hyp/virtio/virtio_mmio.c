@@ -66,7 +66,7 @@ void virtio_mmio_fence(struct virtio_device *d, struct retired_pages *retired)
 	spin_unlock(&d->lock);
 	guest_memory_sync(d->vm);
 	guest_memory_free_retired(d->vm, retired);
-	spin_lock(&d->lock);
+	spin_lock_acking(&d->lock);
 }
 
 bool virtio_mmio_complete(struct virtio_device *d, unsigned q, const struct virtio_used *done,
@@ -133,7 +133,7 @@ static void serve_notified(struct virtio_device *d, struct vcpu *v, unsigned q)
 		bool more = false;
 		if (__atomic_exchange_n(&vq->serving, 1, __ATOMIC_SEQ_CST))
 			return;	/* the server will see notify_pending */
-		spin_lock(&d->lock);
+		spin_lock_acking(&d->lock);
 		while (!more && __atomic_exchange_n(&vq->notify_pending, 0, __ATOMIC_SEQ_CST))
 			more = serve(d, q);
 		if (more)
@@ -254,7 +254,7 @@ static uint64_t device_read(void *dev, struct vcpu *v, uint64_t off, unsigned wi
 	uint64_t value = 0;
 
 	(void)v;
-	spin_lock(&d->lock);
+	spin_lock_acking(&d->lock);
 	if (off >= VIRTIO_MMIO_CONFIG) {
 		/* 4.2.2: the configuration space takes the widths of its
 		 * fields; 64-bit fields are read as two 32-bit halves. */
@@ -352,7 +352,7 @@ static void device_write(void *dev, struct vcpu *v, uint64_t off, unsigned width
 			queue_notify(d, v, (unsigned)value);
 		return;
 	}
-	spin_lock(&d->lock);
+	spin_lock_acking(&d->lock);
 	if (off >= VIRTIO_MMIO_CONFIG) {
 		if (width <= 4 && d->ops->config_write)
 			d->ops->config_write(d, off - VIRTIO_MMIO_CONFIG, width, (uint32_t)value);
@@ -364,7 +364,7 @@ static void device_write(void *dev, struct vcpu *v, uint64_t off, unsigned width
 
 void virtio_mmio_reset(struct virtio_device *d)
 {
-	spin_lock(&d->lock);
+	spin_lock_acking(&d->lock);
 	reset(d);
 	spin_unlock(&d->lock);
 }

@@ -208,7 +208,7 @@ static bool place_frame(struct vnet *to, const struct outgoing *o, const struct 
 		}
 		plan.nremaps = kept;
 		guest_memory_sync(from_vm);
-		spin_lock(&d->lock);
+		spin_lock_acking(&d->lock);
 		if (virtio_mmio_was_reset(d, RXQ)) {
 			*reset = true;
 			plan.nremaps = 0;
@@ -541,7 +541,7 @@ static bool serve_transmit(struct virtio_device *d, unsigned q)
 			enum delivery r;
 			spin_unlock(&d->lock);
 			r = route_and_deliver(&o, eth_header);
-			spin_lock(&d->lock);
+			spin_lock_acking(&d->lock);
 			if (virtio_mmio_was_reset(d, q) || !vq->ready)
 				break;	/* the driver reset the queue meanwhile */
 			if (r == RECEIVER_NO_BUFFER) {

@@ -93,6 +93,10 @@ int guest_console_getc(struct vm *vm)
 	return (unsigned char)fake.in[fake.in_pos++];
 }
 
+void vm_wait_for_page(void)
+{
+}
+
 bool vm_device_uses_page(const struct vm *vm, uint64_t gpa)
 {
 	(void)vm;

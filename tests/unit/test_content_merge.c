@@ -26,6 +26,19 @@ void vm_flush_gstage(struct vm *vm)
 	fences++;
 }
 
+/* Waiting for a page in IO (core/vm.c), faked: nothing is ever in IO
+ * here (tests/unit/test_pager.c replays the pager). */
+void vm_wait_for_page(void)
+{
+}
+
+bool vm_device_uses_page(const struct vm *vm, uint64_t gpa)
+{
+	(void)vm;
+	(void)gpa;
+	return false;
+}
+
 struct world {
 	struct test_ram r;
 	void *storage;

@@ -53,6 +53,19 @@ void vm_flush_gstage(struct vm *vm)
 	}
 }
 
+/* Waiting for a page in IO (core/vm.c), faked: nothing is ever in IO
+ * here (tests/unit/test_pager.c replays the pager). */
+void vm_wait_for_page(void)
+{
+}
+
+bool vm_device_uses_page(const struct vm *vm, uint64_t gpa)
+{
+	(void)vm;
+	(void)gpa;
+	return false;
+}
+
 /* A load fault at gpa; *hpa is its page afterwards. */
 static enum touch_result fault_in(struct vm *vm, uint64_t gpa, uint64_t *hpa)
 {

@@ -88,6 +88,12 @@ void guest_memory_sync(struct vm *vm)
 	}
 }
 
+/* A device lock taken on an exit (core/vcpu.c): single-threaded here. */
+void spin_lock_acking(struct spinlock *l)
+{
+	spin_lock(l);
+}
+
 void guest_memory_free_retired(struct vm *vm, struct retired_pages *r)
 {
 	(void)vm;

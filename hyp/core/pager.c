@@ -1,0 +1,250 @@
+/*
+ * The pager (ESX's, Waldspurger OSDI 2002 sections 3 and 6; the Disco
+ * lecture's "double paging" is why it is built as it is).
+ *
+ * When a page cannot be had (guest_memory's reclaim hook) or free memory
+ * falls into the HARD state (an idle hart, pager_background), the pager
+ * takes one VM's pages, a cluster at a time:
+ *
+ *   1. victims: from the VM's clock hand, its private pages not used
+ *      since the hand last passed (the G-stage accessed bits, which QEMU
+ *      sets itself; gstage_test_clear_accessed), or, with
+ *      PAGER_POLICY=random, the private pages that follow a random
+ *      guest address (ESX: random victims do not fight the guest's own
+ *      LRU). Disk-shared mappings met on the way are dropped at once: a
+ *      clean copy of a base block needs no IO (DISK state);
+ *   2. slots: a run of consecutive swap slots (mem/swap.h), so the
+ *      cluster is one write and the pages stay neighbours on disk;
+ *   3. each victim unmapped (BUSY), then one fence for the VM: nobody can
+ *      change them now;
+ *   4. share before swap: a victim that is zero gets the zero page and
+ *      no slot;
+ *   5. the rest written, run by run, then SWAPPED and freed.
+ *
+ * One hart pages at a time (the pager lock, never held by anyone who
+ * waits for a fence). A hart that finds it taken waits for the holder,
+ * acknowledging its own fences (vm_wait_for_page), and then takes
+ * whatever the holder freed. The pager holds no spinlock while it fences
+ * or does IO.
+ */
+#include "core/guest_memory.h"
+#include "core/pager.h"
+#include "core/vm.h"
+#include "core/vm_table.h"
+#include "lib/counters.h"
+#include "lib/spinlock.h"
+#include "mem/host_pages.h"
+#include "mem/swap.h"
+#include "share/content_share.h"
+#include "share/content_table.h"
+
+#define LOOKUPS_PER_PICK (64 * SWAP_CLUSTER)	/* guest pages looked at per cluster at most */
+
+static struct {
+	struct spinlock lock;
+	bool random;
+	uint64_t rng;
+	enum mem_state state;
+	uint64_t freed_total;	/* pages freed by the pager so far (atomic) */
+	const char *why_nothing;
+	/* counters */
+	uint64_t runs, clusters, found_nothing, background_runs;
+} pg = { .rng = 0x9e3779b97f4a7c15ULL };
+
+void pager_init(bool random_policy)
+{
+	pg.random = random_policy;
+}
+
+static uint64_t next_random(void)
+{
+	/* xorshift64 (Marsaglia): enough to spread victims. */
+	pg.rng ^= pg.rng << 13;
+	pg.rng ^= pg.rng >> 7;
+	pg.rng ^= pg.rng << 17;
+	return pg.rng;
+}
+
+/* How far vm is over its share, in pages (negative: under). */
+static int64_t over_share(struct vm *vm)
+{
+	struct host_owner_report r;
+
+	host_pages_owner_report(vm->host, (uint16_t)vm->id, &r);
+	if (!r.share)
+		return (int64_t)r.pages;
+	return (int64_t)r.pages - (int64_t)r.share;
+}
+
+/* The VM that pays when the host as a whole is short: the one furthest
+ * over its share (with only running VMs that have pages to give). */
+static struct vm *choose_victim_vm(void)
+{
+	struct vm *best = NULL;
+	int64_t best_over = INT64_MIN;
+
+	for (unsigned i = 0; i < vm_count; i++) {
+		struct vm *vm = &vms[i];
+		if (!vm_is_running(vm) || vm->pages_mapped == vm->pages_shared)
+			continue;
+		int64_t o = over_share(vm);
+		if (o > best_over) {
+			best_over = o;
+			best = vm;
+		}
+	}
+	return best;
+}
+
+/* Pages out one cluster of vm; returns the host pages freed. */
+static uint64_t page_out_cluster(struct vm *vm)
+{
+	struct pager_victim v[SWAP_CLUSTER];
+	unsigned n = 0, dropped, got;
+	uint64_t lookups = 0, limit = 2 * (vm->ram_size >> PAGE_SHIFT) + LOOKUPS_PER_PICK;
+	uint64_t first = 0, freed = 0, fake_slot = 1ULL << 40;
+	bool written[SWAP_CLUSTER] = { false };
+
+	/* Two turns of the clock at most: the first may only clear A bits. */
+	while (n == 0 && lookups < limit) {
+		uint64_t start = vm->ram_base +
+				 ((next_random() % (vm->ram_size >> PAGE_SHIFT)) << PAGE_SHIFT);
+		n = guest_memory_pick_victims(vm, !pg.random, start, v, SWAP_CLUSTER,
+					      LOOKUPS_PER_PICK, &dropped);
+		lookups += LOOKUPS_PER_PICK;
+	}
+	if (!n)
+		return 0;
+	got = swap_alloc(&swap_space, n, &first);
+	if (!got)
+		first = fake_slot;	/* swap full: only zero victims can go */
+	/* A victim without a slot of its own is left for the next cluster. */
+	if (got && got < n)
+		n = got;
+	unsigned begun = 0;
+	bool ok[SWAP_CLUSTER];
+	for (unsigned i = 0; i < n; i++) {
+		ok[i] = guest_memory_swap_begin(vm, v[i].gpa, v[i].hpa, first + i);
+		begun += ok[i];
+	}
+	if (begun)
+		guest_memory_sync(vm);	/* step 3: no vCPU can change them now */
+	/* Step 5, run by run of consecutive non-zero victims. */
+	for (unsigned i = 0; i < n && got;) {
+		if (!ok[i] || content_page_is_zero(pa_to_ptr(v[i].hpa))) {
+			i++;
+			continue;
+		}
+		unsigned j = i;
+		uint64_t pa[SWAP_CLUSTER];
+		while (j < n && ok[j] && !content_page_is_zero(pa_to_ptr(v[j].hpa))) {
+			pa[j - i] = v[j].hpa;
+			j++;
+		}
+		bool w = swap_write(&swap_space, first + i, pa, j - i);
+		for (unsigned k = i; k < j; k++)
+			written[k] = w;
+		i = j;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		enum swap_end e = ok[i] ? guest_memory_swap_end(vm, v[i].gpa, v[i].hpa, first + i,
+								  written[i])
+					: SWAP_END_KEPT;
+		if (e != SWAP_END_KEPT)
+			freed++;
+		if (got && e != SWAP_END_SWAPPED)
+			swap_free(&swap_space, first + i);	/* its slot went unused */
+	}
+	pg.clusters++;
+	return freed;
+}
+
+uint64_t pager_reclaim(struct vm *vm, uint64_t want)
+{
+	uint64_t freed = 0;
+
+	while (!spin_trylock(&pg.lock)) {
+		/* Another hart pages: wait for it, then take what it freed. */
+		uint64_t before = __atomic_load_n(&pg.freed_total, __ATOMIC_ACQUIRE);
+		while (__atomic_load_n(&pg.lock.locked, __ATOMIC_ACQUIRE))
+			vm_wait_for_page();
+		uint64_t after = __atomic_load_n(&pg.freed_total, __ATOMIC_ACQUIRE);
+		if (after > before)
+			return after - before;
+	}
+	pg.runs++;
+	/* A VM over its share pays itself; else the one furthest over. */
+	struct vm *from = vm && over_share(vm) >= 0 ? vm : choose_victim_vm();
+	for (unsigned tries = 0; from && freed < want && tries < 4; tries++) {
+		uint64_t f = page_out_cluster(from);
+		freed += f;
+		if (!f)
+			break;
+	}
+	if (!freed) {
+		pg.found_nothing++;
+		pg.why_nothing = swap_space.nslots == 0 ? "no swap (SWAP=0)"
+				 : swap_space.used == swap_space.nslots ? "swap full"
+				 : "no page to swap";
+	}
+	__atomic_add_fetch(&pg.freed_total, freed, __ATOMIC_ACQ_REL);
+	spin_unlock(&pg.lock);
+	return freed;
+}
+
+/* The state of free memory, with hysteresis: a state is left upward only
+ * once free memory is a step above its threshold (ESX). */
+static enum mem_state update_state(void)
+{
+	struct host_memory *hm = vm_count ? vms[0].host : NULL;
+	static const unsigned permille[] = { 60, 40, 20, 10 };	/* high, soft, hard, low */
+
+	if (!hm)
+		return MEM_HIGH;
+	uint64_t ram = host_pages_ram_count(hm), free = host_pages_free_count(hm);
+	uint64_t f = free * 1000 / (ram ? ram : 1);
+	enum mem_state s = pg.state;
+
+	if (f < permille[MEM_LOW])
+		s = MEM_LOW;
+	else if (f < permille[MEM_HARD] && s < MEM_HARD)
+		s = MEM_HARD;
+	else if (f < permille[MEM_SOFT] && s < MEM_SOFT)
+		s = MEM_SOFT;
+	/* Upward: only past the threshold of the state above. */
+	while (s > MEM_HIGH && f >= permille[s - 1])
+		s--;
+	pg.state = s;
+	return s;
+}
+
+enum mem_state pager_mem_state(void)
+{
+	return pg.state;
+}
+
+void pager_background(void)
+{
+	if (update_state() < MEM_HARD || !swap_space.nslots)
+		return;
+	pg.background_runs++;
+	pager_reclaim(NULL, SWAP_CLUSTER);
+}
+
+const char *pager_why_nothing(void)
+{
+	return pg.why_nothing ? pg.why_nothing : "nothing to reclaim";
+}
+
+void pager_counters(struct counters *c)
+{
+	static const char *const names[] = { "high", "soft", "hard", "low" };
+
+	counters_string(c, "mem_state", names[pg.state]);
+	counters_string(c, "pager_policy", pg.random ? "random" : "clock");
+	counters_u64(c, "pager_runs", pg.runs);
+	counters_u64(c, "pager_clusters", pg.clusters);
+	counters_u64(c, "pager_background_runs", pg.background_runs);
+	counters_u64(c, "pager_found_nothing", pg.found_nothing);
+	counters_u64(c, "pager_pages_freed", pg.freed_total);
+}

@@ -1,0 +1,44 @@
+/*
+ * The pager: under memory pressure, guest pages go to swap (core/pager.c;
+ * docs/overcommit.md).
+ */
+#ifndef DISCV_PAGER_H
+#define DISCV_PAGER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct vm;
+struct counters;
+
+/* Host free-memory states (ESX, Waldspurger 2002 section 6.2): free
+ * memory above 6 %, 4 %, 2 % and 1 % of RAM, with hysteresis. */
+enum mem_state { MEM_HIGH, MEM_SOFT, MEM_HARD, MEM_LOW };
+
+/* Sets the pager up: victims by the clock over G-stage accessed bits,
+ * or at random (PAGER_POLICY=random: ESX's choice, to compare). */
+void pager_init(bool random_policy);
+
+/*
+ * Frees about `want` host pages, for VM `vm` whose page could not be had
+ * (NULL: for the host). A VM over its share pages out its own pages
+ * (taking another's would only add to that one's reserve); otherwise the
+ * VM furthest over its share, or the largest, pays. Called with no lock
+ * held; may sleep in swap IO. Returns the pages freed (0: nothing could
+ * be: swap full and no page to share or drop).
+ */
+uint64_t pager_reclaim(struct vm *vm, uint64_t want);
+
+/* Called by idle harts: in the HARD and LOW states, pages out one
+ * cluster from the VM furthest over its share. */
+void pager_background(void);
+
+enum mem_state pager_mem_state(void);
+
+/* Why the last reclaim for a VM found nothing (for its stop message). */
+const char *pager_why_nothing(void);
+
+/* mem_state, pager_policy, pager_runs, ... (hvstat's total line) */
+void pager_counters(struct counters *c);
+
+#endif
