@@ -21,6 +21,9 @@ SCAN_RATE ?=
 BALLOON ?= 0
 # BALLOON_OOM=1: the balloon offers DEFLATE_ON_OOM (inflated pages stay in MemTotal).
 BALLOON_OOM ?= 0
+# SWAP=size: the pager's swap disk (0: none); PAGER_POLICY=random: ESX's victims.
+SWAP ?= 1G
+PAGER_POLICY ?= clock
 # NET=1: every guest gets a virtio-net device on discv's switch.
 NET ?= 0
 # FWD='8080:guest1:80 ...': host ports (127.0.0.1) forwarded to guests (NET=1).
@@ -92,6 +95,8 @@ help:
 	@echo "                      (default 8000,2000)"
 	@echo "  BALLOON=1           a virtio-balloon per guest (monitor: balloon K MIB)"
 	@echo "  BALLOON_OOM=1       ... offering DEFLATE_ON_OOM"
+	@echo "  SWAP=$(SWAP)             the pager's swap disk, a sparse file gone with QEMU (0: none)"
+	@echo "  PAGER_POLICY=random the pager's victims at random (ESX), not by the clock"
 	@echo "  NET=1               a virtio-net device per guest, switched between guests"
 	@echo "                      (MAC 02:64:73:63:76:ii for guest ii; default NET=0), and an"
 	@echo "                      uplink to QEMU's user network (restrict=on: nothing outside)"
@@ -212,7 +217,8 @@ RUN_ENV = GUESTS='$(GUESTS)' GUEST_VCPUS='$(GUEST_VCPUS)' GUEST_MEM='$(GUEST_MEM
 	GUEST_KERNEL='$(GUEST_KERNEL)' GUEST_INITRD='$(GUEST_INITRD)' \
 	DISCV_BIN='$(BUILD)/discv.bin' DISK='$(DISK)' BASE_DISK='$(BASE_DISK)' \
 	DISCV_STATE='$(DISCV_STATE)' SHARE='$(SHARE)' NET='$(NET)' NET_REMAP='$(NET_REMAP)' PV_COPY='$(PV_COPY)' \
-	FWD='$(FWD)' CONTENT_SHARE='$(CONTENT_SHARE)' SCAN_RATE='$(SCAN_RATE)' BALLOON='$(BALLOON)' BALLOON_OOM='$(BALLOON_OOM)'
+	FWD='$(FWD)' CONTENT_SHARE='$(CONTENT_SHARE)' SCAN_RATE='$(SCAN_RATE)' BALLOON='$(BALLOON)' BALLOON_OOM='$(BALLOON_OOM)' \
+	SWAP='$(SWAP)' PAGER_POLICY='$(PAGER_POLICY)'
 
 # The batch command goes through a file, written verbatim by $(file ...):
 # quotes, ';', '$(...)' and pipes reach the guest unchanged.

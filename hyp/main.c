@@ -92,7 +92,8 @@ static void pager_setup(struct host_blk *swap_disk, uint64_t swap_bytes, uint8_t
 {
 	struct swap_disk_ops ops = { swap_disk_read, swap_disk_write, swap_disk };
 	uint64_t bitmap_bytes = (swap_bitmap_bytes(swap_bytes) + PAGE_SIZE - 1) & PAGE_MASK;
-	struct guest_memory_pager hooks = { .reclaim = pager_reclaim };
+	struct guest_memory_pager hooks = { .reclaim = pager_reclaim,
+					    .out_of_memory = vcpu_exit_stop_for_memory };
 
 	if (swap_disk && host_blk_read_only(swap_disk))
 		hyp_panic("the swap disk (serial %s) is read-only", SWAP_SERIAL);

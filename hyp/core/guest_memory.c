@@ -432,6 +432,8 @@ static enum touch_result touch(struct vm *vm, uint64_t gpa, uint64_t *hpa, bool 
 			return result;
 		if (result == TOUCH_NO_MEMORY && reclaims++ < RECLAIM_TRIES && reclaim_for(vm))
 			continue;
+		if ((result == TOUCH_NO_MEMORY || result == TOUCH_SWAP_FAILED) && pager.out_of_memory)
+			pager.out_of_memory(vm, result);	/* the VM stops */
 		if (result != TOUCH_OK)
 			return result;
 	}

@@ -238,11 +238,14 @@ enum discard_result guest_memory_discard(struct vm *vm, uint64_t gpa, struct ret
  *
  * The layer above (core/pager.c, main.c) supplies what this pure code
  * cannot do itself: reclaim (called with no lock held when a page cannot
- * be had; returns pages freed, the caller retries if any) and the base
+ * be had; returns pages freed, the caller retries if any), what to do
+ * when a hypervisor access finds no page even so (out_of_memory: stop the
+ * VM, as the fault path does), and the base
  * disk's shared pages for DISK pages (share_base_block and its put).
  */
 struct guest_memory_pager {
 	uint64_t (*reclaim)(struct vm *vm, uint64_t want);
+	void (*out_of_memory)(struct vm *vm, enum touch_result why);
 	uint64_t (*disk_page)(uint64_t block, unsigned node, uint16_t vm);
 	void (*disk_page_put)(uint64_t block, unsigned node);
 };

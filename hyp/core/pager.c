@@ -129,15 +129,18 @@ static uint64_t page_out_cluster(struct vm *vm)
 	}
 	if (begun)
 		guest_memory_sync(vm);	/* step 3: no vCPU can change them now */
-	/* Step 5, run by run of consecutive non-zero victims. */
+	/* Step 5, run by run of consecutive victims that need a slot: all of
+	 * them, or, with a zero page to share (content sharing on), the
+	 * non-zero ones. */
+	bool share_zero = content_enabled();
 	for (unsigned i = 0; i < n && got;) {
-		if (!ok[i] || content_page_is_zero(pa_to_ptr(v[i].hpa))) {
+		if (!ok[i] || (share_zero && content_page_is_zero(pa_to_ptr(v[i].hpa)))) {
 			i++;
 			continue;
 		}
 		unsigned j = i;
 		uint64_t pa[SWAP_CLUSTER];
-		while (j < n && ok[j] && !content_page_is_zero(pa_to_ptr(v[j].hpa))) {
+		while (j < n && ok[j] && !(share_zero && content_page_is_zero(pa_to_ptr(v[j].hpa)))) {
 			pa[j - i] = v[j].hpa;
 			j++;
 		}

@@ -38,10 +38,15 @@ static uint64_t access_fault_for(uint64_t guest_page_fault)
  * message that says how much it holds against its share. (If it was within
  * its share, the host itself is short, and the message says that.)
  */
-static void stop_for_memory(struct vm *vm)
+void vcpu_exit_stop_for_memory(struct vm *vm, enum touch_result why_touch)
 {
 	struct host_owner_report r;
 	char why[300];
+
+	if (why_touch == TOUCH_SWAP_FAILED) {
+		vm_stop(vm, VM_KILLED, "the swap disk could not read one of its pages back");
+		return;
+	}
 
 	host_pages_owner_report(vm->host, (uint16_t)vm->id, &r);
 	bool over = r.share && r.pages >= r.share;
@@ -78,7 +83,9 @@ static void guest_page_fault(struct vcpu *v, const struct trap_info *t)
 
 	/* First touch, or a store to a shared page (copy-on-write: paid for
 	 * at the end of the exit, guest_memory_sync). */
-	switch (guest_memory_fault(v->vm, gpa, t->scause == EXC_STORE_GUEST_PAGE_FAULT, &spurious)) {
+	enum touch_result r = guest_memory_fault(v->vm, gpa, t->scause == EXC_STORE_GUEST_PAGE_FAULT,
+						 &spurious);
+	switch (r) {
 	case TOUCH_OK:
 		/* The mapping was already right: this hart used a stale entry
 		 * (priv spec 4.2.1 lets it keep one until it fences). */
@@ -86,10 +93,8 @@ static void guest_page_fault(struct vcpu *v, const struct trap_info *t)
 			gstage_fence_gpa(v->vm->gstage.vmid, gpa & PAGE_MASK);
 		return;	/* retry the access */
 	case TOUCH_NO_MEMORY:
-		stop_for_memory(v->vm);
-		return;
 	case TOUCH_SWAP_FAILED:
-		vm_stop(v->vm, VM_KILLED, "the swap disk could not read one of its pages back");
+		vcpu_exit_stop_for_memory(v->vm, r);
 		return;
 	case TOUCH_RETRY:
 		return;	/* the exit's closing sync makes room: retry the access */

@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include "core/guest_memory.h"
 
 struct vcpu;
 
@@ -29,5 +30,17 @@ void vcpu_exit_set_ecall_handler(void (*handler)(struct vcpu *v));
 
 /* vcpu_exit.c: handles one exit of v (loaded on this hart). */
 void vcpu_handle_exit(struct vcpu *v, const struct trap_info *t);
+
+/*
+ * A page of the VM could not be had (TOUCH_NO_MEMORY: its share used up,
+ * the host short, and the pager found nothing) or read back from swap
+ * (TOUCH_SWAP_FAILED): the VM is stopped, with a message that says how
+ * much it holds against its share and what the pager found. The guest
+ * fault path calls it; so does guest memory for a device's access
+ * (guest_memory_pager.out_of_memory), whose guest must not go on with
+ * a failed DMA as if the disk had failed.
+ */
+struct vm;
+void vcpu_exit_stop_for_memory(struct vm *vm, enum touch_result why);
 
 #endif

@@ -434,13 +434,85 @@ case $(hostname) in
 guest0) dd if=/dev/zero of=/mnt/big bs=1M count=170 2>/dev/null; echo hog-done ;;
 *) sleep 20; dd if=/dev/zero of=/mnt/work bs=1M count=60 2>/dev/null; echo bystander-done-$(du -m /mnt/work | cut -f1) ;;
 esac'
-run_test memory-hog-stopped nonzero "${DISKRUN[@]}" NODES=1 HOST_MEM=256M GUESTS=2 GUEST_MEM=192M \
+run_test memory-hog-stopped nonzero "${DISKRUN[@]}" NODES=1 HOST_MEM=256M GUESTS=2 GUEST_MEM=192M SWAP=0 \
 	"GUEST_CMD=$HOG_CMD" -- \
 	'line:discv: guest0 killed: out of host memory: it holds' 'line:over its share of' \
 	'line:[guest1] bystander-done-60' 'noline:[guest0] hog-done' \
 	'hvstat:vm[0]["state"] == "killed" and vm[0]["host_page_refusals"] > 0' \
 	'hvstat:vm[0]["host_pages_charged"] >= vm[0]["host_pages_share"] > 0' \
-	'hvstat:vm[1]["state"] == "off" and vm[1]["host_page_refusals"] == 0'
+	'hvstat:vm[1]["state"] == "off" and vm[1]["host_page_refusals"] == 0' \
+	'line:the pager found nothing to reclaim: no swap (SWAP=0)'
+
+# The pager (docs/overcommit.md, "The pager"). The same host, 2 guests of
+# 192M with 2 vCPUs each; each writes 16 MiB of random bytes and 7 copies
+# of it (112 MiB) to tmpfs, then two readers at once check every 16 MiB
+# piece against the first md5: 256 MiB of guest data in 246 MiB of host
+# (and each guest over its share of 119 MiB: each pays for itself).
+# Content sharing is off (it would merge the copies: this is the pager's
+# test). The guest data must come back intact from swap.
+PAGER_TEMPLATE='mount -t tmpfs -o size=170m none /mnt
+dd if=/dev/urandom of=/mnt/r bs=1M count=16 2>/dev/null
+want=$(md5sum < /mnt/r)
+for i in $(seq COPIES); do cat /mnt/r; done > /mnt/big
+check() { for i in $1; do [ "$(dd if=/mnt/big bs=1M skip=$((i * 16)) count=16 2>/dev/null | md5sum)" = "$want" ] || echo "piece $i BAD"; done; }
+check "$(seq 0 2 LAST)" > /mnt/c0 & check "$(seq 1 2 LAST)" > /mnt/c1; wait
+[ "$(md5sum < /mnt/r)" = "$want" ] || echo "source BAD"
+grep -q BAD /mnt/c0 /mnt/c1 && cat /mnt/c0 /mnt/c1 || echo pager-verified'
+pager_cmd() {	# $1: copies of the 16 MiB
+	local c=${PAGER_TEMPLATE//COPIES/$1}
+	echo "${c//LAST/$(($1 - 1))}"
+}
+PAGER_CMD=$(pager_cmd 7)
+PAGERRUN=("${DISKRUN[@]}" NODES=1 HOST_MEM=256M GUESTS=2 GUEST_MEM=192M GUEST_VCPUS=2 CONTENT_SHARE=0)
+run_test overcommit-pager 0 "${PAGERRUN[@]}" "GUEST_CMD=$PAGER_CMD" -- \
+	'line:[guest0] pager-verified' 'line:[guest1] pager-verified' 'noline:BAD' \
+	'hvstat:all(v["swap_outs"] > 2000 and v["swap_ins"] > 1000 for v in vm)' \
+	'hvstat:all(v["double_paging_reads"] == 0 for v in vm)' \
+	'hvstat:total["pager_policy"] == "clock" and total["swap_io_errors"] == 0' \
+	'hvstat:total["swap_write_bytes"] >= 4096 * sum(v["swap_outs"] for v in vm)' \
+	'hvstat:total["swap_read_bytes"] >= 4096 * sum(v["swap_ins"] for v in vm)' \
+	'hvstat:total["swap_slots_used"] == sum(v["pages_swapped"] for v in vm)'
+run_test overcommit-pager-random 0 "${PAGERRUN[@]}" PAGER_POLICY=random "GUEST_CMD=$(pager_cmd 6)" -- \
+	'line:[guest0] pager-verified' 'line:[guest1] pager-verified' 'noline:BAD' \
+	'hvstat:total["pager_policy"] == "random"' \
+	'hvstat:all(v["swap_outs"] > 2000 and v["swap_ins"] > 0 for v in vm)'
+# Double paging (docs/overcommit.md, "No double paging"): each guest of
+# 128M has its own swap, a 48 MiB file on its own disk, and fills 144 MiB
+# of tmpfs (16 MiB of random bytes and 8 copies), so it swaps to that file
+# while the host (2 x 128M in 246 MiB) swaps it too. Pages the guest
+# writes to its swap file that the hypervisor had swapped go from the
+# slot to the delta, never back into guest RAM.
+DP_CMD='dd if=/dev/zero of=/swapfile bs=1M count=48 2>/dev/null; chmod 600 /swapfile
+mkswap /swapfile > /dev/null && swapon /swapfile || echo no-guest-swap
+mount -t tmpfs -o size=200m none /mnt
+dd if=/dev/urandom of=/mnt/r bs=1M count=16 2>/dev/null
+want=$(md5sum < /mnt/r)
+for i in 1 2 3 4 5 6 7 8; do cat /mnt/r; done > /mnt/big
+bad=0; for i in 0 1 2 3 4 5 6 7; do [ "$(dd if=/mnt/big bs=1M skip=$((i * 16)) count=16 2>/dev/null | md5sum)" = "$want" ] || bad=1; done
+while read f t size used prio; do [ "$f" = /swapfile ] && echo guest-swap-used-$used; done < /proc/swaps
+umount /mnt; swapoff /swapfile; rm -f /swapfile
+[ $bad = 0 ] && echo dp-verified'
+TIMEOUT=240 run_test double-paging 0 "${DISKRUN[@]}" NODES=1 HOST_MEM=256M GUESTS=2 GUEST_MEM=128M \
+	CONTENT_SHARE=0 "GUEST_CMD=$DP_CMD" -- \
+	'line:[guest0] dp-verified' 'line:[guest1] dp-verified' 'noline:no-guest-swap' \
+	'line:[guest0] guest-swap-used-' \
+	'hvstat:sum(v["double_paging_avoided"] for v in vm) > 0' \
+	'hvstat:all(v["double_paging_reads"] == 0 for v in vm)' \
+	'hvstat:all(v["swap_outs"] > 0 for v in vm)'
+# Swap full (admission): 16 MiB of swap. guest0 wants 170 MiB, more than
+# its share and the swap together, and is stopped, named, with the reason;
+# guest1, the bystander, gets its 60 MiB.
+SWAPFULL_CMD='mount -t tmpfs -o size=180m none /mnt
+case $(hostname) in
+guest0) dd if=/dev/urandom of=/mnt/r bs=1M count=10 2>/dev/null; for i in $(seq 17); do cat /mnt/r; done > /mnt/big; echo hog-done ;;
+*) sleep 20; dd if=/dev/urandom of=/mnt/work bs=1M count=60 2>/dev/null; echo bystander-done-$(du -m /mnt/work | cut -f1) ;;
+esac'
+run_test swap-full nonzero "${PAGERRUN[@]}" SWAP=16M "GUEST_CMD=$SWAPFULL_CMD" -- \
+	'line:discv: guest0 killed: out of host memory: it holds' \
+	'line:the pager found nothing to reclaim: swap full' \
+	'line:[guest1] bystander-done-60' 'noline:[guest0] hog-done' \
+	'hvstat:total["swap_full"] > 0 and total["swap_slots"] == 4096' \
+	'hvstat:vm[1]["state"] == "off"'
 
 # fio with verification on each guest's disk (through its delta).
 FIO_CMD='fio --thread --name=verify --filename=/root/fio.dat --size=8M --bs=4k --rw=randwrite --ioengine=psync --direct=1 --verify=crc32c --do_verify=1 --output-format=terse --terse-version=3 >/tmp/fio.out 2>&1; echo fio-exit=$?; cut -d";" -f5 /tmp/fio.out'
