@@ -74,7 +74,8 @@ help:
 	@echo "  make bench-overhead  boot to user space: discv vs the same guest on bare QEMU"
 	@echo "  make bench-net    bulk TCP and NFS between guests, remap on and off; Disco's 8 VMs + NFS"
 	@echo "  make bench-overcommit  idle guests' host memory over time, content sharing on and off;"
-	@echo "                   the largest number of idle guests that runs"
+	@echo "                   the largest number of idle guests that runs; 8 guests of 256 MiB"
+	@echo "                   filling their memory on HOST_MEM=1G: balloon, pager (clock, random), both"
 	@echo "  make debug        boot under QEMU halted, with gdb-multiarch attached"
 	@echo "  make deps         install the Debian packages discv needs (as root)"
 	@echo "  make all          build hypervisor, guest kernels (patched, stock), initramfs, base disk,"
@@ -266,6 +267,7 @@ bench-net: all
 bench-overcommit: all
 	@python3 tests/bench/overcommit.py $(BUILD)/bench
 	@python3 tests/bench/overcommit.py $(BUILD)/bench --density
+	@python3 tests/bench/overcommit_runs.py $(BUILD)/bench
 
 bench-boot: all
 	@python3 tests/bench/boot_scaling.py $(BUILD)/guest/Image $(BUILD)/guest/initramfs.cpio.gz \
