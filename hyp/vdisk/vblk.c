@@ -118,10 +118,8 @@ static bool do_io(struct vblk *b, struct budget *budget, struct retired_pages *r
 		}
 		if (write && guest_memory_is_swapped(vm, gpa))
 			vm->double_paging_reads++;	/* part of a page: read back */
-		if (!write && page && guest_memory_drop_swapped(vm, gpa)) {
-			/* The read overwrites the whole page: its swapped copy
-			 * is stale, dropped unread (counted there). */
-		}
+		if (!write && page)	/* overwritten whole: a swapped copy is stale */
+			guest_memory_drop_swapped(vm, gpa);	/* dropped unread, counted */
 		if (!write && share_enabled() && !overlay_lookup(&d->overlay, block, &unused)) {
 			ok = read_shared(b, block, in_block, gpa, n, retired);
 			d->read_bytes += n;
