@@ -24,7 +24,7 @@ tests=(test_gstage test_host_pages test_guest_memory test_config test_format tes
 	test_placement test_runqueue test_virtq test_host_vq test_blk_request test_overlay
 	test_insn test_vplic test_share_table test_vcpu_states test_virtio_mmio
 	test_vswitch test_vnet_hdr test_rx_plan test_vnet_offload test_content_table
-	test_content_merge test_balloon_parse test_pager)
+	test_content_merge test_balloon_parse test_pager test_idle_tax)
 sources() {
 	case $1 in
 	test_gstage) echo hyp/g-stage/gstage.c ;;
@@ -54,6 +54,7 @@ sources() {
 	test_vnet_offload) echo hyp/vnet/vnet_offload.c ;;
 	test_content_table) echo hyp/share/content_table.c ;;
 	test_balloon_parse) echo hyp/balloon/balloon_parse.c ;;
+	test_idle_tax) echo hyp/mem/idle_tax.c ;;
 	test_pager) echo hyp/core/pager.c hyp/core/guest_memory.c hyp/mem/host_pages.c hyp/mem/swap.c \
 		hyp/lib/counters.c hyp/lib/format.c hyp/g-stage/gstage.c \
 		hyp/share/content_share.c hyp/share/content_table.c ;;
