@@ -24,6 +24,8 @@ BALLOON_OOM ?= 0
 # SWAP=size: the pager's swap disk (0: none); PAGER_POLICY=random: ESX's victims.
 SWAP ?= 1G
 PAGER_POLICY ?= clock
+# WS_PERIOD=seconds: the working-set sampling period of the memory policy (0: off).
+WS_PERIOD ?= 30
 # NET=1: every guest gets a virtio-net device on discv's switch.
 NET ?= 0
 # FWD='8080:guest1:80 ...': host ports (127.0.0.1) forwarded to guests (NET=1).
@@ -98,6 +100,8 @@ help:
 	@echo "  BALLOON_OOM=1       ... offering DEFLATE_ON_OOM"
 	@echo "  SWAP=$(SWAP)             the pager's swap disk, a sparse file gone with QEMU (0: none)"
 	@echo "  PAGER_POLICY=random the pager's victims at random (ESX), not by the clock"
+	@echo "  WS_PERIOD=$(WS_PERIOD)        seconds per working-set sample (100 pages) of the memory"
+	@echo "                      policy, which sets balloon targets (BALLOON=1; 0: no samples)"
 	@echo "  NET=1               a virtio-net device per guest, switched between guests"
 	@echo "                      (MAC 02:64:73:63:76:ii for guest ii; default NET=0), and an"
 	@echo "                      uplink to QEMU's user network (restrict=on: nothing outside)"
@@ -219,7 +223,7 @@ RUN_ENV = GUESTS='$(GUESTS)' GUEST_VCPUS='$(GUEST_VCPUS)' GUEST_MEM='$(GUEST_MEM
 	DISCV_BIN='$(BUILD)/discv.bin' DISK='$(DISK)' BASE_DISK='$(BASE_DISK)' \
 	DISCV_STATE='$(DISCV_STATE)' SHARE='$(SHARE)' NET='$(NET)' NET_REMAP='$(NET_REMAP)' PV_COPY='$(PV_COPY)' \
 	FWD='$(FWD)' CONTENT_SHARE='$(CONTENT_SHARE)' SCAN_RATE='$(SCAN_RATE)' BALLOON='$(BALLOON)' BALLOON_OOM='$(BALLOON_OOM)' \
-	SWAP='$(SWAP)' PAGER_POLICY='$(PAGER_POLICY)'
+	SWAP='$(SWAP)' PAGER_POLICY='$(PAGER_POLICY)' WS_PERIOD='$(WS_PERIOD)'
 
 # The batch command goes through a file, written verbatim by $(file ...):
 # quotes, ';', '$(...)' and pipes reach the guest unchanged.

@@ -22,6 +22,8 @@
 #include "monitor/monitor.h"
 #include "sbi/sbi.h"
 #include "lib/format.h"
+#include "core/working_set.h"
+#include "guest/mem_policy.h"
 #include "host/machine.h"
 #include "host/irq.h"
 #include "host/platform.h"
@@ -269,6 +271,8 @@ void hyp_main(unsigned long boot_hartid, const void *fdt)
 	vcpu_exit_set_ecall_handler(sbi_dispatch);
 	sbi_discv_set_enabled(config.pv_copy);
 	monitor_init();
+	working_set_init((uint64_t)config.ws_period * timebase_hz);
+	mem_policy_init();	/* a sched poll: before the other harts run */
 	harts_start_secondaries((unsigned long)secondary_entry);
 	sched_run();
 

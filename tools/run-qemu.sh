@@ -22,7 +22,8 @@
 # BALLOON_OOM=1 (with BALLOON=1: the balloon offers DEFLATE_ON_OOM),
 # SCAN_RATE=T[,V] (the content scanner's caps, pages per second in total
 # and per VM [8000,2000]), SWAP [1G] (the pager's swap disk; 0: no swap),
-# PAGER_POLICY [clock] (or random: the pager's victims),
+# PAGER_POLICY [clock] (or random: the pager's victims), WS_PERIOD [30]
+# (seconds per working-set sample of the memory policy; 0: none),
 # DISK=1 (the default; DISK=0 for none: give every guest a virtio-blk disk: BASE_DISK [build/guest/
 # base.img] shared read-only, over a private delta kept in DISCV_STATE
 # [~/.local/state/discv]; the guests then boot from it, root=/dev/vda).
@@ -153,6 +154,10 @@ case ${PAGER_POLICY:-clock} in
 clock|random) bootargs+=" discv.pager=${PAGER_POLICY:-clock}" ;;
 *) die "PAGER_POLICY must be clock or random (got '$PAGER_POLICY')" ;;
 esac
+WS_PERIOD=${WS_PERIOD:-30}
+[[ $WS_PERIOD =~ ^[0-9]+$ ]] && (( 10#$WS_PERIOD <= 3600 )) ||
+	die "WS_PERIOD must be seconds from 0 to 3600 (got '$WS_PERIOD')"
+bootargs+=" discv.ws_period=$((10#$WS_PERIOD))"
 SWAP=${SWAP:-1G}
 [ "$SWAP" = 0 ] || { valid_size "$SWAP" && (( $(to_bytes "$SWAP") >= 1 << 20 &&
 	$(to_bytes "$SWAP") <= 64 << 30 )); } ||

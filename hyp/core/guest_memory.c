@@ -931,8 +931,10 @@ unsigned guest_memory_pick_victims(struct vm *vm, bool clock, uint64_t start,
 		/* The clock: a page used since the hand last passed gets a
 		 * second chance (its A bit cleared); ESX's random policy
 		 * takes what it finds. */
-		if (clock && gstage_test_clear_accessed(&vm->gstage, gpa))
+		if (clock && gstage_test_clear_accessed(&vm->gstage, gpa)) {
+			working_set_note_cleared(vm, gpa);
 			continue;
+		}
 		if (p->origin == PAGE_GUEST_PRIVATE && p->vm == vm->id && p->gpa == gpa &&
 		    !vm_device_uses_page(vm, gpa)) {
 			victims[n++] = (struct pager_victim){ .gpa = gpa, .hpa = hpa };

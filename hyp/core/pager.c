@@ -32,6 +32,7 @@
 #include "core/vm.h"
 #include "core/vm_table.h"
 #include "lib/counters.h"
+#include "lib/format.h"
 #include "lib/spinlock.h"
 #include "mem/host_pages.h"
 #include "mem/swap.h"
@@ -44,7 +45,7 @@ static struct {
 	struct spinlock lock;
 	bool random;
 	uint64_t rng;
-	enum mem_state state;
+	enum mem_state state[MAX_MEM_NODES];	/* per node (update_states) */
 	uint64_t freed_total;	/* pages freed by the pager so far (atomic) */
 	const char *why_nothing;
 	/* counters */
@@ -76,16 +77,20 @@ static int64_t over_share(struct vm *vm)
 	return (int64_t)r.pages - (int64_t)r.share;
 }
 
-/* The VM that pays when the host as a whole is short: the one furthest
- * over its share (with only running VMs that have pages to give). */
-static struct vm *choose_victim_vm(void)
+#define ANY_NODE UINT32_MAX
+
+/* The VM that pays when a node (or, ANY_NODE, the host) is short: of the
+ * running VMs homed there that have pages to give, the one furthest over
+ * its share. */
+static struct vm *choose_victim_vm(unsigned node)
 {
 	struct vm *best = NULL;
 	int64_t best_over = INT64_MIN;
 
 	for (unsigned i = 0; i < vm_count; i++) {
 		struct vm *vm = &vms[i];
-		if (!vm_is_running(vm) || vm->pages_mapped == vm->pages_shared)
+		if (!vm_is_running(vm) || vm->pages_mapped == vm->pages_shared ||
+		    (node != ANY_NODE && vm->home_node != node))
 			continue;
 		int64_t o = over_share(vm);
 		if (o > best_over) {
@@ -162,7 +167,9 @@ static uint64_t page_out_cluster(struct vm *vm)
 	return freed;
 }
 
-uint64_t pager_reclaim(struct vm *vm, uint64_t want)
+/* Pages out about `want` pages of `from` (NULL: of the VM that
+ * choose_victim_vm names for `node`), one hart at a time. */
+static uint64_t reclaim(struct vm *from, unsigned node, uint64_t want)
 {
 	uint64_t freed = 0;
 
@@ -176,8 +183,8 @@ uint64_t pager_reclaim(struct vm *vm, uint64_t want)
 			return after - before;
 	}
 	pg.runs++;
-	/* A VM over its share pays itself; else the one furthest over. */
-	struct vm *from = vm && over_share(vm) >= 0 ? vm : choose_victim_vm();
+	if (!from)
+		from = choose_victim_vm(node);
 	for (unsigned tries = 0; from && freed < want && tries < 4; tries++) {
 		uint64_t f = page_out_cluster(from);
 		freed += f;
@@ -195,18 +202,19 @@ uint64_t pager_reclaim(struct vm *vm, uint64_t want)
 	return freed;
 }
 
-/* The state of free memory, with hysteresis: a state is left upward only
- * once free memory is a step above its threshold (ESX). */
-static enum mem_state update_state(void)
+uint64_t pager_reclaim(struct vm *vm, uint64_t want)
 {
-	struct host_memory *hm = vm_count ? vms[0].host : NULL;
-	static const unsigned permille[] = { 60, 40, 20, 10 };	/* high, soft, hard, low */
+	/* A VM over its share pays itself; else the one furthest over. */
+	return reclaim(vm && over_share(vm) >= 0 ? vm : NULL, ANY_NODE, want);
+}
 
-	if (!hm)
-		return MEM_HIGH;
-	uint64_t ram = host_pages_ram_count(hm), free = host_pages_free_count(hm);
-	uint64_t f = free * 1000 / (ram ? ram : 1);
-	enum mem_state s = pg.state;
+/* The state of a node's free memory, with hysteresis: a state is left
+ * upward only once free memory is past the threshold of the state above
+ * (ESX section 6.2, whose high/soft/hard/low are 6/4/2/1 %). */
+static enum mem_state next_state(enum mem_state s, uint64_t free, uint64_t total)
+{
+	static const unsigned permille[] = { 60, 40, 20, 10 };	/* high, soft, hard, low */
+	uint64_t f = free * 1000 / (total ? total : 1);
 
 	if (f < permille[MEM_LOW])
 		s = MEM_LOW;
@@ -214,24 +222,62 @@ static enum mem_state update_state(void)
 		s = MEM_HARD;
 	else if (f < permille[MEM_SOFT] && s < MEM_SOFT)
 		s = MEM_SOFT;
-	/* Upward: only past the threshold of the state above. */
 	while (s > MEM_HIGH && f >= permille[s - 1])
 		s--;
-	pg.state = s;
 	return s;
 }
 
-enum mem_state pager_mem_state(void)
+enum mem_state pager_update_mem_state(void)
 {
-	return pg.state;
+	struct host_memory *hm = vm_count ? vms[0].host : NULL;
+	enum mem_state worst = MEM_HIGH;
+
+	if (!hm)
+		return MEM_HIGH;
+	for (unsigned n = 0; n < hm->nnodes; n++) {
+		/* Read without the allocator's lock: a state a page late is
+		 * as good, and every hart computes the same from the counts. */
+		uint64_t free = __atomic_load_n(&hm->node[n].free_pages, __ATOMIC_RELAXED);
+		enum mem_state s = next_state(__atomic_load_n(&pg.state[n], __ATOMIC_RELAXED), free,
+					      hm->node[n].total_pages);
+		__atomic_store_n(&pg.state[n], s, __ATOMIC_RELAXED);
+		if (s > worst)
+			worst = s;
+	}
+	return worst;
+}
+
+enum mem_state pager_node_state(unsigned node)
+{
+	return node < MAX_MEM_NODES ? __atomic_load_n(&pg.state[node], __ATOMIC_RELAXED) : MEM_HIGH;
 }
 
 void pager_background(void)
 {
-	if (update_state() < MEM_HARD || !swap_space.nslots)
+	if (pager_update_mem_state() < MEM_HARD || !swap_space.nslots)
 		return;
-	pg.background_runs++;
-	pager_reclaim(NULL, SWAP_CLUSTER);
+	struct host_memory *hm = vms[0].host;
+	for (unsigned n = 0; n < hm->nnodes; n++)
+		if (pager_node_state(n) >= MEM_HARD) {
+			pg.background_runs++;
+			reclaim(NULL, n, SWAP_CLUSTER);
+		}
+}
+
+void pager_admit(struct vm *vm)
+{
+	uint64_t target = __atomic_load_n(&vm->mem_target, __ATOMIC_RELAXED);
+
+	if (!target || pager_node_state(vm->home_node) != MEM_LOW || !swap_space.nslots)
+		return;
+	struct host_owner_report r;
+	host_pages_owner_report(vm->host, (uint16_t)vm->id, &r);
+	if (r.pages <= target)
+		return;
+	/* LOW: a VM over its target waits while its own pages go out, so
+	 * that the VMs within theirs keep running (ESX section 6.2). */
+	__atomic_add_fetch(&vm->low_blocks, 1, __ATOMIC_RELAXED);
+	reclaim(vm, vm->home_node, SWAP_CLUSTER);
 }
 
 const char *pager_why_nothing(void)
@@ -242,8 +288,19 @@ const char *pager_why_nothing(void)
 void pager_counters(struct counters *c)
 {
 	static const char *const names[] = { "high", "soft", "hard", "low" };
+	struct host_memory *hm = vm_count ? vms[0].host : NULL;
+	enum mem_state worst = MEM_HIGH;
+	unsigned nodes = hm ? hm->nnodes : 1;
 
-	counters_string(c, "mem_state", names[pg.state]);
+	for (unsigned n = 0; n < nodes; n++)
+		if (pager_node_state(n) > worst)
+			worst = pager_node_state(n);
+	counters_string(c, "mem_state", names[worst]);	/* the worst node's */
+	for (unsigned n = 0; n < nodes; n++) {
+		char key[24];
+		format(key, sizeof(key), "mem_state_node%u", n);
+		counters_string(c, key, names[pager_node_state(n)]);
+	}
 	counters_string(c, "pager_policy", pg.random ? "random" : "clock");
 	counters_u64(c, "pager_runs", pg.runs);
 	counters_u64(c, "pager_clusters", pg.clusters);

@@ -29,11 +29,21 @@ void pager_init(bool random_policy);
  */
 uint64_t pager_reclaim(struct vm *vm, uint64_t want);
 
-/* Called by idle harts: in the HARD and LOW states, pages out one
- * cluster from the VM furthest over its share. */
+/* Called by idle harts: for each node in the HARD or LOW state, pages
+ * out one cluster from the VM homed there furthest over its share. */
 void pager_background(void);
 
-enum mem_state pager_mem_state(void);
+/* Recomputes every node's state from its free pages; returns the worst. */
+enum mem_state pager_update_mem_state(void);
+
+/* A node's state as last computed. */
+enum mem_state pager_node_state(unsigned node);
+
+/* Called before a VM's guest-page fault is served: in the LOW state, a VM
+ * holding more host pages than its target (vm->mem_target, set by the
+ * memory policy) first pages out a cluster of its own (counted in
+ * low_blocks). */
+void pager_admit(struct vm *vm);
 
 /* Why the last reclaim for a VM found nothing (for its stop message). */
 const char *pager_why_nothing(void);

@@ -117,11 +117,15 @@ static void run_slice(struct hart *h, struct hart_sched *s, struct vcpu *v)
 	vm_after_run(v->vm);
 }
 
-static void (*poll_hook)(void);
+static void (*polls[SCHED_MAX_POLLS])(void);
+static unsigned npolls;
 
-void sched_set_poll(void (*poll)(void))
+bool sched_add_poll(void (*poll)(void))
 {
-	poll_hook = poll;
+	if (npolls == SCHED_MAX_POLLS)
+		return false;
+	polls[npolls++] = poll;
+	return true;
 }
 
 void sched_run(void)
@@ -134,8 +138,8 @@ void sched_run(void)
 		hart_check_stack();
 		if (h->index == 0)
 			console_poll_input();
-		if (poll_hook)
-			poll_hook();
+		for (unsigned i = 0; i < npolls; i++)
+			polls[i]();
 		content_scan(false);
 		struct vcpu *v = runqueue_pick(&s->runqueue, read_time(), &runnable);
 		if (v)

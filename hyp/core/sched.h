@@ -6,6 +6,7 @@
 #ifndef DISCV_SCHED_H
 #define DISCV_SCHED_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include "core/runqueue.h"
 #include "host/hart.h"
@@ -28,11 +29,14 @@ static inline struct hart_sched *this_sched(void)
 /* Runs vCPUs on this hart until no VM is running any more. */
 void sched_run(void);
 
-/* Work that is no vCPU's: `poll` is called by every hart at every
- * scheduling decision (after each slice, and after each sleep), before
- * any hart runs; it must not wait. The uplink takes its received frames
- * so (vnet/uplink.c). One poll at most. */
-void sched_set_poll(void (*poll)(void));
+/* Work that is no vCPU's: every poll added is called by every hart at
+ * every turn of its run loop, with no lock held, so it must be cheap when
+ * there is nothing to do, and safe to run on several harts at once (the
+ * uplink's card, vnet/uplink.c; the memory policy's tick,
+ * guest/mem_policy.c). False if SCHED_MAX_POLLS are added already. Add
+ * them before the harts start. */
+#define SCHED_MAX_POLLS 4
+bool sched_add_poll(void (*poll)(void));
 
 /* Brings this hart into the hypervisor: tp, trap vector, interrupt
  * enables, FP, the VMID probe (core/hart_start.c). */

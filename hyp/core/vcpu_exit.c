@@ -81,6 +81,9 @@ static void guest_page_fault(struct vcpu *v, const struct trap_info *t)
 	uint64_t gpa = (t->htval << 2) | (t->stval & 3);
 	bool spurious;
 
+	/* Free memory LOW: a VM over its target pages out its own first. */
+	if (guest_memory_contains(v->vm, gpa & PAGE_MASK, PAGE_SIZE))
+		pager_admit(v->vm);
 	/* First touch, or a store to a shared page (copy-on-write: paid for
 	 * at the end of the exit, guest_memory_sync). */
 	enum touch_result r = guest_memory_fault(v->vm, gpa, t->scause == EXC_STORE_GUEST_PAGE_FAULT,

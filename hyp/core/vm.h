@@ -12,6 +12,7 @@
 #include "core/mmio.h"
 #include "lib/spinlock.h"
 #include "core/vcpu.h"
+#include "core/working_set.h"
 
 #define MAX_VMS 256
 #define MAX_VCPUS_PER_VM 8
@@ -139,6 +140,9 @@ struct vm {
 	uint64_t stale_reads_avoided;	/* swapped pages a DMA read overwrote whole:
 					 * slot dropped unread */
 	uint64_t pager_hand;		/* the clock hand: next gpa to look at */
+	struct working_set working_set;	/* its sampled working set (under `lock`) */
+	uint64_t mem_target;		/* host pages the policy allows it (0: no target) */
+	uint64_t low_blocks;		/* faults held in the LOW state to page out its own */
 
 	/* Shared pages this VM stopped mapping, whose mapping count drops
 	 * only once that change is fenced on every hart (guest_memory.c);

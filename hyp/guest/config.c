@@ -161,6 +161,10 @@ static bool parse_option(struct hyp_config *cfg, const char *key, size_t keylen,
 			cfg->pager_random = true;
 		else
 			return false;
+	} else if (KEY("discv.ws_period")) {
+		if (!parse_u64(val, vallen, false, &n) || n > MAX_WS_PERIOD)
+			return false;
+		cfg->ws_period = (unsigned)n;
 	} else if (KEY("discv.scan_rate")) {
 		return parse_scan_rate(cfg, val, vallen);
 	} else if (KEY("discv.append")) {
@@ -180,7 +184,8 @@ bool config_parse(struct hyp_config *cfg, const char *cmdline, char *err, size_t
 				    .share = true, .net_remap = true,
 				    .pv_copy = true, .content_share = true,
 				    .scan_rate = DEFAULT_SCAN_RATE,
-				    .scan_rate_vm = DEFAULT_SCAN_RATE_VM };
+				    .scan_rate_vm = DEFAULT_SCAN_RATE_VM,
+				    .ws_period = DEFAULT_WS_PERIOD };
 	while (*p) {
 		while (*p == ' ')
 			p++;

@@ -20,6 +20,7 @@
  *   discv.scan_rate=T[,V]   the scanner's caps, pages per second in total and
  *                           per VM (DEFAULT_SCAN_RATE, _VM; V <= T)
  *   discv.pager=clock|random the pager's choice of victims (clock)
+ *   discv.ws_period=S       working-set sampling period, seconds (30; 0: off)
  *
  * Pure code: unit-tested natively.
  */
@@ -38,6 +39,8 @@
 #define DEFAULT_SCAN_RATE 8000
 #define DEFAULT_SCAN_RATE_VM 2000
 #define MAX_SCAN_RATE 1000000
+#define DEFAULT_WS_PERIOD 30	/* ESX samples 100 pages per 30 s */
+#define MAX_WS_PERIOD 3600
 
 struct hyp_config {
 	unsigned guests;
@@ -55,6 +58,7 @@ struct hyp_config {
 	bool balloon_oom;		/* ... offering DEFLATE_ON_OOM */
 	uint64_t scan_rate, scan_rate_vm;	/* the scanner's caps, pages/s */
 	bool pager_random;		/* victims at random (ESX), not by the clock */
+	unsigned ws_period;		/* working-set sampling period, s (0: off) */
 	char cmd[CONFIG_CMD_MAX];
 	char append[CONFIG_APPEND_MAX];
 };

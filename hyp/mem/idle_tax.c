@@ -29,6 +29,8 @@ unsigned ws_estimate_permille(const struct ws_estimate *e)
 {
 	uint32_t m = e->slow > e->fast ? e->slow : e->fast;
 
+	if (!e->periods)
+		return 1000;	/* never sampled (a zeroed estimate too): all active */
 	return m > e->last ? m : e->last;
 }
 

@@ -9,6 +9,7 @@
 #include "core/vm.h"
 #include "core/vm_table.h"
 #include "guest/guest.h"
+#include "guest/mem_policy.h"
 #include "host/console.h"
 #include "host/virtio_blk.h"
 #include "lib/counters.h"
@@ -74,6 +75,10 @@ size_t hvstat_format_vm(char *buf, size_t size, const struct vm *vm)
 	counters_u64(&c, "content_cow_breaks", vm->content_cow_breaks);
 	counters_u64(&c, "scan_pages", vm->scan_pages);
 	counters_u64(&c, "pages_swapped", vm->pages_swapped);
+	working_set_counters(vm, &c);
+	counters_u64(&c, "mem_target_pages", vm->mem_target);
+	counters_u64(&c, "low_blocks", vm->low_blocks);
+	mem_policy_vm_counters(vm, &c);
 	counters_u64(&c, "pages_disk", vm->pages_disk);
 	counters_u64(&c, "swap_outs", vm->swap_outs);
 	counters_u64(&c, "swap_ins", vm->swap_ins);
@@ -112,6 +117,7 @@ size_t hvstat_format_total(char *buf, size_t size, const struct host_memory *hm)
 	content_counters(&c);
 	swap_counters(&swap_space, &c);
 	pager_counters(&c);
+	mem_policy_counters(&c);
 	uplink_counters(&c);
 	return counters_end(&c);
 }

@@ -8,6 +8,7 @@
 #include "core/vm.h"
 #include "core/vm_table.h"
 #include "guest/guest.h"
+#include "guest/mem_policy.h"
 
 static unsigned focus;		/* the VM that gets keyboard input */
 static bool in_monitor;
@@ -21,7 +22,8 @@ static const char *const help_text =
 	"  trace K      the last exits of each vCPU of guest K\n"
 	"  stop K       stop guest K\n"
 	"  reboot K     reboot guest K\n"
-	"  balloon K M  set guest K's balloon target to M MiB (BALLOON=1)\n"
+	"  balloon K M  set guest K's balloon target to M MiB (BALLOON=1; the policy keeps off)\n"
+	"  balloon K auto  give guest K's balloon back to the memory policy\n"
 	"  help         this list\n"
 	"  (empty line) back to the guest console\n";
 
@@ -81,7 +83,8 @@ static void cmd_trace(struct vm *vm)
 	}
 }
 
-/* "K MIB": guest K's balloon target. */
+/* "K MIB": guest K's balloon target, set by hand (the policy keeps off
+ * it); "K auto": the policy's again. */
 static void cmd_balloon(const char *arg)
 {
 	char k[8];
@@ -96,6 +99,17 @@ static void cmd_balloon(const char *arg)
 	k[n] = '\0';
 	while (*arg == ' ')
 		arg++;
+	if (!strcmp(arg, "auto")) {
+		struct vm *vm = vm_arg(k);
+		if (vm && !guest_of(vm)->has_balloon)
+			console_printf("discv: %s has no balloon (BALLOON=1)\n", vm->name);
+		else if (vm) {
+			mem_policy_set_manual(vm, false);
+			console_printf("discv: %s: balloon target set by the memory policy\n",
+				       vm->name);
+		}
+		return;
+	}
 	for (; *arg >= '0' && *arg <= '9' && mib < (1ULL << 32); arg++, digits = true)
 		mib = mib * 10 + (uint64_t)(*arg - '0');
 	struct vm *vm = vm_arg(k);
@@ -106,10 +120,12 @@ static void cmd_balloon(const char *arg)
 			       vm->ram_size >> 20, vm->id);
 		return;
 	}
-	if (!guests_set_balloon(vm, (uint32_t)(mib << (20 - PAGE_SHIFT))))
+	if (!guests_set_balloon(vm, (uint32_t)(mib << (20 - PAGE_SHIFT)))) {
 		console_printf("discv: %s has no balloon (BALLOON=1)\n", vm->name);
-	else
-		console_printf("discv: %s: balloon target %lu MiB\n", vm->name, mib);
+		return;
+	}
+	mem_policy_set_manual(vm, true);
+	console_printf("discv: %s: balloon target %lu MiB\n", vm->name, mib);
 }
 
 void monitor_command(const char *cmd)

@@ -1,6 +1,7 @@
 #include <string.h>
 #include "arch/csr.h"
 #include "core/sched.h"
+#include "host/console.h"
 #include "host/hart.h"
 #include "host/virtio_net.h"
 #include "lib/counters.h"
@@ -197,8 +198,8 @@ void uplink_init(void)
 	if (up.port >= 0 || !host_net_present())
 		return;
 	up.port = vnet_switch_add_uplink();
-	if (up.port >= 0)
-		sched_set_poll(poll_card);
+	if (up.port >= 0 && !sched_add_poll(poll_card))
+		log_info("uplink: no room for its poll; frames from the outside are not taken");
 }
 
 int uplink_port(void)

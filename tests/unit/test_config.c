@@ -188,6 +188,14 @@ static void test_options(void)
 	CHECK_EQ(cfg.scan_rate_vm, 100);
 	CHECK(parse(KERNEL " discv.scan_rate=1000000,1000000"));
 	CHECK(!parse(KERNEL " discv.scan_rate=100,200"));	/* per VM above the total */
+	CHECK_EQ(cfg.ws_period, DEFAULT_WS_PERIOD);
+	CHECK(parse(KERNEL " discv.ws_period=5"));
+	CHECK_EQ(cfg.ws_period, 5);
+	CHECK(parse(KERNEL " discv.ws_period=0"));	/* off */
+	CHECK_EQ(cfg.ws_period, 0);
+	CHECK(!parse(KERNEL " discv.ws_period=3601"));
+	CHECK(!parse(KERNEL " discv.ws_period=-1"));
+	CHECK(!parse(KERNEL " discv.ws_period=5s"));
 	CHECK(!parse(KERNEL " discv.scan_rate=0"));
 	CHECK(!parse(KERNEL " discv.scan_rate=1000001"));
 	CHECK(!parse(KERNEL " discv.scan_rate=100,0"));

@@ -13,6 +13,7 @@
 #include "core/guest_memory.h"
 #include "core/pager.h"
 #include "core/vm.h"
+#include "core/working_set.h"
 #include "mem/swap.h"
 #include "share/content_share.h"
 #include "host_ram.h"
@@ -489,6 +490,117 @@ static void test_overwrite_and_discard_drop_slots(void)
 	world_destroy(&w);
 }
 
+/* --- Working-set sampling (core/working_set.c) ------------------------- */
+
+static unsigned sampled_below(const struct vm *vm, unsigned n)
+{
+	unsigned k = 0;
+
+	for (unsigned i = 0; i < WS_SAMPLE_PAGES; i++)
+		k += vm->working_set.sample[i] < G(n);
+	return k;
+}
+
+static void test_working_set_sampling(void)
+{
+	struct world w;
+	struct vm *vm;
+	unsigned dropped;
+	struct pager_victim v[SWAP_CLUSTER];
+
+	world_init(&w, DISK_SLOTS);
+	vm = w.vm;
+	for (unsigned n = 0; n < 256; n++)
+		guest_fill(vm, n);	/* every page mapped, accessed */
+	working_set_init(100);
+	CHECK_EQ(working_set_permille(vm), 1000);	/* never sampled: all active */
+	CHECK(!working_set_tick(vm, 0));		/* the first period begins */
+	CHECK(!working_set_tick(vm, 99));		/* not due */
+	/* The guest uses the lower half: the sample's pages there count. */
+	for (unsigned n = 0; n < 128; n++)
+		guest_uses(vm, n);
+	unsigned expect = sampled_below(vm, 128);
+	CHECK(working_set_tick(vm, 100));
+	CHECK_EQ(vm->working_set.last_touched, expect);
+	CHECK_EQ(working_set_permille(vm), expect * 10);	/* the first sample replaces the guess */
+	/* The next period: every page used, then the pager's clock clears
+	 * every A bit before the period ends. Its notes keep the touches. */
+	for (unsigned n = 0; n < 256; n++)
+		guest_uses(vm, n);
+	CHECK_EQ(guest_memory_pick_victims(vm, true, G(0), v, SWAP_CLUSTER, 256, &dropped), 0);
+	CHECK(working_set_tick(vm, 200));
+	CHECK_EQ(vm->working_set.last_touched, WS_SAMPLE_PAGES);
+	/* An idle period: nothing touched; the estimate falls slowly. */
+	CHECK(working_set_tick(vm, 300));
+	CHECK_EQ(vm->working_set.last_touched, 0);
+	CHECK(working_set_permille(vm) > 0);
+	CHECK_EQ(vm->working_set.estimate.periods, 3);
+	/* Sampling off: no period ends. */
+	working_set_init(0);
+	CHECK(!working_set_tick(vm, 10000));
+	world_destroy(&w);
+}
+
+/* --- Free-memory states and the LOW state's blocking (core/pager.c) ---- */
+
+/* The states as if the node had `permille` free; its real count stays. */
+static void set_free(struct world *w, uint64_t permille)
+{
+	uint64_t real = w->r.hm.node[0].free_pages;
+
+	w->r.hm.node[0].free_pages = w->r.hm.node[0].total_pages * permille / 1000;
+	pager_update_mem_state();
+	w->r.hm.node[0].free_pages = real;
+}
+
+static void test_mem_states_and_low_blocking(void)
+{
+	struct world w;
+
+	world_init(&w, DISK_SLOTS);
+	/* Down through the states, then up only past each threshold. */
+	set_free(&w, 100);
+	CHECK_EQ(pager_node_state(0), MEM_HIGH);
+	set_free(&w, 39);
+	CHECK_EQ(pager_node_state(0), MEM_SOFT);
+	set_free(&w, 45);				/* above soft, below high */
+	CHECK_EQ(pager_node_state(0), MEM_SOFT);	/* hysteresis */
+	set_free(&w, 19);
+	CHECK_EQ(pager_node_state(0), MEM_HARD);
+	set_free(&w, 9);
+	CHECK_EQ(pager_node_state(0), MEM_LOW);
+	set_free(&w, 15);
+	CHECK_EQ(pager_node_state(0), MEM_LOW);		/* below hard's way up */
+	set_free(&w, 21);
+	CHECK_EQ(pager_node_state(0), MEM_HARD);
+	set_free(&w, 61);
+	CHECK_EQ(pager_node_state(0), MEM_HIGH);
+	CHECK_EQ(pager_update_mem_state(), MEM_HIGH);
+
+	/* LOW blocks a VM over its target: it pages out its own. */
+	for (unsigned n = 0; n < 64; n++)
+		guest_fill(w.vm, n);
+	w.vm->mem_target = 16;
+	pager_admit(w.vm);				/* HIGH: nothing */
+	CHECK_EQ(w.vm->low_blocks, 0);
+	set_free(&w, 5);
+	pager_admit(w.vm);
+	CHECK_EQ(w.vm->low_blocks, 1);
+	CHECK(w.vm->swap_outs > 0);
+	uint64_t outs = w.vm->swap_outs;
+	w.vm->mem_target = 4096;			/* within its target: not held */
+	pager_admit(w.vm);
+	CHECK_EQ(w.vm->low_blocks, 1);
+	CHECK_EQ(w.vm->swap_outs, outs);
+	w.vm->mem_target = 0;				/* no target: never held */
+	pager_admit(w.vm);
+	CHECK_EQ(w.vm->low_blocks, 1);
+	for (unsigned n = 0; n < 64; n++)
+		CHECK(guest_check(w.vm, n));		/* nothing lost */
+	set_free(&w, 1000);
+	world_destroy(&w);
+}
+
 int main(void)
 {
 	RUN(test_slots);
@@ -502,5 +614,7 @@ int main(void)
 	RUN(test_release_during_swap_out);
 	RUN(test_swap_begin_unmaps);
 	RUN(test_overwrite_and_discard_drop_slots);
+	RUN(test_working_set_sampling);
+	RUN(test_mem_states_and_low_blocking);
 	return unit_report("test_pager");
 }
