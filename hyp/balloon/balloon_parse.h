@@ -22,6 +22,7 @@
 /* The statistics Linux 6.1 sends (VIRTIO_BALLOON_S_*, 5.5.6.3). */
 #define BALLOON_STAT_TAGS 10
 extern const char *const balloon_stat_name[BALLOON_STAT_TAGS];
+#define BALLOON_STAT_AVAILABLE 6	/* VIRTIO_BALLOON_S_AVAIL: MemAvailable, bytes */
 
 struct balloon_stats {
 	bool valid[BALLOON_STAT_TAGS];

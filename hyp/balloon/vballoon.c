@@ -319,6 +319,28 @@ void vballoon_reset(struct vballoon *b)
 	virtio_mmio_reset(&b->virtio);
 }
 
+void vballoon_refresh_stats(struct vballoon *b)
+{
+	struct retired_pages retired;
+
+	retired_init(&retired);
+	spin_lock(&b->virtio.lock);
+	if (read_time() - b->stats_asked > STATS_PERIOD_TICKS)
+		ask_stats(b, &retired);
+	spin_unlock(&b->virtio.lock);
+}
+
+bool vballoon_available_pages(struct vballoon *b, uint64_t *pages)
+{
+	bool ok;
+
+	spin_lock(&b->virtio.lock);
+	ok = b->stats.valid[BALLOON_STAT_AVAILABLE];
+	*pages = b->stats.value[BALLOON_STAT_AVAILABLE] >> PAGE_SHIFT;
+	spin_unlock(&b->virtio.lock);
+	return ok;
+}
+
 void vballoon_set_target(struct vballoon *b, uint32_t pages)
 {
 	spin_lock(&b->virtio.lock);

@@ -70,6 +70,14 @@ void vballoon_reset(struct vballoon *b);
  * configuration change the driver acts on. */
 void vballoon_set_target(struct vballoon *b, uint32_t pages);
 
+/* Asks the driver for fresh statistics if the last are over a second
+ * old (the memory policy's tick; they arrive when the driver answers). */
+void vballoon_refresh_stats(struct vballoon *b);
+
+/* The guest's available memory (its statistic 6, MemAvailable), in
+ * pages, as last reported; false if it never reported it. */
+bool vballoon_available_pages(struct vballoon *b, uint64_t *pages);
+
 struct counters;
 /* The balloon's hvstat fields (dev: the struct vballoon). */
 void vballoon_counters(const void *dev, struct counters *c);

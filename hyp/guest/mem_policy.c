@@ -6,7 +6,7 @@
  *
  *   SOFT or worse: the node wants back what would bring its free pages
  *     to the HIGH threshold (6 %), less what balloons still have to
- *     inflate to reach the targets already set. idle_tax_reclaim shares
+ *     give to reach the targets already set. idle_tax_reclaim shares
  *     that out, 1 MiB at a time, to the guests with the largest taxed
  *     size: an idle guest pays before a busy one (tau = 0.75). No guest
  *     is asked below 1.25 times its working set, nor below 16 MiB: the
@@ -15,6 +15,15 @@
  *   HIGH with more than 8 % free: half the excess goes back, shared out
  *     in proportion to the balloons; the 6-8 % band keeps inflation and
  *     deflation from chasing each other.
+ *
+ * A guest holds, for the tax, its RAM less its balloon; taking k pages
+ * adds k to its balloon. The sampled working set does not see a guest
+ * that is about to grow (one that just booted looks idle), and a balloon
+ * that takes memory a guest's kernel cannot free makes it kill its own
+ * processes (no DEFLATE_ON_OOM by default): so no guest is asked for more
+ * than half of what it says it has available (its balloon statistics,
+ * MemAvailable, asked for afresh each tick) beyond a 16 MiB margin, less
+ * what its balloon has still to take.
  *
  * A guest's host-page target (vm->mem_target, for the LOW state's
  * blocking, core/pager.c) follows its balloon: its RAM less the balloon,
@@ -41,10 +50,12 @@
 #define STEP_PAGES 256		/* 1 MiB: the granule of the tax */
 #define FLOOR_PAGES 4096	/* 16 MiB: no guest is ballooned below it */
 #define TARGET_SLACK_PAGES 256	/* a guest's own G-stage tables, roughly */
+#define MARGIN_PAGES 4096	/* 16 MiB a guest keeps available, at least */
 
 static struct {
 	uint64_t next_due;
 	bool manual[MAX_VMS];
+	uint64_t inflated[MAX_VMS], deflated[MAX_VMS];	/* pages added to, taken off targets */
 	uint64_t ticks, inflates, deflates;
 } policy;
 
@@ -80,14 +91,21 @@ static void inflate(unsigned node, uint64_t want)
 		uint64_t target = __atomic_load_n(&b->target_pages, __ATOMIC_RELAXED);
 		uint64_t actual = __atomic_load_n(&b->actual_pages, __ATOMIC_RELAXED);
 		uint64_t active = ram * working_set_permille(vm) / 1000;
-		uint64_t floor = active + active / 4;
+		uint64_t floor = active + active / 4, available;
 		if (floor < FLOOR_PAGES)
 			floor = FLOOR_PAGES;
 		if (target > ram)
 			target = ram;
-		pending += target > actual ? target - actual : 0;
-		c[n] = (struct tax_client){ .held = ram - target, .active = active,
-					    .floor = floor < ram ? floor : ram };
+		uint64_t held = ram - target, to_come = target > actual ? target - actual : 0;
+		pending += to_come;
+		if (vballoon_available_pages(&guest_of(vm)->balloon, &available)) {
+			uint64_t spare = available > MARGIN_PAGES + to_come
+					 ? (available - MARGIN_PAGES - to_come) / 2 : 0;
+			if (held > spare && held - spare > floor)
+				floor = held - spare;
+		}
+		c[n] = (struct tax_client){ .held = held, .active = active,
+					    .floor = floor < held ? floor : held };
 		who[n++] = vm;
 	}
 	if (!n || want <= pending)
@@ -98,6 +116,7 @@ static void inflate(unsigned node, uint64_t want)
 		if (c[i].take) {
 			uint64_t ram = who[i]->ram_size >> PAGE_SHIFT;
 			set_target(who[i], ram - c[i].held + c[i].take);
+			policy.inflated[who[i]->id] += c[i].take;
 			policy.inflates++;
 		}
 }
@@ -122,6 +141,7 @@ static void deflate(unsigned node, uint64_t give)
 		if (!back)
 			continue;
 		set_target(vm, target - back);
+		policy.deflated[vm->id] += back;
 		policy.deflates++;
 	}
 }
@@ -132,8 +152,11 @@ static void tick(uint64_t now)
 
 	policy.ticks++;
 	for (unsigned i = 0; i < vm_count; i++)
-		if (vm_is_running(&vms[i]))
+		if (vm_is_running(&vms[i])) {
 			working_set_tick(&vms[i], now);
+			if (guest_of(&vms[i])->has_balloon)
+				vballoon_refresh_stats(&guest_of(&vms[i])->balloon);
+		}
 	pager_update_mem_state();
 	for (unsigned node = 0; node < hm->nnodes; node++) {
 		uint64_t total = hm->node[node].total_pages;
@@ -184,4 +207,6 @@ void mem_policy_counters(struct counters *c)
 void mem_policy_vm_counters(const struct vm *vm, struct counters *c)
 {
 	counters_u64(c, "policy_manual", policy.manual[vm->id]);
+	counters_u64(c, "policy_inflated_pages", policy.inflated[vm->id]);
+	counters_u64(c, "policy_deflated_pages", policy.deflated[vm->id]);
 }

@@ -24,7 +24,8 @@ void mem_policy_set_manual(struct vm *vm, bool manual);
 /* policy_ticks, policy_inflates, policy_deflates (hvstat's total line). */
 void mem_policy_counters(struct counters *c);
 
-/* The VM's policy fields: policy_manual, policy_balloon_target. */
+/* The VM's policy fields: policy_manual, policy_inflated_pages,
+ * policy_deflated_pages. */
 void mem_policy_vm_counters(const struct vm *vm, struct counters *c);
 
 #endif

@@ -476,6 +476,45 @@ run_test overcommit-pager-random 0 "${PAGERRUN[@]}" PAGER_POLICY=random "GUEST_C
 	'line:[guest0] pager-verified' 'line:[guest1] pager-verified' 'noline:BAD' \
 	'hvstat:total["pager_policy"] == "random"' \
 	'hvstat:all(v["swap_outs"] > 2000 and v["swap_ins"] > 0 for v in vm)'
+# The memory policy (docs/overcommit.md, "The policy"): 2 guests of 192M
+# with balloons on 256M, working sets sampled every 2 s. guest1 fills
+# 112 MiB, frees 64 MiB of it (free memory its kernel keeps: free page
+# reporting is held back to 4 MiB blocks, so only the balloon can take
+# it) and idles; guest0 works in 40 MiB, then in 104 MiB. Free memory
+# falls to SOFT: the idle memory tax must take more from the idle guest
+# than from the busy one, and give it all back once guest0 frees its
+# data; no guest may be squeezed into its OOM killer, and every byte
+# checks.
+POLICY_CMD=$(cat <<'EOF_POLICY'
+echo 10 > /sys/module/page_reporting/parameters/page_reporting_order
+mount -t tmpfs -o size=150m none /mnt
+copies() { for i in $(seq $1); do cat /mnt/r; done; }
+busy() { end=$(($(date +%s) + $2)); while [ $(date +%s) -lt $end ]; do cat $1 > /dev/null; done; }
+check() { for i in $(seq 0 $(($2 - 1))); do [ "$(dd if=$1 bs=1M skip=$((i*8)) count=8 2>/dev/null | md5sum)" = "$want" ] || echo BAD; done; }
+dd if=/dev/urandom of=/mnt/r bs=1M count=8 2>/dev/null; want=$(md5sum < /mnt/r)
+if [ "$(hostname)" = guest0 ]; then
+  copies 5 > /mnt/small; busy /mnt/small 10
+  rm /mnt/small; copies 13 > /mnt/big || echo policy-NOSPACE; busy /mnt/big 25
+  [ -z "$(check /mnt/big 13)" ] && echo policy-busy-verified || echo policy-busy-BAD
+  rm /mnt/big; sleep 15; echo policy-busy-done
+else
+  copies 6 > /mnt/keep
+  dd if=/dev/zero of=/mnt/x bs=1M count=64 2>/dev/null; rm /mnt/x
+  sleep 55; grep MemTotal /proc/meminfo
+  [ -z "$(check /mnt/keep 6)" ] && echo policy-idle-verified || echo policy-idle-BAD
+fi
+EOF_POLICY
+)
+run_test memory-policy 0 "${DISKRUN[@]}" NODES=1 HOST_MEM=256M GUESTS=2 GUEST_MEM=192M \
+	BALLOON=1 WS_PERIOD=2 CONTENT_SHARE=0 "GUEST_CMD=$POLICY_CMD" -- \
+	'line:[guest0] policy-busy-verified' 'line:[guest1] policy-idle-verified' \
+	'noline:BAD' 'noline:NOSPACE' 'noline:Out of memory' \
+	'hvstat:all(v["ws_periods"] >= 10 for v in vm) and total["policy_ticks"] >= 30' \
+	'hvstat:total["policy_inflates"] > 0 and total["policy_deflates"] > 0' \
+	'hvstat:vm[1]["policy_inflated_pages"] > vm[0]["policy_inflated_pages"] > 0' \
+	'hvstat:vm[1]["balloon_pages_freed"] > 1000' \
+	'hvstat:all(v["policy_deflated_pages"] == v["policy_inflated_pages"] for v in vm)' \
+	'hvstat:all(v["double_paging_reads"] == 0 for v in vm)'
 # Double paging (docs/overcommit.md, "No double paging"): each guest of
 # 128M has its own swap, a 48 MiB file on its own disk, and fills 144 MiB
 # of tmpfs (16 MiB of random bytes and 8 copies), so it swaps to that file
