@@ -15,6 +15,9 @@ same work, in one invocation, under:
   pager-clock   HOST_MEM=1G, SWAP=2G: the hypervisor's pager, clock
   pager-random  the same, PAGER_POLICY=random
   both          HOST_MEM=1G, SWAP=2G, balloons at a quarter
+  policy        HOST_MEM=1G, SWAP=2G, balloons set by the memory policy
+                (the idle memory tax over working sets sampled every
+                5 s: WS_PERIOD=5, since the runs are short)
 
 For each: every guest verified or not, the slowest guest's work time and
 its ratio to `enough`, the pager's and the balloon's counters, and the
@@ -64,6 +67,7 @@ def configs(smoke):
         "pager-clock": dict(HOST_MEM="1G", SWAP="2G"),
         "pager-random": dict(HOST_MEM="1G", SWAP="2G", PAGER_POLICY="random"),
         "both": dict(HOST_MEM="1G", SWAP="2G", BALLOON="1", balloon_mib=64),
+        "policy": dict(HOST_MEM="1G", SWAP="2G", BALLOON="1", WS_PERIOD="5"),
     }, 8, "256M", 112
 
 
@@ -122,6 +126,10 @@ def run(name, cfg, n, guest_mem, work_mb, timeout_s):
         "swap_outs": sum(v.get("swap_outs", 0) for v in vms),
         "swap_ins": sum(v.get("swap_ins", 0) for v in vms),
         "balloon_pages": sum(v.get("balloon_pages", 0) for v in vms),
+        "balloon_pages_freed": sum(v.get("balloon_pages_freed", 0) for v in vms),
+        "policy_inflated_pages": sum(v.get("policy_inflated_pages", 0) for v in vms),
+        "low_blocks": sum(v.get("low_blocks", 0) for v in vms),
+        "mem_state_end": (total or {}).get("mem_state"),
         "double_paging_reads": sum(v.get("double_paging_reads", 0) for v in vms),
         "double_paging_avoided": sum(v.get("double_paging_avoided", 0) for v in vms),
         "stale_reads_avoided": sum(v.get("stale_reads_avoided", 0) for v in vms),
@@ -161,13 +169,14 @@ def main(argv):
     with open(os.path.join(outdir, "overcommit-runs.json"), "w") as f:
         json.dump(rows, f, indent=1)
     print("| config | host | verified | slowest guest | x enough | swap out / in (pages) | "
-          "balloon pages | double paging avoided / reads | swap reads saved |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+          "balloon pages freed | double paging avoided / reads | swap reads saved | guest disk writes |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         print(f'| {r["config"]} | {r["host_mem"]}, swap {r["swap"]} | {r["verified"]}/{r["guests"]} | '
               f'{r["work_s_max"]} s | {r.get("work_ratio_to_enough", "-")} | '
-              f'{r["swap_outs"]} / {r["swap_ins"]} | {r["balloon_pages"]} | '
-              f'{r["double_paging_avoided"]} / {r["double_paging_reads"]} | {r["swap_reads_saved_mib"]} MiB |')
+              f'{r["swap_outs"]} / {r["swap_ins"]} | {r["balloon_pages_freed"]} | '
+              f'{r["double_paging_avoided"]} / {r["double_paging_reads"]} | {r["swap_reads_saved_mib"]} MiB | '
+              f'{r["disk_write_mib"]} MiB |')
     print(f"bench-overcommit: -> {outdir}/overcommit-runs.json")
     return 0 if all(r["verified"] == r["guests"] and not r["bad"] and r["double_paging_reads"] == 0
                     for r in rows) else 1
