@@ -45,7 +45,8 @@ static struct {
 	struct spinlock lock;
 	bool random;
 	uint64_t rng;
-	enum mem_state state[MAX_MEM_NODES];	/* per node (update_states) */
+	enum mem_state state[MAX_MEM_NODES];	/* per node, from its own free pages */
+	enum mem_state host_state;		/* from the whole host's */
 	uint64_t freed_total;	/* pages freed by the pager so far (atomic) */
 	const char *why_nothing;
 	/* counters */
@@ -227,29 +228,43 @@ static enum mem_state next_state(enum mem_state s, uint64_t free, uint64_t total
 	return s;
 }
 
+/*
+ * A node's state is the lesser of its own and the host's: a node that is
+ * short while another has room is not a reason to page out or balloon
+ * (its guests' next pages come from the other node, remote but in RAM:
+ * mem/host_pages.c), and when the host is short, the nodes that are
+ * short themselves are the ones whose guests pay.
+ */
 enum mem_state pager_update_mem_state(void)
 {
 	struct host_memory *hm = vm_count ? vms[0].host : NULL;
-	enum mem_state worst = MEM_HIGH;
 
 	if (!hm)
 		return MEM_HIGH;
+	/* Read without the allocator's lock: a state a page late is as
+	 * good, and every hart computes the same from the counts. */
+	uint64_t all_free = 0, all_total = 0;
 	for (unsigned n = 0; n < hm->nnodes; n++) {
-		/* Read without the allocator's lock: a state a page late is
-		 * as good, and every hart computes the same from the counts. */
 		uint64_t free = __atomic_load_n(&hm->node[n].free_pages, __ATOMIC_RELAXED);
 		enum mem_state s = next_state(__atomic_load_n(&pg.state[n], __ATOMIC_RELAXED), free,
 					      hm->node[n].total_pages);
 		__atomic_store_n(&pg.state[n], s, __ATOMIC_RELAXED);
-		if (s > worst)
-			worst = s;
+		all_free += free;
+		all_total += hm->node[n].total_pages;
 	}
-	return worst;
+	enum mem_state h = next_state(__atomic_load_n(&pg.host_state, __ATOMIC_RELAXED), all_free,
+				      all_total);
+	__atomic_store_n(&pg.host_state, h, __ATOMIC_RELAXED);
+	return h;
 }
 
 enum mem_state pager_node_state(unsigned node)
 {
-	return node < MAX_MEM_NODES ? __atomic_load_n(&pg.state[node], __ATOMIC_RELAXED) : MEM_HIGH;
+	if (node >= MAX_MEM_NODES)
+		return MEM_HIGH;
+	enum mem_state own = __atomic_load_n(&pg.state[node], __ATOMIC_RELAXED);
+	enum mem_state host = __atomic_load_n(&pg.host_state, __ATOMIC_RELAXED);
+	return own < host ? own : host;
 }
 
 void pager_background(void)
@@ -289,13 +304,9 @@ void pager_counters(struct counters *c)
 {
 	static const char *const names[] = { "high", "soft", "hard", "low" };
 	struct host_memory *hm = vm_count ? vms[0].host : NULL;
-	enum mem_state worst = MEM_HIGH;
 	unsigned nodes = hm ? hm->nnodes : 1;
 
-	for (unsigned n = 0; n < nodes; n++)
-		if (pager_node_state(n) > worst)
-			worst = pager_node_state(n);
-	counters_string(c, "mem_state", names[worst]);	/* the worst node's */
+	counters_string(c, "mem_state", names[pg.host_state]);	/* the host's */
 	for (unsigned n = 0; n < nodes; n++) {
 		char key[24];
 		format(key, sizeof(key), "mem_state_node%u", n);

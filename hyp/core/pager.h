@@ -33,10 +33,12 @@ uint64_t pager_reclaim(struct vm *vm, uint64_t want);
  * out one cluster from the VM homed there furthest over its share. */
 void pager_background(void);
 
-/* Recomputes every node's state from its free pages; returns the worst. */
+/* Recomputes the host's state and every node's from their free pages;
+ * returns the host's. */
 enum mem_state pager_update_mem_state(void);
 
-/* A node's state as last computed. */
+/* A node's state as last computed: the lesser of its own and the host's
+ * (a node short while another has room pages nothing out). */
 enum mem_state pager_node_state(unsigned node);
 
 /* Called before a VM's guest-page fault is served: in the LOW state, a VM

@@ -30,7 +30,8 @@
  * plus its G-stage tables' worth of slack.
  *
  * The tick runs on whichever hart first sees it due (a compare-and-swap
- * on the next due time) and reads the balloons' fields without their
+ * on the next due time; a tick that finds the last still running is
+ * skipped, so the tables here have one user) and reads the balloons' fields without their
  * locks (the target is only ever written here and by the monitor; a
  * stale `actual` costs one tick).
  */
@@ -54,6 +55,7 @@
 
 static struct {
 	uint64_t next_due;
+	int ticking;		/* a tick is under way (one at a time, even if slow) */
 	bool manual[MAX_VMS];
 	uint64_t inflated[MAX_VMS], deflated[MAX_VMS];	/* pages added to, taken off targets */
 	uint64_t ticks, inflates, deflates;
@@ -180,7 +182,10 @@ static void poll(void)
 	if (!__atomic_compare_exchange_n(&policy.next_due, &due, now + timebase_hz, false,
 					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
 		return;	/* another hart took this tick */
+	if (__atomic_exchange_n(&policy.ticking, 1, __ATOMIC_ACQUIRE))
+		return;	/* the last tick still runs: this one is skipped */
 	tick(now);
+	__atomic_store_n(&policy.ticking, 0, __ATOMIC_RELEASE);
 }
 
 void mem_policy_init(void)

@@ -601,6 +601,38 @@ static void test_mem_states_and_low_blocking(void)
 	world_destroy(&w);
 }
 
+/* Two nodes: a node short while the other has room is not short. */
+static void test_node_states_follow_the_host(void)
+{
+	struct test_ram r;
+	struct vm vm0 = { 0 };
+
+	test_ram_init(&r, 2000, 2);
+	vm0.host = &r.hm;
+	vms = &vm0;
+	vm_count = 1;
+	uint64_t f0 = r.hm.node[0].free_pages, f1 = r.hm.node[1].free_pages;
+	uint64_t t0 = r.hm.node[0].total_pages, t1 = r.hm.node[1].total_pages;
+	r.hm.node[0].free_pages = t0 / 200;		/* 0.5 %: LOW by itself */
+	r.hm.node[1].free_pages = t1 / 2;		/* half free: the host has room */
+	CHECK_EQ(pager_update_mem_state(), MEM_HIGH);
+	CHECK_EQ(pager_node_state(0), MEM_HIGH);
+	r.hm.node[1].free_pages = t1 / 40;		/* 2.5 %: the host is short */
+	CHECK_EQ(pager_update_mem_state(), MEM_HARD);	/* 1.5 % in all */
+	CHECK_EQ(pager_node_state(0), MEM_HARD);	/* node 0 pays, bounded by the host */
+	CHECK_EQ(pager_node_state(1), MEM_SOFT);
+	r.hm.node[0].free_pages = t0 / 2;
+	r.hm.node[1].free_pages = t1 / 2;
+	CHECK_EQ(pager_update_mem_state(), MEM_HIGH);
+	CHECK_EQ(pager_node_state(0), MEM_HIGH);
+	CHECK_EQ(pager_node_state(1), MEM_HIGH);
+	r.hm.node[0].free_pages = f0;
+	r.hm.node[1].free_pages = f1;
+	vms = NULL;
+	vm_count = 0;
+	test_ram_destroy(&r);
+}
+
 int main(void)
 {
 	RUN(test_slots);
@@ -616,5 +648,6 @@ int main(void)
 	RUN(test_overwrite_and_discard_drop_slots);
 	RUN(test_working_set_sampling);
 	RUN(test_mem_states_and_low_blocking);
+	RUN(test_node_states_follow_the_host);
 	return unit_report("test_pager");
 }
