@@ -31,9 +31,9 @@
  *
  * The tick runs on whichever hart first sees it due (a compare-and-swap
  * on the next due time; a tick that finds the last still running is
- * skipped, so the tables here have one user) and reads the balloons' fields without their
- * locks (the target is only ever written here and by the monitor; a
- * stale `actual` costs one tick).
+ * skipped, so the tables here have one user) and reads the balloons'
+ * fields without their locks (the target is only ever written here and
+ * by the monitor; a stale `actual` costs one tick).
  */
 #include "arch/csr.h"
 #include "core/pager.h"
@@ -116,8 +116,8 @@ static void inflate(unsigned node, uint64_t want)
 		return;
 	for (unsigned i = 0; i < n; i++)
 		if (c[i].take) {
-			uint64_t ram = who[i]->ram_size >> PAGE_SHIFT;
-			set_target(who[i], ram - c[i].held + c[i].take);
+			uint64_t balloon = (who[i]->ram_size >> PAGE_SHIFT) - c[i].held;
+			set_target(who[i], balloon + c[i].take);
 			policy.inflated[who[i]->id] += c[i].take;
 			policy.inflates++;
 		}

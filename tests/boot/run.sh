@@ -540,10 +540,13 @@ TIMEOUT=240 run_test double-paging 0 "${DISKRUN[@]}" NODES=1 HOST_MEM=256M GUEST
 	'hvstat:all(v["swap_outs"] > 0 for v in vm)'
 # Swap full (admission): 16 MiB of swap. guest0 wants 170 MiB, more than
 # its share and the swap together, and is stopped, named, with the reason;
-# guest1, the bystander, gets its 60 MiB.
+# guest1, the bystander, gets its 60 MiB. Before it, guest0 writes 4 MiB
+# to its disk and syncs: a write the device acknowledged, which the next
+# run must read back whole (swap-full-write-kept).
 SWAPFULL_CMD='mount -t tmpfs -o size=180m none /mnt
 case $(hostname) in
-guest0) dd if=/dev/urandom of=/mnt/r bs=1M count=10 2>/dev/null; for i in $(seq 17); do cat /mnt/r; done > /mnt/big; echo hog-done ;;
+guest0) dd if=/dev/urandom of=/root/acked bs=1M count=4 2>/dev/null; sync; echo acked-$(md5sum < /root/acked | cut -c1-32)
+	dd if=/dev/urandom of=/mnt/r bs=1M count=10 2>/dev/null; for i in $(seq 17); do cat /mnt/r; done > /mnt/big; echo hog-done ;;
 *) sleep 20; dd if=/dev/urandom of=/mnt/work bs=1M count=60 2>/dev/null; echo bystander-done-$(du -m /mnt/work | cut -f1) ;;
 esac'
 run_test swap-full nonzero "${PAGERRUN[@]}" SWAP=16M "GUEST_CMD=$SWAPFULL_CMD" -- \
@@ -552,6 +555,15 @@ run_test swap-full nonzero "${PAGERRUN[@]}" SWAP=16M "GUEST_CMD=$SWAPFULL_CMD" -
 	'line:[guest1] bystander-done-60' 'noline:[guest0] hog-done' \
 	'hvstat:total["swap_full"] > 0 and total["swap_slots"] == 4096' \
 	'hvstat:vm[1]["state"] == "off"'
+if selected swap-full; then
+	acked=$(sed -n 's/^\[guest0\] acked-\([0-9a-f]\{32\}\)$/\1/p' "$LOGS/swap-full.log" | head -n 1)
+	if [ -z "$acked" ]; then
+		failed=$((failed + 1)); echo "boot: FAIL swap-full-write-kept: guest0 never acknowledged its write (log: $LOGS/swap-full.log)"
+	else
+		run_test swap-full-write-kept 0 "${DISKRUN[@]}" "${ONE[@]}" \
+			'GUEST_CMD=echo kept-$(md5sum < /root/acked | cut -c1-32)' -- "line:[guest0] kept-$acked"
+	fi
+fi
 
 # fio with verification on each guest's disk (through its delta).
 FIO_CMD='fio --thread --name=verify --filename=/root/fio.dat --size=8M --bs=4k --rw=randwrite --ioengine=psync --direct=1 --verify=crc32c --do_verify=1 --output-format=terse --terse-version=3 >/tmp/fio.out 2>&1; echo fio-exit=$?; cut -d";" -f5 /tmp/fio.out'
