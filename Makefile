@@ -56,7 +56,7 @@ LINUX_SOURCE_TARBALL ?= /usr/src/linux-source-6.1.tar.xz
 .PHONY: all help deps hypervisor guest-kernel guest-kernel-stock guest-initramfs base-disk reset-disks \
 	test-guests run debug \
 	test test-fresh unit-test check-layers fuzz boot-test bench-overhead bench-boot bench-share bench-net \
-	bench-overcommit clean
+	bench-overcommit bench-peer clean
 
 all: hypervisor guest-kernel guest-kernel-stock guest-initramfs base-disk test-guests
 
@@ -77,7 +77,10 @@ help:
 	@echo "  make bench-net    bulk TCP and NFS between guests, remap on and off; Disco's 8 VMs + NFS"
 	@echo "  make bench-overcommit  idle guests' host memory over time, content sharing on and off;"
 	@echo "                   the largest number of idle guests that runs; 8 guests of 256 MiB"
-	@echo "                   filling their memory on HOST_MEM=1G: balloon, pager (clock, random), both"
+	@echo "                   filling their memory on HOST_MEM=1G: balloon, pager (clock, random), both,"
+	@echo "                   the memory policy"
+	@echo "  make bench-peer   the same idle guests under discv and under KVM + KSM (a Debian 13 host"
+	@echo "                   with kvm.ko and QEMU, booted on the same machine): boot time, host memory"
 	@echo "  make debug        boot under QEMU halted, with gdb-multiarch attached"
 	@echo "  make deps         install the Debian packages discv needs (as root)"
 	@echo "  make all          build hypervisor, guest kernels (patched, stock), initramfs, base disk,"
@@ -272,6 +275,9 @@ bench-overcommit: all
 	@python3 tests/bench/overcommit.py $(BUILD)/bench
 	@python3 tests/bench/overcommit.py $(BUILD)/bench --density
 	@python3 tests/bench/overcommit_runs.py $(BUILD)/bench
+
+bench-peer: all
+	@BUILD='$(BUILD)' python3 tests/bench/peer.py $(BUILD)/bench
 
 bench-boot: all
 	@python3 tests/bench/boot_scaling.py $(BUILD)/guest/Image $(BUILD)/guest/initramfs.cpio.gz \
