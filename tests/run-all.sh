@@ -3,7 +3,7 @@
 # packages it needs (as root), builds what is missing, then runs
 #   1. host unit tests of the pure logic (ASan + UBSan)
 #   2. the layer check (tools/check-layers.py)
-#   3. 20 s of libFuzzer on each target (tests/fuzz/: virtqueue, frame path)
+#   3. 10 s of libFuzzer on each target (tests/fuzz/: virtqueue, frame path)
 #   4. boot tests on QEMU (tests/boot/run.sh)
 #   5. a smoke run of make bench-net (counted as one test), and one of
 #      make bench-overcommit (one more)
@@ -55,10 +55,10 @@ else
 	echo "layers: FAIL (tools/check-layers.py lists the violations above)"
 fi
 
-step "fuzzing the virtqueue and virtio-blk parsers and the frame path (20 s each, libFuzzer + ASan + UBSan)"
-if tests/fuzz/run.sh 20; then
+step "fuzzing the virtqueue and virtio-blk parsers and the frame path (10 s each, libFuzzer + ASan + UBSan)"
+if tests/fuzz/run.sh 10; then
 	tally 1 0
-	echo "fuzz: PASS fuzz_virtq, fuzz_frame (no crash in 20 s each)"
+	echo "fuzz: PASS fuzz_virtq, fuzz_frame (no crash in 10 s each)"
 else
 	tally 0 1
 	echo "fuzz: FAIL (see build/fuzz/)"
@@ -96,9 +96,9 @@ else
 	echo "bench: FAIL bench-overcommit smoke"
 fi
 
-step "benchmark: boot overhead (9 interleaved runs each; a figure, not a test)"
+step "benchmark: boot overhead (5 interleaved runs each; a figure, not a test)"
 python3 tests/bench/boot_overhead.py "$BUILD/guest/Image" "$BUILD/guest/initramfs.cpio.gz" \
-	"$BUILD/discv.bin" "$BUILD/bench/boot-overhead.json" 9 ||
+	"$BUILD/discv.bin" "$BUILD/bench/boot-overhead.json" 5 ||
 	echo "test: benchmark did not complete (not counted)"
 
 step "done"
