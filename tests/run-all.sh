@@ -5,8 +5,8 @@
 #   2. the layer check (tools/check-layers.py)
 #   3. 10 s of libFuzzer on each target (tests/fuzz/: virtqueue, frame path)
 #   4. boot tests on QEMU (tests/boot/run.sh)
-#   5. a smoke run of make bench-net (counted as one test), and one of
-#      make bench-overcommit (one more)
+#   5. a smoke run of make bench-net (counted as one test), one of
+#      make bench-overcommit and one of make bench-peer (one more each)
 #   6. the boot-overhead figure (a measurement, not a pass/fail test)
 # and ends with the line "N passed, M failed".
 set -uo pipefail
@@ -94,6 +94,16 @@ if python3 tests/bench/overcommit.py "$BUILD/bench-smoke" --smoke &&
 else
 	tally 0 1
 	echo "bench: FAIL bench-overcommit smoke"
+fi
+
+step "smoke run of make bench-peer (1 idle guest on discv and on KVM + KSM, 10 s)"
+if python3 tests/bench/peer.py "$BUILD/bench-smoke" --smoke &&
+	python3 -c 'import json, sys; r = json.load(open(sys.argv[1])); sys.exit(not (len(r) == 2 and all(x["guests_up"] == 1 and x["host_mib"] is not None and x["all_up_s"] for x in r) and r[1]["system"] == "kvm-ksm" and r[1]["vmm_pss_mib"] > 0))' "$BUILD/bench-smoke/peer.json"; then
+	tally 1 0
+	echo "bench: PASS bench-peer smoke"
+else
+	tally 0 1
+	echo "bench: FAIL bench-peer smoke"
 fi
 
 step "benchmark: boot overhead (5 interleaved runs each; a figure, not a test)"
