@@ -72,6 +72,20 @@ def stop(proc):
 
 # --- discv ------------------------------------------------------------------
 
+UP_LINE = re.compile(r"\[guest(\d+)\] " + re.escape(MARKER))
+
+
+def guests_up(lines):
+    """{guest: seconds} of the marker lines seen. The monitor's prompt may
+    share a line with a guest's (so the marker is looked for anywhere in
+    a line), and the console ends lines with CR LF."""
+    ups = {}
+    for t, l in list(lines):
+        for m in UP_LINE.finditer(l):
+            ups.setdefault(int(m.group(1)), t)
+    return ups
+
+
 def run_discv(build, n, seconds):
     with tempfile.TemporaryDirectory(prefix="discv-bench-peer.") as state:
         env = dict(os.environ, GUESTS=str(n), HARTS=str(HARTS), NODES=str(NODES),
@@ -84,9 +98,9 @@ def run_discv(build, n, seconds):
         opened, all_up, deadline = False, None, time.monotonic() + seconds + 600
         while proc.poll() is None and time.monotonic() < deadline:
             time.sleep(1)
-            up = sum(1 for _, l in lines if l.endswith(MARKER) and l.startswith("[guest"))
-            if all_up is None and up >= n:
-                all_up = max(t for t, l in lines if l.endswith(MARKER) and l.startswith("[guest"))
+            ups = guests_up(lines)
+            if all_up is None and len(ups) >= n:
+                all_up = max(ups.values())
             try:
                 if not opened and any("hypervisor on hart" in l for _, l in lines):
                     proc.stdin.write("\x1d")	# the monitor stays open
@@ -111,7 +125,7 @@ def run_discv(build, n, seconds):
         if i >= 0 and '"vm":"total"' in l:
             tot = json.loads(l[i + len("hvstat: "):])
             samples.append((round(ts, 1), round(tot["host_pages_used"] * PAGE / 2**20 - baseline_mib, 1)))
-    up = len({l.split("]")[0] for l in text if l.endswith(MARKER) and l.startswith("[guest")})
+    up = len(guests_up(lines))
     return {"system": "discv", "work": "idle", "guests": n, "ksm": None,
             "guests_up": up, "all_up_s": round(all_up, 1) if all_up is not None else None,
             "host_mib": samples[-1][1] if samples and up == n else None,
