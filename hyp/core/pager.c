@@ -34,6 +34,7 @@
 #include "lib/counters.h"
 #include "lib/format.h"
 #include "lib/spinlock.h"
+#include "lib/xorshift.h"
 #include "mem/host_pages.h"
 #include "mem/swap.h"
 #include "share/content_share.h"
@@ -56,15 +57,6 @@ static struct {
 void pager_init(bool random_policy)
 {
 	pg.random = random_policy;
-}
-
-static uint64_t next_random(void)
-{
-	/* xorshift64 (Marsaglia): enough to spread victims. */
-	pg.rng ^= pg.rng << 13;
-	pg.rng ^= pg.rng >> 7;
-	pg.rng ^= pg.rng << 17;
-	return pg.rng;
 }
 
 /* How far vm is over its share, in pages (negative: under). */
@@ -114,7 +106,7 @@ static uint64_t page_out_cluster(struct vm *vm)
 	/* Two turns of the clock at most: the first may only clear A bits. */
 	while (n == 0 && lookups < limit) {
 		uint64_t start = vm->ram_base +
-				 ((next_random() % (vm->ram_size >> PAGE_SHIFT)) << PAGE_SHIFT);
+				 ((xorshift64(&pg.rng) % (vm->ram_size >> PAGE_SHIFT)) << PAGE_SHIFT);
 		n = guest_memory_pick_victims(vm, !pg.random, start, v, SWAP_CLUSTER,
 					      LOOKUPS_PER_PICK, &dropped);
 		lookups += LOOKUPS_PER_PICK;

@@ -12,21 +12,13 @@
 #include "core/vm.h"
 #include "core/working_set.h"
 #include "lib/counters.h"
+#include "lib/xorshift.h"
 
 static uint64_t period_ticks;	/* 0: sampling is off */
 
 void working_set_init(uint64_t period)
 {
 	period_ticks = period;
-}
-
-static uint64_t next_random(struct working_set *ws)
-{
-	/* xorshift64 (Marsaglia); seeded per VM in begin_period. */
-	ws->rng ^= ws->rng << 13;
-	ws->rng ^= ws->rng >> 7;
-	ws->rng ^= ws->rng << 17;
-	return ws->rng;
 }
 
 /* The sample, sorted so that the clock's note is a binary search. */
@@ -61,7 +53,6 @@ static unsigned end_and_begin_locked(struct vm *vm, struct working_set *ws)
 {
 	unsigned touched = 0;
 	uint64_t pages = vm->ram_size >> PAGE_SHIFT;
-
 	bool was = false;
 
 	for (unsigned i = 0; ws->sampling && i < WS_SAMPLE_PAGES; i++) {
@@ -72,7 +63,7 @@ static unsigned end_and_begin_locked(struct vm *vm, struct working_set *ws)
 		touched += was;
 	}
 	for (unsigned i = 0; i < WS_SAMPLE_PAGES; i++)
-		ws->sample[i] = vm->ram_base + ((next_random(ws) % pages) << PAGE_SHIFT);
+		ws->sample[i] = vm->ram_base + ((xorshift64(&ws->rng) % pages) << PAGE_SHIFT);
 	sort_sample(ws->sample, WS_SAMPLE_PAGES);
 	for (unsigned i = 0; i < WS_SAMPLE_PAGES; i++) {
 		ws->touched[i] = false;
@@ -84,14 +75,14 @@ static unsigned end_and_begin_locked(struct vm *vm, struct working_set *ws)
 bool working_set_tick(struct vm *vm, uint64_t now)
 {
 	struct working_set *ws = &vm->working_set;
-	bool ended = false;
+	bool began = false, ended = false;
 
 	if (!period_ticks || now < __atomic_load_n(&ws->period_end, __ATOMIC_ACQUIRE))
 		return false;
 	spin_lock(&vm->lock);
 	if (now >= ws->period_end) {
 		if (!ws->rng)
-			ws->rng = 0x9e3779b97f4a7c15ULL * (vm->id + 1);
+			ws->rng = 0x9e3779b97f4a7c15ULL * (vm->id + 1);	/* a seed per VM */
 		bool had_period = ws->sampling;
 		unsigned touched = end_and_begin_locked(vm, ws);
 		if (had_period) {
@@ -99,13 +90,14 @@ bool working_set_tick(struct vm *vm, uint64_t now)
 			ws->last_touched = touched;
 			ended = true;
 		}
-		ws->sampling = true;
+		ws->sampling = began = true;
 		__atomic_store_n(&ws->period_end, now + period_ticks, __ATOMIC_RELEASE);
 	}
 	spin_unlock(&vm->lock);
 	/* The new sample's A bits count from here: no hart may still cache
 	 * an entry whose A it would not set again. */
-	vm_flush_gstage(vm);
+	if (began)
+		vm_flush_gstage(vm);
 	return ended;
 }
 

@@ -29,7 +29,6 @@
 #include "mem/idle_tax.h"
 
 #define WS_SAMPLE_PAGES 100	/* ESX's sample size */
-#define WS_DEFAULT_PERIOD_S 30
 
 struct vm;
 struct counters;
