@@ -4,12 +4,6 @@
 #include <stddef.h>
 #include "mem/idle_tax.h"
 
-void ws_estimate_init(struct ws_estimate *e)
-{
-	e->slow = e->fast = e->last = 1000;
-	e->periods = 0;
-}
-
 void ws_estimate_add(struct ws_estimate *e, unsigned touched, unsigned sampled)
 {
 	uint32_t s = sampled ? (uint32_t)((uint64_t)touched * 1000 / sampled) : 0;
@@ -19,8 +13,8 @@ void ws_estimate_add(struct ws_estimate *e, unsigned touched, unsigned sampled)
 	} else {
 		/* Gains of 1/2 and 1/8: the fast average follows within two
 		 * periods, the slow one remembers about eight. */
-		e->fast = (uint32_t)(((int64_t)e->fast * 1 + s) / 2);
-		e->slow = (uint32_t)(((int64_t)e->slow * 7 + s) / 8);
+		e->fast = (uint32_t)(((uint64_t)e->fast + s) / 2);
+		e->slow = (uint32_t)(((uint64_t)e->slow * 7 + s) / 8);
 	}
 	e->last = s;
 }
@@ -30,7 +24,7 @@ unsigned ws_estimate_permille(const struct ws_estimate *e)
 	uint32_t m = e->slow > e->fast ? e->slow : e->fast;
 
 	if (!e->periods)
-		return 1000;	/* never sampled (a zeroed estimate too): all active */
+		return 1000;	/* never sampled: all active */
 	return m > e->last ? m : e->last;
 }
 

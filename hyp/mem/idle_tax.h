@@ -30,10 +30,9 @@
  */
 struct ws_estimate {
 	uint32_t slow, fast, last;	/* permille */
-	uint32_t periods;		/* samples taken */
+	uint32_t periods;		/* samples taken (a zeroed estimate: none) */
 };
 
-void ws_estimate_init(struct ws_estimate *e);
 void ws_estimate_add(struct ws_estimate *e, unsigned touched, unsigned sampled);
 unsigned ws_estimate_permille(const struct ws_estimate *e);
 

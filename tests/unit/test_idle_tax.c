@@ -11,9 +11,8 @@
 
 static void estimate_starts_all_active_and_follows(void)
 {
-	struct ws_estimate e;
+	struct ws_estimate e = { 0 };
 
-	ws_estimate_init(&e);
 	CHECK_EQ(ws_estimate_permille(&e), 1000);	/* never sampled: no tax */
 	ws_estimate_add(&e, 10, 100);
 	CHECK_EQ(ws_estimate_permille(&e), 100);	/* the first sample replaces the guess */
