@@ -76,35 +76,33 @@ else
 	tally "$b_pass" "$b_fail"
 fi
 
+# smoke NAME SCRIPT JSON CHECK: a smoke run of make bench-NAME
+# (tests/bench/SCRIPT --smoke); one test, passed if the run succeeds and
+# the Python expression CHECK holds of r, the JSON file it wrote.
+smoke() {
+	local name=$1 script=$2 json=$3 check=$4
+	if python3 "tests/bench/$script" "$BUILD/bench-smoke" --smoke &&
+		python3 -c "import json, sys; r = json.load(open(sys.argv[1])); sys.exit(not ($check))" \
+			"$BUILD/bench-smoke/$json"; then
+		tally 1 0
+		echo "bench: PASS bench-$name smoke"
+	else
+		tally 0 1
+		echo "bench: FAIL bench-$name smoke"
+	fi
+}
+
 step "smoke run of make bench-net (1 s of TCP, remap on and off)"
-if python3 tests/bench/net.py "$BUILD/bench-smoke" --smoke &&
-	python3 -c 'import json, sys; r = json.load(open(sys.argv[1])); sys.exit(not (len(r["tcp"]) == 2 and r["tcp"][0]["pages_remapped"] > 0 and r["tcp"][1]["pages_remapped"] == 0))' "$BUILD/bench-smoke/net.json"; then
-	tally 1 0
-	echo "bench: PASS bench-net smoke"
-else
-	tally 0 1
-	echo "bench: FAIL bench-net smoke"
-fi
+smoke net net.py net.json \
+	'len(r["tcp"]) == 2 and r["tcp"][0]["pages_remapped"] > 0 and r["tcp"][1]["pages_remapped"] == 0'
 
 step "smoke run of make bench-overcommit (1 idle guest, 8 s, content sharing on and off)"
-if python3 tests/bench/overcommit.py "$BUILD/bench-smoke" --smoke &&
-	python3 -c 'import json, sys; r = json.load(open(sys.argv[1]))["idle"]; sys.exit(not (len(r) == 2 and r[0]["pages_zero"] > 0 and r[1]["pages_zero"] == 0 and len(r[0]["samples"]) >= 3 and r[0]["page_tables_merged"] == 0))' "$BUILD/bench-smoke/overcommit.json"; then
-	tally 1 0
-	echo "bench: PASS bench-overcommit smoke"
-else
-	tally 0 1
-	echo "bench: FAIL bench-overcommit smoke"
-fi
+smoke overcommit overcommit.py overcommit.json \
+	'len(r["idle"]) == 2 and r["idle"][0]["pages_zero"] > 0 and r["idle"][1]["pages_zero"] == 0 and len(r["idle"][0]["samples"]) >= 3 and r["idle"][0]["page_tables_merged"] == 0'
 
 step "smoke run of make bench-peer (1 idle guest on discv and on KVM + KSM, 10 s)"
-if python3 tests/bench/peer.py "$BUILD/bench-smoke" --smoke &&
-	python3 -c 'import json, sys; r = json.load(open(sys.argv[1])); sys.exit(not (len(r) == 2 and all(x["guests_up"] == 1 and x["host_mib"] is not None and x["all_up_s"] for x in r) and r[1]["system"] == "kvm-ksm" and r[1]["vmm_pss_mib"] > 0))' "$BUILD/bench-smoke/peer.json"; then
-	tally 1 0
-	echo "bench: PASS bench-peer smoke"
-else
-	tally 0 1
-	echo "bench: FAIL bench-peer smoke"
-fi
+smoke peer peer.py peer.json \
+	'len(r) == 2 and all(x["guests_up"] == 1 and x["host_mib"] is not None and x["all_up_s"] for x in r) and r[1]["system"] == "kvm-ksm" and r[1]["vmm_pss_mib"] > 0'
 
 step "benchmark: boot overhead (5 interleaved runs each; a figure, not a test)"
 python3 tests/bench/boot_overhead.py "$BUILD/guest/Image" "$BUILD/guest/initramfs.cpio.gz" \
