@@ -30,6 +30,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import hvstat  # noqa: E402  (tests/lib/hvstat.py)
+from chart import line_chart  # noqa: E402  (tests/bench/chart.py)
 
 PAGE = 4096
 HARTS = 4
@@ -116,27 +117,10 @@ def measure(n, content_share, idle_s):
 
 
 def svg(results, path):
-    w, h, pad = 700, 340, 55
-    tmax = max(s[-1][0] for r in results for s in [r["samples"]] if s)
-    mmax = max(m for r in results for _, m in r["samples"])
-    colors = ["#48c", "#c44", "#4a4", "#a4a", "#c84", "#888"]
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="12">',
-             f'<text x="{w / 2}" y="18" text-anchor="middle">host MiB in use over time: N idle guests, content sharing on and off</text>',
-             f'<line x1="{pad}" y1="{h - pad}" x2="{w - 20}" y2="{h - pad}" stroke="black"/>',
-             f'<line x1="{pad}" y1="{h - pad}" x2="{pad}" y2="30" stroke="black"/>',
-             f'<text x="{w / 2}" y="{h - 15}" text-anchor="middle">seconds since launch (0 to {tmax:.0f})</text>',
-             f'<text x="12" y="{h / 2}" transform="rotate(-90 12 {h / 2})" text-anchor="middle">MiB (max {mmax:.0f})</text>']
-    for i, r in enumerate(results):
-        pts = " ".join(f"{pad + (w - pad - 20) * t / tmax:.1f},{h - pad - (h - pad - 30) * m / mmax:.1f}"
-                       for t, m in r["samples"])
-        c = colors[i % len(colors)]
-        dash = "" if r["content_share"] else ' stroke-dasharray="5,3"'
-        parts.append(f'<polyline fill="none" stroke="{c}" stroke-width="2"{dash} points="{pts}"/>')
-        label = f'N={r["guests"]} {"sharing" if r["content_share"] else "CONTENT_SHARE=0"}: {r["host_mib"]:.0f} MiB'
-        parts.append(f'<text x="{pad + 10}" y="{45 + 15 * i}" fill="{c}">{label}</text>')
-    parts.append("</svg>")
-    with open(path, "w") as f:
-        f.write("\n".join(parts))
+    line_chart(path, "host MiB in use over time: N idle guests, content sharing on and off",
+               "seconds since launch", "MiB",
+               [(f'N={r["guests"]} {"sharing" if r["content_share"] else "CONTENT_SHARE=0"}: '
+                 f'{r["host_mib"]:.0f} MiB', r["samples"], not r["content_share"]) for r in results])
 
 
 def density(outdir, counts):

@@ -39,6 +39,7 @@ import time
 ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
 import hvstat  # noqa: E402  (tests/lib/hvstat.py)
+from chart import line_chart  # noqa: E402  (tests/bench/chart.py)
 
 PAGE = 4096
 HARTS, NODES, HOST_MEM_MIB = 4, 2, 2048
@@ -201,32 +202,11 @@ def run_peer(build, initrd, n, ksm, seconds):
 # --- the chart ----------------------------------------------------------------
 
 def svg(rows, path):
-    w, h, pad = 760, 380, 60
-    rows = [r for r in rows if r["samples"]]
-    if not rows:
-        return
-    tmax = max(r["samples"][-1][0] for r in rows) or 1
-    mmax = max(m for r in rows for _, m in r["samples"]) or 1
-    colors = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="12">',
-           f'<text x="{w / 2}" y="18" text-anchor="middle">What N idle guests cost the host: discv vs KVM + KSM</text>',
-           f'<line x1="{pad}" y1="{h - pad}" x2="{w - 20}" y2="{h - pad}" stroke="black"/>',
-           f'<line x1="{pad}" y1="{h - pad}" x2="{pad}" y2="30" stroke="black"/>',
-           f'<text x="{w / 2}" y="{h - 20}" text-anchor="middle">seconds since launch</text>',
-           f'<text x="15" y="{h / 2}" transform="rotate(-90 15 {h / 2})" text-anchor="middle">host MiB above the empty host</text>',
-           f'<text x="{pad - 5}" y="{h - pad}" text-anchor="end">0</text>',
-           f'<text x="{pad - 5}" y="35" text-anchor="end">{mmax:.0f}</text>',
-           f'<text x="{w - 20}" y="{h - pad + 15}" text-anchor="end">{tmax:.0f}</text>']
-    for i, r in enumerate(rows):
-        pts = " ".join(f"{pad + t / tmax * (w - pad - 20):.1f},{h - pad - m / mmax * (h - pad - 30):.1f}"
-                       for t, m in r["samples"])
-        c = colors[i % len(colors)]
-        label = f'{r["system"]} N={r["guests"]}' + (f' ksm={r["ksm_setting"]}' if r["system"] != "discv" else "")
-        out.append(f'<polyline fill="none" stroke="{c}" stroke-width="1.5" points="{pts}"/>')
-        out.append(f'<text x="{pad + 10}" y="{45 + 15 * i}" fill="{c}">{label}</text>')
-    out.append("</svg>")
-    with open(path, "w") as f:
-        f.write("\n".join(out) + "\n")
+    line_chart(path, "What N idle guests cost the host: discv vs KVM + KSM", "seconds since launch",
+               "host MiB above the empty host",
+               [(f'{r["system"]} N={r["guests"]}' +
+                 (f' ksm={r["ksm_setting"]}' if r["system"] != "discv" else ""),
+                 r["samples"], r["system"] != "discv") for r in rows])
 
 
 def main(argv):
