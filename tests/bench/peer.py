@@ -138,12 +138,11 @@ def run_discv(build, n, seconds):
 def peer_initrd(build, tmp):
     """The peer host's initramfs with the guests' images appended as a
     second cpio (4-byte aligned: Linux looks for the next archive there)."""
-    tool = sorted(p for p in os.listdir(os.path.expanduser(os.environ.get(
-        "DISCV_CACHE", "~/.cache/discv")) + "/tools") if p.startswith("gen_init_cpio"))
+    tools = os.path.join(os.path.expanduser(os.environ.get("DISCV_CACHE", "~/.cache/discv")), "tools")
+    tool = sorted(p for p in os.listdir(tools) if p.startswith("gen_init_cpio"))
     if not tool:
         raise RuntimeError("no gen_init_cpio in the cache (make guest-initramfs builds it)")
-    gen = os.path.join(os.path.expanduser(os.environ.get("DISCV_CACHE", "~/.cache/discv")),
-                       "tools", tool[-1])
+    gen = os.path.join(tools, tool[-1])
     lst = os.path.join(tmp, "guests.list")
     with open(lst, "w") as f:
         f.write("dir /guest 0755 0 0\n"
