@@ -111,8 +111,8 @@ def run_discv(build, n, seconds):
                 proc.stdin.flush()
             except (BrokenPipeError, ValueError):
                 break
-            if all_up is not None and time.monotonic() - start >= all_up + seconds:
-                break
+            if all_up is not None and time.monotonic() - start >= seconds:
+                break	# sampled from the launch until `seconds`, as the peer is
         stop(proc)
     text = [l for _, l in lines]
     m = next((re.search(r"(\d+) MiB host RAM in \d+ node\(s\), (\d+) MiB free", l) for l in text
