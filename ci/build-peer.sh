@@ -6,21 +6,24 @@
 # on. Writes
 #   OUTDIR/Image          Debian's kernel (linux-image-riscv64, 6.12, with
 #                         kvm.ko as a module and KSM built in)
-#   OUTDIR/host.cpio.gz   its initramfs: busybox, kvm.ko (decompressed, it
-#                         depends on no other module), qemu-system-riscv64
-#                         with the shared libraries it loads and its
-#                         firmware, and peer/init as /init
+#   OUTDIR/host.cpio.gz   its initramfs: busybox, the modules /init loads
+#                         (kvm, virtio_mmio and virtio_blk for the base
+#                         disk, bridge and tun for the guests' network;
+#                         decompressed), qemu-system-riscv64 and qemu-img with
+#                         the shared libraries they load, QEMU's firmware,
+#                         and peer/init as /init
 #   OUTDIR/versions       "package version" of every package used
 # The guests' kernel and initramfs are not in it: tests/bench/peer.py
 # appends them as a second cpio at run time (Linux unpacks concatenated
-# archives), so the same guests run on both sides.
+# archives), so the same guests run on both sides; the base disk is the
+# peer host's virtio disk.
 #
 # Package set: mmdebstrap --variant=extract downloads the packages named
 # below and their hard dependencies (apt resolves them) and keeps the
 # .debs (--skip=cleanup/apt/cache); every .deb is unpacked into a staging
 # tree, and of that tree the initramfs takes only what the VMM needs: the
-# ELF NEEDED closure of qemu-system-riscv64 (checked: a missing soname
-# fails the build), its data files and firmware. No maintainer script runs.
+# ELF NEEDED closure of qemu-system-riscv64 and qemu-img (checked: a
+# missing soname fails the build), QEMU's data files and firmware. No maintainer script runs.
 #
 # Cache: $DISCV_CACHE/peer/<key>/ (key: this script, peer/init, the package
 # versions the mirror offers are not part of it: DISCV_REFRESH_PEER=1
@@ -35,7 +38,7 @@ source "$(dirname "$0")/lib.sh"
 outdir=$1
 suite=trixie
 init="$root/peer/init"
-pkgs=(linux-image-riscv64 qemu-system-riscv busybox-static)
+pkgs=(linux-image-riscv64 qemu-system-riscv qemu-utils busybox-static)
 
 for t in mmdebstrap dpkg-deb readelf xz gzip; do
 	command -v "$t" >/dev/null || die "$t not found (run ci/install-deps.sh)"
@@ -94,8 +97,14 @@ sort -o "$tmp/versions" "$tmp/versions"
 
 kver=$(ls "$tree/usr/lib/modules" | sort -V | tail -n 1)
 [ -n "$kver" ] && [ -f "$tree/boot/vmlinux-$kver" ] || die "no kernel in linux-image-riscv64"
-kvm_ko="$tree/usr/lib/modules/$kver/kernel/arch/riscv/kvm/kvm.ko.xz"
-[ -f "$kvm_ko" ] || die "no kvm.ko in $kver"
+mods="$tree/usr/lib/modules/$kver/kernel"
+# The modules /init loads (KVM; the base disk on virtio-mmio; the guests'
+# bridge and taps), each after the ones it depends on.
+modules=(arch/riscv/kvm/kvm drivers/virtio/virtio_mmio drivers/block/virtio_blk
+	net/llc/llc net/802/stp net/bridge/bridge drivers/net/tun)
+for m in "${modules[@]}"; do
+	[ -f "$mods/$m.ko.xz" ] || die "no $(basename $m).ko in $kver"
+done
 grep -q '^CONFIG_KSM=y' "$tree/boot/config-$kver" || die "kernel $kver has no KSM"
 
 # The staging directory of the initramfs.
@@ -104,9 +113,19 @@ mkdir -p "$st"/{bin,dev,etc,lib,proc,root,sys,tmp,usr/bin,usr/share}
 cp "$tree/usr/bin/busybox" "$st/bin/busybox"
 ln -s busybox "$st/bin/sh"	# /init's interpreter
 cp "$init" "$st/init"
-xz -dc "$kvm_ko" > "$st/lib/kvm.ko"
-strings "$st/lib/kvm.ko" | grep -x 'depends=' > /dev/null || die "kvm.ko depends on other modules"
-cp "$tree/usr/bin/qemu-system-riscv64" "$st/usr/bin/"
+loaded=,
+for m in "${modules[@]}"; do
+	name=$(basename "$m")
+	xz -dc "$mods/$m.ko.xz" > "$st/lib/$name.ko"
+	for dep in $(strings "$st/lib/$name.ko" | sed -n 's/^depends=//p' | tr , ' '); do
+		case $loaded in *",$dep,"*) ;; *) die "$name.ko needs $dep.ko, which is not loaded before it" ;; esac
+	done
+	loaded="$loaded$name,"
+done
+vmm_bins=(qemu-system-riscv64 qemu-img)
+for b in "${vmm_bins[@]}"; do
+	cp "$tree/usr/bin/$b" "$st/usr/bin/"
+done
 printf 'root:x:0:0:root:/root:/bin/sh\n' > "$st/etc/passwd"
 printf 'root:x:0:\n' > "$st/etc/group"
 
@@ -120,13 +139,13 @@ find_lib() {
 	return 1
 }
 declare -A have=()
-queue=("$st/usr/bin/qemu-system-riscv64")
+queue=("${vmm_bins[@]/#/$st/usr/bin/}")
 while [ ${#queue[@]} -gt 0 ]; do
 	f=${queue[0]}
 	queue=("${queue[@]:1}")
 	for so in $(readelf -d "$f" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
 		[ -n "${have[$so]:-}" ] && continue
-		src=$(find_lib "$so") || die "qemu-system-riscv64 needs $so, which no package gave"
+		src=$(find_lib "$so") || die "$(basename "$f") needs $so, which no package gave"
 		mkdir -p "$st/usr/lib/riscv64-linux-gnu"
 		cp -L "$src" "$st/usr/lib/riscv64-linux-gnu/$so"
 		have[$so]=1

@@ -30,3 +30,33 @@ def line_chart(path, title, xlabel, ylabel, series):
     out.append("</svg>")
     with open(path, "w") as f:
         f.write("\n".join(out) + "\n")
+
+
+def bar_chart(path, title, names, groups):
+    """Grouped bars: groups is (label, [value per name]) in order, one bar
+    per name in each (None: no bar), the names' colours in a legend.
+    Each group is scaled to its own largest value (groups may measure
+    different things), and every bar carries its value."""
+    w, h, pad = 760, 380, 60
+    per = len(names) + 1
+    bw = (w - 2 * pad) / (len(groups) * per)
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="11">',
+           f'<text x="{w / 2}" y="18" text-anchor="middle" font-size="12">{title}</text>',
+           f'<line x1="{pad}" y1="{h - pad}" x2="{w - pad}" y2="{h - pad}" stroke="black"/>']
+    for g, (label, values) in enumerate(groups):
+        top = max((v for v in values if v is not None), default=0) or 1
+        for i, v in enumerate(values):
+            if v is None:
+                continue
+            bh = (h - 2 * pad - 20) * v / top
+            x = pad + (g * per + i) * bw
+            out.append(f'<rect x="{x:.1f}" y="{h - pad - bh:.1f}" width="{bw:.1f}" height="{bh:.1f}" '
+                       f'fill="{COLORS[i % len(COLORS)]}"/>')
+            out.append(f'<text x="{x + bw / 2:.1f}" y="{h - pad - bh - 3:.1f}" text-anchor="middle">{v:.0f}</text>')
+        out.append(f'<text x="{pad + (g * per + len(names) / 2) * bw:.1f}" y="{h - pad + 15}" '
+                   f'text-anchor="middle">{label}</text>')
+    for i, name in enumerate(names):
+        out.append(f'<text x="{pad + 160 * i}" y="{h - 15}" fill="{COLORS[i % len(COLORS)]}">{name}</text>')
+    out.append("</svg>")
+    with open(path, "w") as f:
+        f.write("\n".join(out) + "\n")

@@ -1,15 +1,31 @@
 #!/usr/bin/env python3
 """The peer, side by side (issue 11, docs/performance.md "The peer"): the
-same idle guests under discv and under KVM + KSM, on the same emulated
-machine (QEMU virt, 4 harts, 2 NUMA nodes, 2 GiB), in one invocation.
+same guests and the same work under discv and under KVM + KSM, on the
+same emulated machine (QEMU virt, 4 harts, 2 GiB; 2 NUMA nodes for idle,
+1 for the others: see nodes()), in one invocation. The works:
 
-Both sides boot the same guest kernel (build/guest/Image) and initramfs
-(build/guest/initramfs.cpio.gz), 128 MiB and one vCPU each. The peer host
-is ci/build-peer.sh's: Debian 13's kernel with kvm.ko, Debian 13's QEMU as
-the VMM (-accel kvm), KSM off, at its defaults, or fast (1000 pages per
-20 ms); its /init (peer/init) launches the guests and samples every
-second. discv runs them with GUEST_INITRD (DISK=0) and the monitor's
-`stats` every second.
+  idle     N guests boot the initramfs (build/guest/initramfs.cpio.gz)
+           and stay idle (discv: DISK=0 with GUEST_INITRD).
+  fileset  Disco's Figure 6 case (make bench-share's): N guests boot the
+           base disk (build/guest/base.img) and each reads the same file
+           set (the first FILESET_MIB MiB of /usr/lib/riscv64-linux-gnu/
+           lib*), then stays idle.
+  tcp      make bench-net's bulk TCP: guest1 sends to guest0 with iperf3
+           -Z for 5 s (Mbit/s).
+  nfs      make bench-net's NFS read: guest0 exports /usr, guest1 reads
+           /usr/lib over NFS and the md5s are compared.
+
+All but idle boot the base disk: discv with DISK=1 and the work's command
+as GUEST_CMD (NET=1 for tcp and nfs); the peer with the base disk as its
+host's virtio disk, each guest's a qcow2 overlay over it (qemu-img create
+-b, the way a KVM user runs it), guests on a Linux bridge through taps
+(tcp, nfs), and the same command typed into each guest's console. Both
+sides boot the same guest kernel (build/guest/Image), 128 MiB and one
+vCPU each. The peer host is ci/build-peer.sh's: Debian 13's kernel with
+kvm.ko, Debian 13's QEMU as the VMM (-accel kvm), KSM off, at its
+defaults, or fast (1000 pages per 20 ms); its /init (peer/init) launches
+the guests and samples every second. discv's side is sampled by the
+monitor's `stats` every second.
 
 The figure compared is what the guests cost the host, `host_mib`: host
 memory in use above the empty host's baseline - discv: hvstat
@@ -18,14 +34,23 @@ host_pages_used minus the pages in use when the hypervisor came up
 before the first VMM started. Beside it for the peer, `vmm_pss_mib`, the
 VMM processes' proportional set sizes. `all_up_s`: from the launch of
 the guests (discv: QEMU's start; the peer: the first VMM's) until every
-guest printed discv-init's marker line; a side whose guests are not all
-up has no memory figure (null), since only confirmed guests count.
+guest printed discv-init's marker line; `all_done_s`: until every guest
+finished the work's command; `disk_read_mib`: the host disk bytes read
+(discv: hvstat disk_host_read_bytes; the peer: its disk's sectors read,
+from /sys/block/vda/stat, since the baseline). A side whose guests are
+not all up, or did not all finish, has no memory figure (null): only
+confirmed guests count.
 
 Writes OUTDIR/peer.json (one entry per measurement, the time series in
-"samples") and OUTDIR/peer.svg (host_mib over time, both systems).
+"samples"), OUTDIR/peer-idle-N.svg (host_mib over time per N, both
+systems), OUTDIR/peer-fileset.svg (host_mib and disk_read_mib per N) and
+each run's console as OUTDIR/peer-WORK-N-discv.log or -ksm-K.log.
 
-usage: peer.py OUTDIR [--smoke] [--seconds S] [N ...]
-       (default N: 1 4 8 16, S: 180; --smoke: N=1, S=10, KSM fast only)
+usage: peer.py OUTDIR [--smoke] [--seconds S] [--work W]... [--ksm K]...
+               [--fileset-mib M] [N ...]
+       (default: every work; N: 1 4 8 16 idle, 1 4 8 fileset, 2 tcp and
+       nfs; S: 180 idle, 120 the others; K: off, default and fast idle,
+       off and fast the others; M: 32; --smoke: idle, N=1, S=10, KSM fast)
 """
 import json
 import os
@@ -39,12 +64,55 @@ import time
 ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
 import hvstat  # noqa: E402  (tests/lib/hvstat.py)
-from chart import line_chart  # noqa: E402  (tests/bench/chart.py)
+from chart import bar_chart, line_chart  # noqa: E402  (tests/bench/chart.py)
+import net  # noqa: E402  (tests/bench/net.py: the network's commands)
+from share import read_cmd  # noqa: E402  (tests/bench/share.py: the file set's reader)
 
 PAGE = 4096
-HARTS, NODES, HOST_MEM_MIB = 4, 2, 2048
+HARTS, HOST_MEM_MIB = 4, 2048
+
+
+def nodes(work):
+    """NUMA nodes of the machine, both sides. Idle: 2, discv's default. The
+    works that boot the base disk: 1, since with 2 nodes QEMU 7.2 wires
+    every virtio interrupt to node 1's PLIC and Debian's 6.12 kernel on
+    the peer host never receives one (its first read of the disk never
+    completes); one node is also make bench-share's machine."""
+    return 2 if work == "idle" else 1
+# The peer host's harts: discv's machine's (QEMU's rv64) with Sscofpmf,
+# without which KVM offers its guests no SBI PMU extension, and Linux 6.1
+# gives user mode the time CSR (its vDSO's clock_gettime) only in its SBI
+# PMU driver: without it, iperf3 and rpc.nfsd die of SIGILL in the guests.
+PEER_CPU = "rv64,sscofpmf=true"
 OPENSBI = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.bin"
 MARKER = "discv-init: user space up"
+WORKS = ["idle", "fileset", "tcp", "nfs"]
+COUNTS = {"idle": [1, 4, 8, 16], "fileset": [1, 4, 8], "tcp": [2], "nfs": [2]}
+TCP_SECONDS = 5
+
+
+def ksm_settings(work):
+    return ["off", "default", "fast"] if work == "idle" else ["off", "fast"]
+
+
+def command(work, fileset_mib):
+    """The shell command a guest runs for the work (not idle), ending in a
+    line "peer-cmd-status=N" both sides look for."""
+    cmd = {"fileset": read_cmd(fileset_mib),
+           "tcp": net.IPERF.format(t=TCP_SECONDS, wait=TCP_SECONDS + 9),
+           "nfs": net.NFS_READ}[work]
+    return cmd
+
+
+def results(work, text):
+    """The work's own figures from the consoles' lines (discv's "[guestK] "
+    prefixes or the peer's "peer: gK| ")."""
+    if work == "tcp":
+        return {"mbit_s": next((float(l.split("MBytes")[1].split()[0]) for l in text
+                                if "receiver" in l and "MBytes" in l), None)}
+    if work == "nfs":	# the typed line's echo has "echo md5-equal;", not the line alone
+        return {"md5_equal": any(re.search(r"(\] |\| )md5-equal\s*$", l) for l in text)}
+    return {}
 
 
 def log(msg):
@@ -74,34 +142,49 @@ def stop(proc):
 # --- discv ------------------------------------------------------------------
 
 UP_LINE = re.compile(r"\[guest(\d+)\] " + re.escape(MARKER))
+DONE_LINE = re.compile(r"\[guest(\d+)\] peer-cmd-status=\d")
 
 
-def guests_up(lines):
-    """{guest: seconds} of the marker lines seen. The monitor's prompt may
-    share a line with a guest's (so the marker is looked for anywhere in
-    a line), and the console ends lines with CR LF."""
-    ups = {}
+def guests_seen(lines, pattern):
+    """{guest: seconds} of the first line of each guest that matches. The
+    monitor's prompt may share a line with a guest's (so the pattern is
+    looked for anywhere in a line), and the console ends lines with CR LF."""
+    seen = {}
     for t, l in list(lines):
-        for m in UP_LINE.finditer(l):
-            ups.setdefault(int(m.group(1)), t)
-    return ups
+        for m in pattern.finditer(l):
+            seen.setdefault(int(m.group(1)), t)
+    return seen
 
 
-def run_discv(build, n, seconds):
+def keep_log(logfile, lines):
+    with open(logfile, "w") as f:
+        f.write("".join(f"{t:7.1f} {l}\n" for t, l in lines))
+
+
+def run_discv(build, n, seconds, work, fileset_mib, logfile):
     with tempfile.TemporaryDirectory(prefix="discv-bench-peer.") as state:
-        env = dict(os.environ, GUESTS=str(n), HARTS=str(HARTS), NODES=str(NODES),
-                   HOST_MEM=f"{HOST_MEM_MIB}M", DISK="0", DISCV_STATE=state,
-                   GUEST_KERNEL=f"{build}/guest/Image",
-                   GUEST_INITRD=f"{build}/guest/initramfs.cpio.gz",
-                   DISCV_BIN=f"{build}/discv.bin", GUEST_CMD=f"sleep {seconds + 600}")
+        env = dict(os.environ, GUESTS=str(n), HARTS=str(HARTS), NODES=str(nodes(work)),
+                   HOST_MEM=f"{HOST_MEM_MIB}M", DISCV_STATE=state,
+                   GUEST_KERNEL=f"{build}/guest/Image", DISCV_BIN=f"{build}/discv.bin")
+        if work == "idle":
+            env.update(DISK="0", GUEST_INITRD=f"{build}/guest/initramfs.cpio.gz",
+                       GUEST_CMD=f"sleep {seconds + 600}")
+        else:
+            env.update(DISK="1", BASE_DISK=f"{build}/guest/base.img", NET="1" if work in ("tcp", "nfs") else "0",
+                       GUEST_CMD=f"{command(work, fileset_mib)}; echo peer-cmd-status=$?; sleep {seconds + 600}")
+            env.pop("GUEST_INITRD", None)
         env.pop("GUEST_CMD_FILE", None)
         proc, lines, start = spawn(["tools/run-qemu.sh"], env)
-        opened, all_up, deadline = False, None, time.monotonic() + seconds + 600
+        opened, all_up, all_done = False, None, None
+        deadline = time.monotonic() + seconds + 600
         while proc.poll() is None and time.monotonic() < deadline:
             time.sleep(1)
-            ups = guests_up(lines)
+            ups = guests_seen(lines, UP_LINE)
             if all_up is None and len(ups) >= n:
                 all_up = max(ups.values())
+            dones = guests_seen(lines, DONE_LINE)
+            if all_done is None and len(dones) >= n:
+                all_done = max(dones.values())
             try:
                 if not opened and any("hypervisor on hart" in l for _, l in lines):
                     proc.stdin.write("\x1d")	# the monitor stays open
@@ -111,33 +194,45 @@ def run_discv(build, n, seconds):
                 proc.stdin.flush()
             except (BrokenPipeError, ValueError):
                 break
-            if all_up is not None and time.monotonic() - start >= seconds:
+            finished = all_up is not None and (work == "idle" or all_done is not None)
+            if finished and time.monotonic() - start >= seconds:
                 break	# sampled from the launch until `seconds`, as the peer is
         stop(proc)
+    keep_log(logfile, lines)
     text = [l for _, l in lines]
     m = next((re.search(r"(\d+) MiB host RAM in \d+ node\(s\), (\d+) MiB free", l) for l in text
               if "MiB host RAM in" in l), None)
     if not m:
         raise RuntimeError("discv did not come up:\n" + "\n".join(text[-20:]))
     baseline_mib = int(m.group(1)) - int(m.group(2))
-    samples = []
+    samples, disk_read = [], None
     for ts, l in lines:
         i = l.find("hvstat: ")
         if i >= 0 and '"vm":"total"' in l:
             tot = json.loads(l[i + len("hvstat: "):])
             samples.append((round(ts, 1), round(tot["host_pages_used"] * PAGE / 2**20 - baseline_mib, 1)))
-    up = len(guests_up(lines))
-    return {"system": "discv", "work": "idle", "guests": n, "ksm": None,
-            "guests_up": up, "all_up_s": round(all_up, 1) if all_up is not None else None,
-            "host_mib": samples[-1][1] if samples and up == n else None,
-            "baseline_mib": baseline_mib, "vmm_pss_mib": None, "samples": samples}
+            disk_read = round(tot.get("disk_host_read_bytes", 0) / 2**20, 1)	# none with DISK=0
+    up = len(guests_seen(lines, UP_LINE))
+    done = len(guests_seen(lines, DONE_LINE)) if work != "idle" else up
+    row = {"system": "discv", "work": work, "guests": n, "ksm": None,
+           "guests_up": up, "all_up_s": round(all_up, 1) if all_up is not None else None,
+           "host_mib": samples[-1][1] if samples and up == n and done == n else None,
+           "baseline_mib": baseline_mib, "vmm_pss_mib": None, "samples": samples}
+    if work != "idle":
+        row.update(guests_done=done, disk_read_mib=disk_read,
+                   all_done_s=round(all_done, 1) if all_done is not None else None,
+                   **results(work, text))
+    if work == "fileset":
+        row["fileset_mib"] = fileset_mib
+    return row
 
 
 # --- the peer ---------------------------------------------------------------
 
-def peer_initrd(build, tmp):
-    """The peer host's initramfs with the guests' images appended as a
-    second cpio (4-byte aligned: Linux looks for the next archive there)."""
+def peer_initrd(build, tmp, fileset_mib):
+    """The peer host's initramfs with the guests' images and the file
+    set's command appended as a second cpio (4-byte aligned: Linux looks
+    for the next archive there)."""
     tools = os.path.join(os.path.expanduser(os.environ.get("DISCV_CACHE", "~/.cache/discv")), "tools")
     tool = sorted(p for p in os.listdir(tools) if p.startswith("gen_init_cpio"))
     if not tool:
@@ -148,6 +243,11 @@ def peer_initrd(build, tmp):
         f.write("dir /guest 0755 0 0\n"
                 f"file /guest/Image {build}/guest/Image 0644 0 0\n"
                 f"file /guest/initramfs.cpio.gz {build}/guest/initramfs.cpio.gz 0644 0 0\n")
+        for work in WORKS[1:]:
+            path = os.path.join(tmp, f"cmd-{work}")
+            with open(path, "w") as c:
+                c.write(command(work, fileset_mib) + "\n")
+            f.write(f"file /guest/cmd-{work} {path} 0644 0 0\n")
     guests = subprocess.run([gen, "-t", "0", lst], check=True, capture_output=True).stdout
     with open(f"{build}/peer/host.cpio.gz", "rb") as f:
         host = f.read()
@@ -157,19 +257,26 @@ def peer_initrd(build, tmp):
     return out
 
 
-def numa_args():
-    per, a = HARTS // NODES, []
-    for n in range(NODES):
-        a += ["-object", f"memory-backend-ram,size={HOST_MEM_MIB // NODES}M,id=mem{n}",
+def numa_args(count):
+    if count == 1:
+        return []
+    per, a = HARTS // count, []
+    for n in range(count):
+        a += ["-object", f"memory-backend-ram,size={HOST_MEM_MIB // count}M,id=mem{n}",
               "-numa", f"node,memdev=mem{n},cpus={n * per}-{(n + 1) * per - 1},nodeid={n}"]
     return a + ["-numa", "dist,src=0,dst=1,val=20"]
 
 
-def run_peer(build, initrd, n, ksm, seconds):
-    cmd = ["qemu-system-riscv64", "-M", "virt", "-cpu", "rv64", "-smp", str(HARTS),
-           "-m", f"{HOST_MEM_MIB}M", *numa_args(), "-nographic", "-bios", OPENSBI,
-           "-kernel", f"{build}/peer/Image", "-initrd", initrd,
-           "-append", f"console=ttyS0 quiet peer.guests={n} peer.ksm={ksm} peer.seconds={seconds}"]
+def run_peer(build, initrd, n, ksm, seconds, work, fileset_mib, logfile):
+    # The base disk on virtio-mmio, as discv's guests see theirs (on the
+    # PCI transport the peer kernel's first read of it never completed).
+    disk = (["-drive", f"file={build}/guest/base.img,if=none,id=base,format=raw,readonly=on",
+             "-device", "virtio-blk-device,drive=base"] if work != "idle" else [])
+    cmd = ["qemu-system-riscv64", "-M", "virt", "-cpu", PEER_CPU, "-smp", str(HARTS),
+           "-m", f"{HOST_MEM_MIB}M", *numa_args(nodes(work)), "-nographic", "-bios", OPENSBI,
+           "-kernel", f"{build}/peer/Image", "-initrd", initrd, *disk,
+           "-append", f"console=ttyS0 quiet peer.guests={n} peer.ksm={ksm} peer.seconds={seconds} "
+                      f"peer.work={work}"]
     proc, lines, _ = spawn(cmd)
     deadline = time.monotonic() + seconds * 4 + 900
     while proc.poll() is None and time.monotonic() < deadline:
@@ -178,34 +285,83 @@ def run_peer(build, initrd, n, ksm, seconds):
             time.sleep(2)
             break
     stop(proc)
+    keep_log(logfile, lines)
     text = [l for _, l in lines]
     err = [l for l in text if l.startswith("peer: error")]
     base = next((int(l.split("=")[1]) for l in text if l.startswith("peer: baseline used_kib=")), None)
     if err or base is None:
         raise RuntimeError("the peer host failed:\n" + "\n".join((err or text)[-20:]))
-    samples, pss, up = [], None, 0
+    samples, pss, up, done, disk_read = [], None, 0, 0, None
     for l in text:
         if l.startswith("peer-sample: "):
             f = dict(kv.split("=") for kv in l[len("peer-sample: "):].split())
             samples.append((float(f["t"]), round((int(f["used_kib"]) - base) / 1024, 1)))
-            pss, up = round(int(f["pss_kib"]) / 1024, 1), int(f["up"])
-    all_up = next((float(l.split()[4]) for l in text if l.startswith("peer: all up after")), None)
-    return {"system": "kvm-ksm", "work": "idle", "guests": n, "ksm": ksm != "off",
-            "ksm_setting": ksm, "guests_up": up, "all_up_s": all_up,
-            "host_mib": samples[-1][1] if samples and up == n else None,
-            "baseline_mib": round(base / 1024, 1), "vmm_pss_mib": pss if up == n else None,
-            "samples": samples,
-            "never_up": [l for l in text if "never came up" in l]}
+            pss, up, done = round(int(f["pss_kib"]) / 1024, 1), int(f["up"]), int(f["done"])
+            disk_read = round(int(f["disk_read_kib"]) / 1024, 1)
+    if work == "idle":
+        done = up
+
+    def after(prefix):
+        return next((float(l.split()[4]) for l in text if l.startswith(prefix)), None)
+    ok = samples and up == n and done == n
+    row = {"system": "kvm-ksm", "work": work, "guests": n, "ksm": ksm != "off",
+           "ksm_setting": ksm, "guests_up": up, "all_up_s": after("peer: all up after"),
+           "host_mib": samples[-1][1] if ok else None,
+           "baseline_mib": round(base / 1024, 1), "vmm_pss_mib": pss if ok else None,
+           "samples": samples,
+           "never_up": [l for l in text if "never came up" in l or "never finished" in l]}
+    if work != "idle":
+        row.update(guests_done=done, disk_read_mib=disk_read,
+                   all_done_s=after("peer: all done after"), **results(work, text))
+    if work == "fileset":
+        row["fileset_mib"] = fileset_mib
+    return row
 
 
-# --- the chart ----------------------------------------------------------------
+# --- the charts and the table -------------------------------------------------
 
-def svg(rows, path):
-    line_chart(path, "What N idle guests cost the host: discv vs KVM + KSM", "seconds since launch",
-               "host MiB above the empty host",
-               [(f'{r["system"]} N={r["guests"]}' +
-                 (f' ksm={r["ksm_setting"]}' if r["system"] != "discv" else ""),
-                 r["samples"], r["system"] != "discv") for r in rows])
+def label(r):
+    return r["system"] + (f' ksm={r["ksm_setting"]}' if r["system"] != "discv" else "")
+
+
+def charts(rows, outdir):
+    for n in sorted({r["guests"] for r in rows if r["work"] == "idle"}):
+        line_chart(os.path.join(outdir, f"peer-idle-{n}.svg"),
+                   f"What {n} idle guest(s) cost the host: discv vs KVM + KSM", "seconds since launch",
+                   "host MiB above the empty host",
+                   [(label(r), r["samples"], r["system"] != "discv")
+                    for r in rows if r["work"] == "idle" and r["guests"] == n])
+    fs = [r for r in rows if r["work"] == "fileset"]
+    if fs:
+        systems = list(dict.fromkeys(label(r) for r in fs))
+        groups = [(f"N={n}", [next((r[key] for r in fs if r["guests"] == n and label(r) == sys_), None)
+                              for sys_ in systems])
+                  for n in sorted({r["guests"] for r in fs}) for key in ("host_mib", "disk_read_mib")]
+        bar_chart(os.path.join(outdir, "peer-fileset.svg"),
+                  f"N guests read the same {fs[0]['fileset_mib']} MiB: host MiB, then host disk MiB read",
+                  systems, groups)
+
+
+def summary(r):
+    extra = {k: r[k] for k in ("all_done_s", "disk_read_mib", "mbit_s", "md5_equal") if k in r}
+    return (f"up {r['guests_up']}/{r['guests']}, all up {r['all_up_s']} s, host_mib {r['host_mib']}, "
+            f"vmm_pss_mib {r['vmm_pss_mib']}" + "".join(f", {k} {v}" for k, v in extra.items()))
+
+
+def table(rows):
+    print("| work | guests | system | KSM | all up | all done | host MiB above baseline | VMM PSS MiB "
+          "| host disk MiB read | result |")
+    print("|---|---:|---|---|---:|---:|---:|---:|---:|---|")
+    for r in rows:
+        ksm = r.get("ksm_setting", "-") if r["system"] != "discv" else "-"
+        idle = r["work"] == "idle"
+        result = (f'{r["mbit_s"]} Mbit/s' if "mbit_s" in r else
+                  f'md5 equal: {r["md5_equal"]}' if "md5_equal" in r else
+                  f'{r["fileset_mib"]} MiB read' if "fileset_mib" in r else "-")
+        print(f'| {r["work"]} | {r["guests"]} | {r["system"]} | {ksm} | {r["all_up_s"]} s | '
+              f'{"-" if idle else str(r["all_done_s"]) + " s"} | {r["host_mib"]} | '
+              f'{r["vmm_pss_mib"] if r["vmm_pss_mib"] is not None else "-"} | '
+              f'{"-" if idle else r["disk_read_mib"]} | {result} |')
 
 
 def main(argv):
@@ -213,48 +369,49 @@ def main(argv):
         print(__doc__, file=sys.stderr)
         return 2
     outdir, args = argv[1], list(argv[2:])
-    smoke, seconds, counts = False, None, []
+    smoke, seconds, works, fileset_mib, counts, ksms = False, None, [], 32, [], []
     while args:
         a = args.pop(0)
         if a == "--smoke":
             smoke = True
         elif a == "--seconds" and args and args[0].isdigit():
             seconds = int(args.pop(0))
+        elif a == "--work" and args and args[0] in WORKS:
+            works.append(args.pop(0))
+        elif a == "--ksm" and args and args[0] in ("off", "default", "fast"):
+            ksms.append(args.pop(0))
+        elif a == "--fileset-mib" and args and args[0].isdigit() and int(args[0]) > 0:
+            fileset_mib = int(args.pop(0))
         elif a.isdigit() and int(a) > 0:
             counts.append(int(a))
         else:
             print(__doc__, file=sys.stderr)
             return 2
-    seconds = seconds or (10 if smoke else 180)
-    counts = counts or ([1] if smoke else [1, 4, 8, 16])
-    settings = ["fast"] if smoke else ["off", "default", "fast"]
+    works = works or (["idle"] if smoke else WORKS)
     build = os.path.join(ROOT, os.environ.get("BUILD", "build"))
     os.makedirs(outdir, exist_ok=True)
     subprocess.run([os.path.join(ROOT, "ci", "build-peer.sh"), f"{build}/peer"], check=True)
     rows = []
     with tempfile.TemporaryDirectory(prefix="discv-bench-peer.") as tmp:
-        initrd = peer_initrd(build, tmp)
-        for n in counts:
-            log(f"discv: {n} idle guest(s), {seconds} s ...")
-            rows.append(run_discv(build, n, seconds))
-            log(f"  all up {rows[-1]['all_up_s']} s, host_mib {rows[-1]['host_mib']}")
-            for ksm in settings:
-                log(f"kvm-ksm: {n} idle guest(s), KSM {ksm}, {seconds} s ...")
-                rows.append(run_peer(build, initrd, n, ksm, seconds))
-                r = rows[-1]
-                log(f"  up {r['guests_up']}/{n}, all up {r['all_up_s']} s, host_mib {r['host_mib']}, "
-                    f"vmm_pss_mib {r['vmm_pss_mib']}")
+        initrd = peer_initrd(build, tmp, fileset_mib)
+        for work in works:
+            secs = seconds or (10 if smoke else 180 if work == "idle" else 120)
+            for n in counts or ([1] if smoke else COUNTS[work]):
+                log(f"discv: {work}, {n} guest(s), {secs} s ...")
+                rows.append(run_discv(build, n, secs, work, fileset_mib,
+                                      os.path.join(outdir, f"peer-{work}-{n}-discv.log")))
+                log("  " + summary(rows[-1]))
+                for ksm in ksms or (["fast"] if smoke else ksm_settings(work)):
+                    log(f"kvm-ksm: {work}, {n} guest(s), KSM {ksm}, {secs} s ...")
+                    rows.append(run_peer(build, initrd, n, ksm, secs, work, fileset_mib,
+                                         os.path.join(outdir, f"peer-{work}-{n}-ksm-{ksm}.log")))
+                    log("  " + summary(rows[-1]))
     with open(os.path.join(outdir, "peer.json"), "w") as f:
         json.dump(rows, f, indent=1)
-    svg(rows, os.path.join(outdir, "peer.svg"))
-    print("| guests | system | KSM | all up | host MiB above baseline | VMM PSS MiB |")
-    print("|---:|---|---|---:|---:|---:|")
-    for r in rows:
-        ksm = r.get("ksm_setting", "-") if r["system"] != "discv" else "-"
-        print(f'| {r["guests"]} | {r["system"]} | {ksm} | {r["all_up_s"]} s | {r["host_mib"]} | '
-              f'{r["vmm_pss_mib"] if r["vmm_pss_mib"] is not None else "-"} |')
-    log(f"-> {outdir}/peer.json, peer.svg")
-    return 0 if all(r["guests_up"] == r["guests"] for r in rows) else 1
+    charts(rows, outdir)
+    table(rows)
+    log(f"-> {outdir}/peer.json, peer-*.svg")
+    return 0 if all(r["host_mib"] is not None for r in rows) else 1
 
 
 if __name__ == "__main__":
