@@ -79,6 +79,8 @@ def nodes(work):
     the peer host never receives one (its first read of the disk never
     completes); one node is also make bench-share's machine."""
     return 2 if work == "idle" else 1
+
+
 # The peer host's harts: discv's machine's (QEMU's rv64) with Sscofpmf,
 # without which KVM offers its guests no SBI PMU extension, and Linux 6.1
 # gives user mode the time CSR (its vDSO's clock_gettime) only in its SBI
@@ -98,10 +100,9 @@ def ksm_settings(work):
 def command(work, fileset_mib):
     """The shell command a guest runs for the work (not idle), ending in a
     line "peer-cmd-status=N" both sides look for."""
-    cmd = {"fileset": read_cmd(fileset_mib),
-           "tcp": net.IPERF.format(t=TCP_SECONDS, wait=TCP_SECONDS + 9),
-           "nfs": net.NFS_READ}[work]
-    return cmd
+    return {"fileset": read_cmd(fileset_mib),
+            "tcp": net.IPERF.format(t=TCP_SECONDS, wait=TCP_SECONDS + 9),
+            "nfs": net.NFS_READ}[work]
 
 
 def results(work, text):
@@ -214,7 +215,7 @@ def run_discv(build, n, seconds, work, fileset_mib, logfile):
             disk_read = round(tot.get("disk_host_read_bytes", 0) / 2**20, 1)	# none with DISK=0
     up = len(guests_seen(lines, UP_LINE))
     done = len(guests_seen(lines, DONE_LINE)) if work != "idle" else up
-    row = {"system": "discv", "work": work, "guests": n, "ksm": None,
+    row = {"system": "discv", "work": work, "guests": n, "ksm": False, "content_share": True,
            "guests_up": up, "all_up_s": round(all_up, 1) if all_up is not None else None,
            "host_mib": samples[-1][1] if samples and up == n and done == n else None,
            "baseline_mib": baseline_mib, "vmm_pss_mib": None, "samples": samples}
