@@ -144,6 +144,9 @@ def stop(proc):
 
 UP_LINE = re.compile(r"\[guest(\d+)\] " + re.escape(MARKER))
 DONE_LINE = re.compile(r"\[guest(\d+)\] peer-cmd-status=\d")
+# A guest whose kernel oopsed or panicked does not count (peer/init: crashed()).
+CRASH = "Oops|Kernel panic|BUG: |Unable to handle kernel"
+CRASH_LINE = re.compile(r"\[guest(\d+)\] .*(" + CRASH + ")")
 
 
 def guests_seen(lines, pattern):
@@ -215,9 +218,11 @@ def run_discv(build, n, seconds, work, fileset_mib, logfile):
             disk_read = round(tot.get("disk_host_read_bytes", 0) / 2**20, 1)	# none with DISK=0
     up = len(guests_seen(lines, UP_LINE))
     done = len(guests_seen(lines, DONE_LINE)) if work != "idle" else up
+    crashed = len(guests_seen(lines, CRASH_LINE))
     row = {"system": "discv", "work": work, "guests": n, "ksm": False, "content_share": True,
-           "guests_up": up, "all_up_s": round(all_up, 1) if all_up is not None else None,
-           "host_mib": samples[-1][1] if samples and up == n and done == n else None,
+           "guests_up": up, "guests_crashed": crashed,
+           "all_up_s": round(all_up, 1) if all_up is not None else None,
+           "host_mib": samples[-1][1] if samples and up == n and done == n and not crashed else None,
            "baseline_mib": baseline_mib, "vmm_pss_mib": None, "samples": samples}
     if work != "idle":
         row.update(guests_done=done, disk_read_mib=disk_read,
@@ -292,25 +297,27 @@ def run_peer(build, initrd, n, ksm, seconds, work, fileset_mib, logfile):
     base = next((int(l.split("=")[1]) for l in text if l.startswith("peer: baseline used_kib=")), None)
     if err or base is None:
         raise RuntimeError("the peer host failed:\n" + "\n".join((err or text)[-20:]))
-    samples, pss, up, done, disk_read = [], None, 0, 0, None
+    samples, pss, up, done, crashed, disk_read = [], None, 0, 0, 0, None
     for l in text:
         if l.startswith("peer-sample: "):
             f = dict(kv.split("=") for kv in l[len("peer-sample: "):].split())
             samples.append((float(f["t"]), round((int(f["used_kib"]) - base) / 1024, 1)))
             pss, up, done = round(int(f["pss_kib"]) / 1024, 1), int(f["up"]), int(f["done"])
+            crashed = int(f["crashed"])
             disk_read = round(int(f["disk_read_kib"]) / 1024, 1)
     if work == "idle":
         done = up
 
     def after(prefix):
         return next((float(l.split()[4]) for l in text if l.startswith(prefix)), None)
-    ok = samples and up == n and done == n
+    ok = samples and up == n and done == n and not crashed
     row = {"system": "kvm-ksm", "work": work, "guests": n, "ksm": ksm != "off",
-           "ksm_setting": ksm, "guests_up": up, "all_up_s": after("peer: all up after"),
+           "ksm_setting": ksm, "guests_up": up, "guests_crashed": crashed,
+           "all_up_s": after("peer: all up after"),
            "host_mib": samples[-1][1] if ok else None,
            "baseline_mib": round(base / 1024, 1), "vmm_pss_mib": pss if ok else None,
            "samples": samples,
-           "never_up": [l for l in text if "never came up" in l or "never finished" in l]}
+           "never_up": [l for l in text if "never came up" in l or "never finished" in l or "crashed:" in l]}
     if work != "idle":
         row.update(guests_done=done, disk_read_mib=disk_read,
                    all_done_s=after("peer: all done after"), **results(work, text))
@@ -344,7 +351,8 @@ def charts(rows, outdir):
 
 
 def summary(r):
-    extra = {k: r[k] for k in ("all_done_s", "disk_read_mib", "mbit_s", "md5_equal") if k in r}
+    extra = {k: r[k] for k in ("guests_crashed", "all_done_s", "disk_read_mib", "mbit_s", "md5_equal")
+             if k in r}
     return (f"up {r['guests_up']}/{r['guests']}, all up {r['all_up_s']} s, host_mib {r['host_mib']}, "
             f"vmm_pss_mib {r['vmm_pss_mib']}" + "".join(f", {k} {v}" for k, v in extra.items()))
 
