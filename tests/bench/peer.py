@@ -342,9 +342,10 @@ def charts(rows, outdir):
     fs = [r for r in rows if r["work"] == "fileset"]
     if fs:
         systems = list(dict.fromkeys(label(r) for r in fs))
-        groups = [(f"N={n}", [next((r[key] for r in fs if r["guests"] == n and label(r) == sys_), None)
-                              for sys_ in systems])
-                  for n in sorted({r["guests"] for r in fs}) for key in ("host_mib", "disk_read_mib")]
+        groups = [(f"N={n} {what}", [next((r[key] for r in fs if r["guests"] == n and label(r) == sys_),
+                                          None) for sys_ in systems])
+                  for n in sorted({r["guests"] for r in fs})
+                  for key, what in (("host_mib", "host"), ("disk_read_mib", "disk"))]
         bar_chart(os.path.join(outdir, "peer-fileset.svg"),
                   f"N guests read the same {fs[0]['fileset_mib']} MiB: host MiB, then host disk MiB read",
                   systems, groups)
