@@ -49,7 +49,7 @@ each run's console as OUTDIR/peer-WORK-N-discv.log or -ksm-K.log.
 usage: peer.py OUTDIR [--smoke] [--seconds S] [--work W]... [--ksm K]...
                [--fileset-mib M] [N ...]
        (default: every work; N: 1 4 8 16 idle, 1 4 8 fileset, 2 tcp and
-       nfs; S: 180 idle, 120 the others; K: off, default and fast idle,
+       nfs; S: 180; K: off, default and fast idle,
        off and fast the others; M: 32; --smoke: idle, N=1, S=10, KSM fast)
 """
 import json
@@ -405,7 +405,7 @@ def main(argv):
     with tempfile.TemporaryDirectory(prefix="discv-bench-peer.") as tmp:
         initrd = peer_initrd(build, tmp, fileset_mib)
         for work in works:
-            secs = seconds or (10 if smoke else 180 if work == "idle" else 120)
+            secs = seconds or (10 if smoke else 180)
             for n in counts or ([1] if smoke else COUNTS[work]):
                 log(f"discv: {work}, {n} guest(s), {secs} s ...")
                 rows.append(run_discv(build, n, secs, work, fileset_mib,
