@@ -81,7 +81,7 @@ help:
 	@echo "                   the memory policy"
 	@echo "  make bench-peer   the same guests and work under discv and under KVM + KSM (a Debian 13"
 	@echo "                   host with kvm.ko and QEMU, booted on the same machine): N idle guests,"
-	@echo "                   N reading the same files, bulk TCP, NFS: boot time, host memory, disk"
+	@echo "                   N reading the same files: boot time, host memory, disk reads"
 	@echo "  make debug        boot under QEMU halted, with gdb-multiarch attached"
 	@echo "  make deps         install the Debian packages discv needs (as root)"
 	@echo "  make all          build hypervisor, guest kernels (patched, stock), initramfs, base disk,"
