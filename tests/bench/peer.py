@@ -172,6 +172,18 @@ def keep_log(logfile, lines):
         f.write("".join(f"{t:7.1f} {l}\n" for t, l in lines))
 
 
+def add_work_fields(row, work, fileset_mib, done, disk_read_mib, all_done_s, text):
+    """The fields a disk or network work adds to a row, the same on both
+    sides: how many guests finished, the host disk read, when the last
+    finished, and what the work's command printed (results())."""
+    if work != "idle":
+        row.update(guests_done=done, disk_read_mib=disk_read_mib, all_done_s=all_done_s,
+                   **results(work, text))
+    if work == "fileset":
+        row["fileset_mib"] = fileset_mib
+    return row
+
+
 def run_discv(build, n, seconds, work, fileset_mib, logfile):
     with tempfile.TemporaryDirectory(prefix="discv-bench-peer.") as state:
         env = dict(os.environ, GUESTS=str(n), HARTS=str(HARTS), NODES=str(nodes(work)),
@@ -231,13 +243,8 @@ def run_discv(build, n, seconds, work, fileset_mib, logfile):
            "all_up_s": round(all_up, 1) if all_up is not None else None,
            "host_mib": samples[-1][1] if samples and up == n and done == n and not crashed else None,
            "baseline_mib": baseline_mib, "vmm_pss_mib": None, "samples": samples}
-    if work != "idle":
-        row.update(guests_done=done, disk_read_mib=disk_read,
-                   all_done_s=round(all_done, 1) if all_done is not None else None,
-                   **results(work, text))
-    if work == "fileset":
-        row["fileset_mib"] = fileset_mib
-    return row
+    return add_work_fields(row, work, fileset_mib, done, disk_read,
+                           round(all_done, 1) if all_done is not None else None, text)
 
 
 # --- the peer ---------------------------------------------------------------
@@ -325,12 +332,8 @@ def run_peer(build, initrd, n, ksm, seconds, work, fileset_mib, logfile):
            "baseline_mib": round(base / 1024, 1), "vmm_pss_mib": pss if ok else None,
            "samples": samples,
            "never_up": [l for l in text if "never came up" in l or "never finished" in l or "crashed:" in l]}
-    if work != "idle":
-        row.update(guests_done=done, disk_read_mib=disk_read,
-                   all_done_s=after("peer: all done after"), **results(work, text))
-    if work == "fileset":
-        row["fileset_mib"] = fileset_mib
-    return row
+    return add_work_fields(row, work, fileset_mib, done, disk_read,
+                           after("peer: all done after"), text)
 
 
 # --- the charts and the table -------------------------------------------------
