@@ -32,19 +32,21 @@ def line_chart(path, title, xlabel, ylabel, series):
         f.write("\n".join(out) + "\n")
 
 
-def bar_chart(path, title, names, groups):
+def bar_chart(path, title, names, groups, one_scale=False):
     """Grouped bars: groups is (label, [value per name]) in order, one bar
     per name in each (None: no bar), the names' colours in a legend.
     Each group is scaled to its own largest value (groups may measure
-    different things), and every bar carries its value."""
+    different things), or, one_scale, all to the largest of all (they
+    measure the same); every bar carries its value."""
     w, h, pad = 760, 380, 60
     per = len(names) + 1
     bw = (w - 2 * pad) / (len(groups) * per)
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="11">',
            f'<text x="{w / 2}" y="18" text-anchor="middle" font-size="12">{title}</text>',
            f'<line x1="{pad}" y1="{h - pad}" x2="{w - pad}" y2="{h - pad}" stroke="black"/>']
+    everything = max((v for _, vs in groups for v in vs if v is not None), default=0) or 1
     for g, (label, values) in enumerate(groups):
-        top = max((v for v in values if v is not None), default=0) or 1
+        top = everything if one_scale else max((v for v in values if v is not None), default=0) or 1
         for i, v in enumerate(values):
             if v is None:
                 continue

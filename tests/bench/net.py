@@ -29,6 +29,9 @@ import tempfile
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import hvstat  # noqa: E402  (tests/lib/hvstat.py)
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import chart  # noqa: E402  (tests/bench/chart.py)
+
 PAGE = 4096
 FILES = "find {d} -type f | sort | xargs cat | md5sum"
 IPERF = ("n=$(hostname); if [ $n = guest0 ]; then iperf3 -s -1 >/dev/null & sleep {wait}; "
@@ -144,19 +147,8 @@ def svg(result, path):
         bars.append(("nfs " + ("remap+pv" if r["remap_and_pv_copy"] else "copy"), r["host_mib_used"]))
     for k, v in result.get("disco8", {}).items():
         bars.append((f"8 VMs {k}", v["host_mib_used"]))
-    w, h, pad = 80 * len(bars) + 80, 320, 50
-    top = max(v for _, v in bars) or 1
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="11">',
-             f'<text x="{w / 2}" y="18" text-anchor="middle">host memory used (MiB) at the end of each run</text>']
-    for i, (label, v) in enumerate(bars):
-        bh = (h - 2 * pad) * v / top
-        x = pad + i * 80
-        parts.append(f'<rect x="{x}" y="{h - pad - bh:.1f}" width="60" height="{bh:.1f}" fill="#48c"/>')
-        parts.append(f'<text x="{x + 30}" y="{h - pad - bh - 3:.1f}" text-anchor="middle">{v:.0f}</text>')
-        parts.append(f'<text x="{x + 30}" y="{h - pad + 14}" text-anchor="middle">{label}</text>')
-    parts.append("</svg>")
-    with open(path, "w") as f:
-        f.write("\n".join(parts))
+    chart.bar_chart(path, "host memory used (MiB) at the end of each run", ["host MiB"],
+                    [(label, [v]) for label, v in bars], one_scale=True)
 
 
 def main(argv):

@@ -19,6 +19,9 @@ import tempfile
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import hvstat  # noqa: E402  (tests/lib/hvstat.py)
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import chart  # noqa: E402  (tests/bench/chart.py)
+
 PAGE = 4096
 
 
@@ -54,23 +57,10 @@ def run(n, share, mib):
 
 
 def svg(rows, path):
-    w, h, pad = 640, 320, 50
-    top = max(max(r["share"]["host_mib_used"], r["noshare"]["host_mib_used"]) for r in rows)
-    bw = (w - 2 * pad) / (len(rows) * 3)
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="12">',
-             f'<text x="{w / 2}" y="18" text-anchor="middle">host memory used (MiB): N guests reading the same files</text>']
-    for i, r in enumerate(rows):
-        for j, (key, color) in enumerate((("noshare", "#c44"), ("share", "#48c"))):
-            v = r[key]["host_mib_used"]
-            bh = (h - 2 * pad) * v / top
-            x = pad + (3 * i + j) * bw
-            parts.append(f'<rect x="{x:.1f}" y="{h - pad - bh:.1f}" width="{bw:.1f}" height="{bh:.1f}" fill="{color}"/>')
-            parts.append(f'<text x="{x + bw / 2:.1f}" y="{h - pad - bh - 3:.1f}" text-anchor="middle">{v:.0f}</text>')
-        parts.append(f'<text x="{pad + (3 * i + 1) * bw:.1f}" y="{h - pad + 16}" text-anchor="middle">N={r["guests"]}</text>')
-    parts.append(f'<text x="{pad}" y="{h - 12}" fill="#c44">SHARE=0</text>')
-    parts.append(f'<text x="{pad + 80}" y="{h - 12}" fill="#48c">sharing</text></svg>')
-    with open(path, "w") as f:
-        f.write("\n".join(parts))
+    chart.bar_chart(path, "host memory used (MiB): N guests reading the same files",
+                    ["SHARE=0", "sharing"],
+                    [(f'N={r["guests"]}', [r["noshare"]["host_mib_used"], r["share"]["host_mib_used"]])
+                     for r in rows], one_scale=True)
 
 
 def main(argv):
