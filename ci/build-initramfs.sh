@@ -41,23 +41,11 @@ newest_busybox() {
 
 # fetch_busybox: download busybox-static from trixie into the cache.
 fetch_busybox() {
-    command -v mmdebstrap >/dev/null || die "mmdebstrap not found (run ci/install-deps.sh)"
-    local mirror dl version dir
-    mirror=$("$here/debian-mirror.sh") || die "cannot determine the Debian mirror"
+    local dl version dir
     mkdir -p "$bbroot"
     dl=$(mktemp -d "$bbroot/.fetch.XXXXXX")
     tmp=$dl
-    log "downloading busybox-static ($suite, riscv64) from $mirror..."
-    # Component main of the plain suite only: -security/-updates are not
-    # needed and not reachable everywhere.
-    if ! mmdebstrap --variant=extract --architectures=riscv64 \
-            --include=busybox-static --skip=cleanup/apt/cache \
-            "$suite" "$dl/root" "deb $mirror $suite main" \
-            > "$dl/mmdebstrap.log" 2>&1; then
-        log "error: mmdebstrap failed; last lines of its log:"
-        tail -n 20 "$dl/mmdebstrap.log" >&2
-        exit 1
-    fi
+    debian_fetch "$dl/root" busybox-static
     local debs=("$dl"/root/var/cache/apt/archives/busybox-static_*.deb)
     [ -f "${debs[0]}" ] || die "busybox-static .deb not found after mmdebstrap"
     version=$(dpkg-deb -f "${debs[0]}" Version)

@@ -75,15 +75,7 @@ tool=$(ls "$cache"/tools/gen_init_cpio-* 2>/dev/null | sort -V | tail -n 1)
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/discv-peer.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
-mirror=$("$here/debian-mirror.sh") || die "cannot determine the Debian mirror"
-log "downloading ${pkgs[*]} and their dependencies ($suite, riscv64)..."
-if ! mmdebstrap --variant=extract --architectures=riscv64 \
-	--include="$(IFS=,; echo "${pkgs[*]}")" --skip=cleanup/apt/cache \
-	"$suite" "$tmp/root" "deb $mirror $suite main" > "$tmp/mmdebstrap.log" 2>&1; then
-	log "error: mmdebstrap failed; last lines of its log:"
-	tail -n 20 "$tmp/mmdebstrap.log" >&2
-	exit 1
-fi
+debian_fetch "$tmp/root" "${pkgs[@]}"
 
 log "unpacking..."
 tree="$tmp/tree"

@@ -145,18 +145,7 @@ dl="$tmp/dl"        # mmdebstrap's scratch tree (all packages + deps)
 tree="$tmp/root"    # the image's tree
 mkdir -p "$tree"
 
-mirror=$("$here/debian-mirror.sh") || die "cannot determine the Debian mirror"
-log "downloading ${#pkgs[@]} packages ($suite, riscv64, main) from $mirror..."
-# Component main of the plain suite only: -security/-updates are not
-# reachable everywhere.
-incl=$(IFS=,; echo "${pkgs[*]}")
-if ! mmdebstrap --variant=extract --architectures=riscv64 \
-        --include="$incl" --skip=cleanup/apt/cache \
-        "$suite" "$dl" "deb $mirror $suite main" > "$tmp/mmdebstrap.log" 2>&1; then
-    log "error: mmdebstrap failed; last lines of its log:"
-    tail -n 20 "$tmp/mmdebstrap.log" >&2
-    exit 1
-fi
+debian_fetch "$dl" "${pkgs[@]}"
 
 log "unpacking ${#pkgs[@]} packages"
 archives="$dl/var/cache/apt/archives"
