@@ -88,19 +88,31 @@ static void disk_page_put(uint64_t block, unsigned node)
 	share_put_base_block(block, node);
 }
 
-/* Swap on the disk with serial discv-swap, if QEMU has one (SWAP=);
- * storage: its bitmap, then SWAP_CLUSTER pages of bounce buffer. */
+/* The swap space's own memory: its bitmap and its slots' hashes, each
+ * in whole pages, then SWAP_CLUSTER pages of bounce buffer. */
+static uint64_t swap_meta_bytes(uint64_t swap_bytes)
+{
+	if (!swap_bytes)
+		return 0;
+	return ((swap_bitmap_bytes(swap_bytes) + PAGE_SIZE - 1) & PAGE_MASK) +
+	       ((swap_hash_bytes(swap_bytes) + PAGE_SIZE - 1) & PAGE_MASK) + SWAP_CLUSTER * PAGE_SIZE;
+}
+
+/* Swap on the disk with serial discv-swap, if QEMU has one (SWAP=), in
+ * storage (swap_meta_bytes of it). */
 static void pager_setup(struct host_blk *swap_disk, uint64_t swap_bytes, uint8_t *storage)
 {
 	struct swap_disk_ops ops = { swap_disk_read, swap_disk_write, swap_disk };
 	uint64_t bitmap_bytes = (swap_bitmap_bytes(swap_bytes) + PAGE_SIZE - 1) & PAGE_MASK;
+	uint64_t hash_bytes = (swap_hash_bytes(swap_bytes) + PAGE_SIZE - 1) & PAGE_MASK;
 	struct guest_memory_pager hooks = { .reclaim = pager_reclaim,
 					    .out_of_memory = vcpu_exit_stop_for_memory };
 
 	if (swap_disk && host_blk_read_only(swap_disk))
 		hyp_panic("the swap disk (serial %s) is read-only", SWAP_SERIAL);
 	swap_init(&swap_space, storage ? swap_bytes : 0, (uint64_t *)storage,
-		  storage ? storage + bitmap_bytes : NULL, &ops);
+		  storage ? (uint32_t *)(storage + bitmap_bytes) : NULL,
+		  storage ? storage + bitmap_bytes + hash_bytes : NULL, &ops);
 	base_disk = host_blk_find("discv-base");
 	if (base_disk && config.share) {
 		hooks.disk_page = disk_page;
@@ -135,12 +147,11 @@ static void memory_init(const void *fdt)
 		ram_pages += platform.mem[i].size >> PAGE_SHIFT;
 	uint64_t content_bytes = config.content_share ? content_storage_bytes(ram_pages, nnodes_of()) : 0;
 	uint64_t content_pa = (share_pa - content_bytes) & PAGE_MASK;
-	/* Below that, the swap space's bitmap and its bounce buffer (the
+	/* Below that, the swap space's bitmap, hashes and bounce buffer (the
 	 * pager's clustered writes need contiguous pages). */
 	struct host_blk *swap_disk = host_blk_find(SWAP_SERIAL);
 	uint64_t swap_bytes = swap_disk ? host_blk_capacity_bytes(swap_disk) : 0;
-	uint64_t swap_meta = swap_bytes ? ((swap_bitmap_bytes(swap_bytes) + PAGE_SIZE - 1) & PAGE_MASK) +
-						  SWAP_CLUSTER * PAGE_SIZE : 0;
+	uint64_t swap_meta = swap_meta_bytes(swap_bytes);
 	uint64_t swap_pa = (content_pa - swap_meta) & PAGE_MASK;
 	/* And below those, the VM table: one struct vm per guest. */
 	uint64_t vms_bytes = config.guests * sizeof(struct vm);

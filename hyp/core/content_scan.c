@@ -105,7 +105,7 @@ static void classify(struct vm *vm, struct candidate *c)
 		content_count_page_table();
 		return;
 	}
-	c->hash = content_hash(page);
+	c->hash = page_hash(page);
 	switch (content_find(node, c->hash, c->hpa, &match)) {
 	case MATCH_SHARED:
 		c->target = match;

@@ -810,7 +810,7 @@ bool guest_memory_promote(struct vm *vm, uint64_t gpa, uint64_t hpa, uint64_t ha
 	spin_lock(&vm->lock);
 	/* Read-only and fenced: its bytes cannot change while we look. */
 	if (private_at_locked(vm, gpa, hpa, &perms) && !(perms & GSTAGE_WRITE) &&
-	    content_hash(pa_to_ptr(hpa)) == hash && !content_page_is_page_table(pa_to_ptr(hpa)) &&
+	    page_hash(pa_to_ptr(hpa)) == hash && !content_page_is_page_table(pa_to_ptr(hpa)) &&
 	    content_promote(host_page_of(vm->host, hpa)->node, hash, hpa, (uint16_t)vm->id, gpa)) {
 		vm->pages_shared++;
 		vm->pages_content_shared++;

@@ -21,11 +21,12 @@
  *      no slot;
  *   5. the rest written, run by run, then SWAPPED and freed.
  *
- * One hart pages at a time (the pager lock, never held by anyone who
- * waits for a fence). A hart that finds it taken waits for the holder,
- * acknowledging its own fences (vm_wait_for_page), and then takes
- * whatever the holder freed. The pager holds no spinlock while it fences
- * or does IO.
+ * One hart pages at a time (the pager lock). The holder keeps it across
+ * its fence and its IO, so nobody may wait for it without acknowledging
+ * fences: a hart that finds it taken waits for the holder in
+ * vm_wait_for_page (which acknowledges its own), and then takes whatever
+ * the holder freed. No vm->lock, nor the swap bitmap's lock, is held across a
+ * fence or a disk request.
  */
 #include "core/guest_memory.h"
 #include "core/pager.h"

@@ -1,6 +1,7 @@
 #include <string.h>
 #include "arch/riscv_defs.h"
 #include "lib/counters.h"
+#include "lib/page_hash.h"
 #include "mem/swap.h"
 
 struct swap_space swap_space;
@@ -12,12 +13,18 @@ uint64_t swap_bitmap_bytes(uint64_t bytes)
 	return (slots + 63) / 64 * 8;
 }
 
-void swap_init(struct swap_space *s, uint64_t bytes, uint64_t *bitmap, uint8_t *bounce,
-	       const struct swap_disk_ops *disk)
+uint64_t swap_hash_bytes(uint64_t bytes)
+{
+	return bytes / PAGE_SIZE * sizeof(uint32_t);
+}
+
+void swap_init(struct swap_space *s, uint64_t bytes, uint64_t *bitmap, uint32_t *hash,
+	       uint8_t *bounce, const struct swap_disk_ops *disk)
 {
 	memset(s, 0, sizeof(*s));
-	s->nslots = bitmap && bounce ? bytes / PAGE_SIZE : 0;
+	s->nslots = bitmap && hash && bounce ? bytes / PAGE_SIZE : 0;
 	s->bitmap = bitmap;
+	s->hash = hash;
 	s->bounce = bounce;
 	if (disk)
 		s->disk = *disk;
@@ -105,8 +112,12 @@ bool swap_write(struct swap_space *s, uint64_t first, const uint64_t *pa, unsign
 	if (!n || n > SWAP_CLUSTER || first + n > s->nslots)
 		return false;
 	spin_lock(&s->bounce_lock);
-	for (unsigned i = 0; i < n; i++)
-		memcpy(s->bounce + (uint64_t)i * PAGE_SIZE, pa_to_ptr(pa[i]), PAGE_SIZE);
+	for (unsigned i = 0; i < n; i++) {
+		uint8_t *page = s->bounce + (uint64_t)i * PAGE_SIZE;
+		memcpy(page, pa_to_ptr(pa[i]), PAGE_SIZE);
+		/* The slot is its writer's until it is freed: no lock needed. */
+		s->hash[first + i] = (uint32_t)page_hash(page);
+	}
 	ok = s->disk.write(s->disk.ctx, first, ptr_to_pa(s->bounce), n);
 	spin_unlock(&s->bounce_lock);
 	__atomic_add_fetch(ok ? &s->write_bytes : &s->io_errors, ok ? (uint64_t)n * PAGE_SIZE : 1,
@@ -120,6 +131,10 @@ bool swap_read(struct swap_space *s, uint64_t slot, uint64_t pa)
 
 	__atomic_add_fetch(ok ? &s->read_bytes : &s->io_errors, ok ? PAGE_SIZE : 1,
 			   __ATOMIC_RELAXED);
+	if (ok && (uint32_t)page_hash(pa_to_ptr(pa)) != s->hash[slot]) {
+		__atomic_add_fetch(&s->checksum_errors, 1, __ATOMIC_RELAXED);
+		return false;	/* not the page that went out */
+	}
 	return ok;
 }
 
@@ -131,4 +146,6 @@ void swap_counters(struct swap_space *s, struct counters *c)
 	counters_u64(c, "swap_write_bytes", __atomic_load_n(&s->write_bytes, __ATOMIC_RELAXED));
 	counters_u64(c, "swap_full", __atomic_load_n(&s->full, __ATOMIC_RELAXED));
 	counters_u64(c, "swap_io_errors", __atomic_load_n(&s->io_errors, __ATOMIC_RELAXED));
+	counters_u64(c, "swap_checksum_errors",
+		     __atomic_load_n(&s->checksum_errors, __ATOMIC_RELAXED));
 }

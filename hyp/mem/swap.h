@@ -12,8 +12,16 @@
  * (a balloon inflate, a free page report, a DMA read over the whole
  * page: the double-paging cases, core/guest_memory.c).
  *
+ * Every slot keeps a 32-bit hash of what was written to it (the low half
+ * of its page_hash: 4 bytes per 4 KiB slot), and a read whose page does
+ * not hash the same fails (hvstat swap_checksum_errors):
+ * a page that comes back wrong - a bad disk, or a slot that a bug let
+ * two pages share - stops its VM with a swap error instead of giving the
+ * guest another page's bytes.
+ *
  * Pure code: the disk is two callbacks (main.c wires the host disk
- * driver; the unit tests an array), the bitmap is plain words.
+ * driver; the unit tests an array), the bitmap and the hashes are plain
+ * words.
  */
 #ifndef DISCV_SWAP_H
 #define DISCV_SWAP_H
@@ -36,23 +44,25 @@ struct swap_disk_ops {
 struct swap_space {
 	struct spinlock lock;		/* the bitmap and counters below */
 	uint64_t *bitmap;		/* one bit per slot, 1 = in use */
+	uint32_t *hash;			/* per slot: what was written, page_hash's low half */
 	uint64_t nslots, used, cursor;	/* cursor: where the next search starts */
 	struct swap_disk_ops disk;
 	uint8_t *bounce;		/* SWAP_CLUSTER pages, contiguous */
 	struct spinlock bounce_lock;	/* one clustered write at a time */
 	/* counters (hvstat) */
 	uint64_t read_bytes, write_bytes, full;	/* full: allocations refused */
-	uint64_t io_errors;
+	uint64_t io_errors, checksum_errors;
 };
 
-/* Bytes of bitmap for a disk of `bytes` (whole pages). */
+/* Bytes of bitmap, and of hashes, for a disk of `bytes` (whole pages). */
 uint64_t swap_bitmap_bytes(uint64_t bytes);
+uint64_t swap_hash_bytes(uint64_t bytes);
 
 /* Sets swap up over a disk of `bytes` (0: no swap: every allocation
- * fails). bitmap: swap_bitmap_bytes(bytes), any contents; bounce:
- * SWAP_CLUSTER contiguous pages. */
-void swap_init(struct swap_space *s, uint64_t bytes, uint64_t *bitmap, uint8_t *bounce,
-	       const struct swap_disk_ops *disk);
+ * fails). bitmap: swap_bitmap_bytes(bytes), hash: swap_hash_bytes(bytes),
+ * any contents; bounce: SWAP_CLUSTER contiguous pages. */
+void swap_init(struct swap_space *s, uint64_t bytes, uint64_t *bitmap, uint32_t *hash,
+	       uint8_t *bounce, const struct swap_disk_ops *disk);
 
 /* Up to `want` (1..SWAP_CLUSTER) consecutive free slots: the first free
  * slot from the cursor on (wrapping) and the free ones right after it.
@@ -68,7 +78,8 @@ bool swap_in_use(struct swap_space *s, uint64_t slot);
  * first..first+n-1 with one request, through the bounce buffer. */
 bool swap_write(struct swap_space *s, uint64_t first, const uint64_t *pa, unsigned n);
 
-/* Reads slot into the page at pa. */
+/* Reads slot into the page at pa. False if the disk failed, or if the
+ * page read is not the page written (its hash differs). */
 bool swap_read(struct swap_space *s, uint64_t slot, uint64_t pa);
 
 /* The one swap space of the machine (main.c sets it up; the pager and

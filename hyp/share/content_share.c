@@ -182,7 +182,7 @@ static void unpublish_locked(uint64_t pa, const struct host_page *p)
 {
 	struct content_table *t = &content.table[p->node];
 	struct content_entry *e =
-		content_table_find_page(t, content_hash(pa_to_ptr(pa)), pa, CONTENT_SHARED);
+		content_table_find_page(t, page_hash(pa_to_ptr(pa)), pa, CONTENT_SHARED);
 
 	if (e) {
 		content_table_remove(t, e);
@@ -231,7 +231,7 @@ bool content_take_back(uint64_t pa, uint16_t vm, uint64_t gpa)
 void content_audit(uint64_t pa)
 {
 	struct host_page *p = host_page_of(content.host, pa);
-	uint64_t hash = content_hash(pa_to_ptr(pa));
+	uint64_t hash = page_hash(pa_to_ptr(pa));
 
 	spin_lock(&content.lock);
 	if (!content_table_find_page(&content.table[p->node], hash, pa, CONTENT_SHARED))

@@ -35,10 +35,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-
-/* The page's 64-bit hash (a multiply-rotate over its 512 words, then
- * an avalanche: one bit changed anywhere changes about half the bits). */
-uint64_t content_hash(const void *page);
+#include "lib/page_hash.h"	/* candidates are found by their page_hash */
 
 /* True if every byte of the page is zero. */
 bool content_page_is_zero(const void *page);

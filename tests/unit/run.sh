@@ -31,13 +31,13 @@ sources() {
 	test_host_pages) echo hyp/mem/host_pages.c hyp/lib/counters.c hyp/lib/format.c hyp/share/share_table.c ;;
 	test_guest_memory|test_content_merge) echo hyp/core/guest_memory.c hyp/mem/host_pages.c \
 		hyp/lib/counters.c hyp/lib/format.c hyp/g-stage/gstage.c \
-		hyp/share/content_share.c hyp/share/content_table.c hyp/mem/swap.c \
+		hyp/share/content_share.c hyp/share/content_table.c hyp/lib/page_hash.c hyp/mem/swap.c \
 		hyp/core/working_set.c hyp/mem/idle_tax.c ;;
 	test_config) echo hyp/guest/config.c hyp/lib/format.c ;;
 	test_format) echo hyp/lib/format.c ;;
 	test_sbi) echo tests/unit/fakes.c hyp/sbi/*.c hyp/core/vcpu_state.c \
 		hyp/core/guest_memory.c hyp/mem/host_pages.c hyp/lib/counters.c hyp/lib/format.c hyp/g-stage/gstage.c \
-		hyp/share/content_share.c hyp/share/content_table.c hyp/mem/swap.c \
+		hyp/share/content_share.c hyp/share/content_table.c hyp/lib/page_hash.c hyp/mem/swap.c \
 		hyp/core/working_set.c hyp/mem/idle_tax.c ;;
 	test_placement) echo hyp/core/placement.c ;;
 	test_runqueue) echo hyp/core/runqueue.c hyp/core/vcpu_state.c ;;
@@ -54,12 +54,12 @@ sources() {
 	test_vnet_hdr) echo hyp/vnet/vnet_hdr.c ;;
 	test_rx_plan) echo hyp/vnet/rx_plan.c ;;
 	test_vnet_offload) echo hyp/vnet/vnet_offload.c ;;
-	test_content_table) echo hyp/share/content_table.c ;;
+	test_content_table) echo hyp/share/content_table.c hyp/lib/page_hash.c ;;
 	test_balloon_parse) echo hyp/balloon/balloon_parse.c ;;
 	test_idle_tax) echo hyp/mem/idle_tax.c ;;
 	test_pager) echo hyp/core/pager.c hyp/core/guest_memory.c hyp/mem/host_pages.c hyp/mem/swap.c \
 		hyp/lib/counters.c hyp/lib/format.c hyp/g-stage/gstage.c \
-		hyp/share/content_share.c hyp/share/content_table.c \
+		hyp/share/content_share.c hyp/share/content_table.c hyp/lib/page_hash.c \
 		hyp/core/working_set.c hyp/mem/idle_tax.c ;;
 	esac
 }

@@ -164,7 +164,7 @@ static void test_promote_merge_and_cow(void)
 	world_init(&w);
 	pa_a = guest_store(w.a, G(3), 0x5a);
 	pa_b = guest_store(w.b, G(9), 0x5a);
-	hash = content_hash(pa_to_ptr(pa_a));
+	hash = page_hash(pa_to_ptr(pa_a));
 	CHECK_EQ(content_find(0, hash, pa_a, &match), MATCH_NONE);	/* A: a hint */
 	CHECK_EQ(content_find(0, hash, pa_b, &match), MATCH_HINT);	/* B finds it */
 	CHECK_EQ(match, pa_a);
@@ -241,7 +241,7 @@ static void test_different_bytes(void)
 	pa_a = guest_store(w.a, G(2), 0x44);
 	pa_b = guest_store(w.b, G(2), 0x44);
 	((unsigned char *)pa_to_ptr(pa_b))[4095] = 0x45;	/* one byte differs */
-	hash = content_hash(pa_to_ptr(pa_a));
+	hash = page_hash(pa_to_ptr(pa_a));
 	CHECK(guest_memory_write_protect(w.a, G(2), pa_a));
 	guest_memory_sync(w.a);
 	CHECK(guest_memory_promote(w.a, G(2), pa_a, hash));
@@ -253,7 +253,7 @@ static void test_different_bytes(void)
 	content_put(pa_a);
 	/* A promotion checks the hash again: a page changed since its hint
 	 * is not promoted. */
-	CHECK(!guest_memory_promote(w.b, G(2), pa_b, content_hash(pa_to_ptr(pa_a))));
+	CHECK(!guest_memory_promote(w.b, G(2), pa_b, page_hash(pa_to_ptr(pa_a))));
 	CHECK_EQ(content_find(0, hash, pa_b, &match), MATCH_SHARED);
 	content_put(match);
 	world_destroy(&w);
@@ -270,7 +270,7 @@ static void test_page_table_never_promoted(void)
 	uint64_t *pte = pa_to_ptr(hpa);
 	pte[0] = (0x80200ULL << 10) | 0xef;
 	pte[1] = (0x80201ULL << 10) | 0xef;
-	hash = content_hash(pte);
+	hash = page_hash(pte);
 	CHECK(guest_memory_write_protect(w.a, G(4), hpa));
 	guest_memory_sync(w.a);
 	CHECK(!guest_memory_promote(w.a, G(4), hpa, hash));
@@ -317,7 +317,7 @@ static void test_rmap_and_release(void)
 	pa_a = guest_store(w.a, G(7), 0x66);
 	guest_store(w.b, G(7), 0x66);
 	pa_b2 = guest_store(w.b, G(8), 0x66);	/* the same bytes twice in B */
-	hash = content_hash(pa_to_ptr(pa_a));
+	hash = page_hash(pa_to_ptr(pa_a));
 	CHECK(guest_memory_write_protect(w.a, G(7), pa_a));
 	guest_memory_sync(w.a);
 	CHECK(guest_memory_promote(w.a, G(7), pa_a, hash));
@@ -347,7 +347,7 @@ static void test_pin_blocks_take_back(void)
 
 	world_init(&w);
 	pa_a = guest_store(w.a, G(2), 0x12);
-	hash = content_hash(pa_to_ptr(pa_a));
+	hash = page_hash(pa_to_ptr(pa_a));
 	CHECK(guest_memory_write_protect(w.a, G(2), pa_a));
 	guest_memory_sync(w.a);
 	CHECK(guest_memory_promote(w.a, G(2), pa_a, hash));

@@ -27,13 +27,13 @@ static void test_hash(void)
 
 	fill_random(a, 1);
 	memcpy(b, a, sizeof(a));
-	CHECK_EQ(content_hash(a), content_hash(b));	/* equal bytes, equal hash */
+	CHECK_EQ(page_hash(a), page_hash(b));	/* equal bytes, equal hash */
 	/* Every single-bit change, in every word (a sample of bits), changes
 	 * the hash, and by about half its bits. */
 	for (unsigned w = 0; w < 512; w++)
 		for (unsigned bit = 0; bit < 64; bit += 7) {
 			b[w] ^= 1ULL << bit;
-			uint64_t d = content_hash(a) ^ content_hash(b);
+			uint64_t d = page_hash(a) ^ page_hash(b);
 			CHECK(d != 0);
 			flips_total += (unsigned)__builtin_popcountll(d);
 			trials++;
@@ -43,10 +43,10 @@ static void test_hash(void)
 	/* Swapping two words changes it (a sum of words would not). */
 	b[3] = a[4];
 	b[4] = a[3];
-	CHECK(content_hash(a) != content_hash(b));
+	CHECK(page_hash(a) != page_hash(b));
 	/* The zero page has a hash like any other. */
 	memset(b, 0, sizeof(b));
-	CHECK(content_hash(b) != 0);
+	CHECK(page_hash(b) != 0);
 }
 
 static void test_zero(void)

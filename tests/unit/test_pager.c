@@ -87,6 +87,7 @@ struct world {
 	struct test_ram r;
 	void *content;
 	uint64_t *bitmap;
+	uint32_t *hash;
 	uint8_t *bounce;
 	struct vm *vm;
 };
@@ -100,8 +101,9 @@ static void world_init_sharing(struct world *w, unsigned slots, bool content_sha
 	w->content = calloc(1, content_storage_bytes(w->r.pages, 1));
 	CHECK(content_init(&w->r.hm, w->content, w->r.pages, content_sharing));
 	w->bitmap = malloc(swap_bitmap_bytes((uint64_t)slots * PAGE_SIZE) + 8);
+	w->hash = malloc(swap_hash_bytes((uint64_t)slots * PAGE_SIZE) + 8);
 	w->bounce = aligned_alloc(PAGE_SIZE, SWAP_CLUSTER * PAGE_SIZE);
-	swap_init(&swap_space, (uint64_t)slots * PAGE_SIZE, w->bitmap, w->bounce, &ops);
+	swap_init(&swap_space, (uint64_t)slots * PAGE_SIZE, w->bitmap, w->hash, w->bounce, &ops);
 	guest_memory_set_pager(&hooks);
 	pager_init(false);
 	w->vm = aligned_alloc(16384, sizeof(struct vm));
@@ -134,6 +136,7 @@ static void world_destroy(struct world *w)
 	free(w->vm);
 	free(w->content);
 	free(w->bitmap);
+	free(w->hash);
 	free(w->bounce);
 	test_ram_destroy(&w->r);
 	vms = NULL;
@@ -185,10 +188,11 @@ static void guest_uses(struct vm *vm, unsigned n)
 static void test_slots(void)
 {
 	uint64_t bitmap[2], first, again;
+	uint32_t hash[100];
 	uint8_t bounce[1];
 	struct swap_space s;
 
-	swap_init(&s, 100 * PAGE_SIZE, bitmap, bounce, NULL);
+	swap_init(&s, 100 * PAGE_SIZE, bitmap, hash, bounce, NULL);
 	CHECK_EQ(s.nslots, 100);
 	CHECK_EQ(swap_alloc(&s, 16, &first), 16);
 	CHECK_EQ(first, 0);
@@ -218,7 +222,7 @@ static void test_slots(void)
 	CHECK_EQ(swap_alloc(&s, 4, &first), 1);
 	CHECK(first == 99 || first == 0);
 	/* No swap at all. */
-	swap_init(&s, 0, NULL, NULL, NULL);
+	swap_init(&s, 0, NULL, NULL, NULL, NULL);
 	CHECK_EQ(swap_alloc(&s, 1, &first), 0);
 }
 
@@ -355,6 +359,34 @@ static void test_write_error_keeps_pages(void)
 	CHECK_EQ(swap_space.io_errors, 1);
 	for (unsigned n = 0; n < 16; n++)
 		CHECK(mapped(w.vm, n) && guest_check(w.vm, n));
+	world_destroy(&w);
+}
+
+/* A page that comes back from its slot with other bytes than went out
+ * (the disk, or a slot two pages shared) is refused, not mapped: the
+ * touch fails with a swap error (the VM would stop), the page stays
+ * swapped, and once the slot holds the page again it comes back whole. */
+static void test_corrupt_slot_is_refused(void)
+{
+	struct world w;
+	uint64_t slot, hpa;
+
+	world_init(&w, DISK_SLOTS);
+	for (unsigned n = 0; n < 16; n++)
+		guest_fill(w.vm, n);
+	CHECK(pager_reclaim(w.vm, SWAP_CLUSTER) >= SWAP_CLUSTER);
+	CHECK(!mapped(w.vm, 3));
+	CHECK(guest_memory_swapped_slot(w.vm, G(3), &slot));	/* where page 3 went */
+	guest_memory_swapped_done(w.vm, G(3), slot);
+	disk[slot][100] ^= 1;	/* one bit */
+	CHECK_EQ(guest_memory_touch(w.vm, G(3), &hpa), TOUCH_SWAP_FAILED);
+	CHECK_EQ(swap_space.checksum_errors, 1);
+	CHECK(!mapped(w.vm, 3) && guest_memory_is_swapped(w.vm, G(3)));
+	disk[slot][100] ^= 1;
+	CHECK(guest_check(w.vm, 3));
+	CHECK_EQ(swap_space.checksum_errors, 1);
+	for (unsigned n = 0; n < 16; n++)
+		CHECK(guest_check(w.vm, n));
 	world_destroy(&w);
 }
 
@@ -642,6 +674,7 @@ int main(void)
 	RUN(test_zero_victim_swapped_without_sharing);
 	RUN(test_swap_full);
 	RUN(test_write_error_keeps_pages);
+	RUN(test_corrupt_slot_is_refused);
 	RUN(test_touch_waits_for_busy_page);
 	RUN(test_release_during_swap_out);
 	RUN(test_swap_begin_unmaps);
