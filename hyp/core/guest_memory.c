@@ -404,6 +404,11 @@ static bool reclaim_for(struct vm *vm)
 }
 
 #define RECLAIM_TRIES 16
+/* A change that found the VM's deferred drops full waits for a fence
+ * (drop_room_locked). A vCPU's fault returns to the guest, whose exit
+ * ends with that fence; a device's or the loader's touch has no exit to
+ * wait for, and fences itself, this many times at most. */
+#define DROP_ROOM_SYNCS 2
 
 /* The two touches: look up (mapping on first touch) and, for a write,
  * break sharing, all under one hold of the VM's lock, so a vCPU that
@@ -416,7 +421,7 @@ static enum touch_result touch(struct vm *vm, uint64_t gpa, uint64_t *hpa, bool 
 	enum touch_result result;
 
 	uint64_t marker = 0;
-	unsigned reclaims = 0;
+	unsigned reclaims = 0, syncs = 0;
 
 	if (!guest_memory_contains(vm, page_gpa, PAGE_SIZE))
 		return TOUCH_NOT_RAM;
@@ -430,6 +435,10 @@ static enum touch_result touch(struct vm *vm, uint64_t gpa, uint64_t *hpa, bool 
 			result = page_in(vm, page_gpa, marker);
 		else if (result == TOUCH_OK)
 			return result;
+		if (result == TOUCH_RETRY && syncs++ < DROP_ROOM_SYNCS) {
+			guest_memory_sync(vm);	/* empties the fenced drops */
+			continue;
+		}
 		if (result == TOUCH_NO_MEMORY && reclaims++ < RECLAIM_TRIES && reclaim_for(vm))
 			continue;
 		if ((result == TOUCH_NO_MEMORY || result == TOUCH_SWAP_FAILED) && pager.out_of_memory)
@@ -572,9 +581,12 @@ bool guest_memory_map_shared(struct vm *vm, uint64_t gpa, uint64_t shared_pa,
 	struct gstage_old old;
 	uint64_t hpa;
 
+	unsigned syncs = 0;
+
 	if ((gpa & ~PAGE_MASK) || !guest_memory_contains(vm, gpa, PAGE_SIZE) || !s ||
 	    retired_full(retired))
 		return false;
+again:
 	spin_lock(&vm->lock);
 	uint64_t marker = gstage_marker(&vm->gstage, gpa);
 	while (away_kind(marker) == AWAY_BUSY) {
@@ -590,7 +602,10 @@ bool guest_memory_map_shared(struct vm *vm, uint64_t gpa, uint64_t shared_pa,
 		}
 		if (!drop_room_locked(vm, hpa)) {
 			spin_unlock(&vm->lock);
-			return false;	/* after a fence */
+			if (syncs++ == DROP_ROOM_SYNCS)
+				return false;
+			guest_memory_sync(vm);	/* empties the fenced drops */
+			goto again;		/* and looks again: the lock was dropped */
 		}
 	}
 	if (s->origin == PAGE_SHARED_CONTENT && !content_rmap_add(shared_pa, (uint16_t)vm->id, gpa)) {

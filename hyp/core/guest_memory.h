@@ -56,7 +56,9 @@ enum touch_result guest_memory_touch(struct vm *vm, uint64_t gpa, uint64_t *hpa)
  * the check and the copy happen under one hold of the VM's lock, so *hpa
  * is always a page that only this VM maps, writable. If a copy was made,
  * the VM owes a fence (guest_memory_sync) before the guest is told that
- * the written data is there. TOUCH_RETRY: as guest_memory_fault. */
+ * the written data is there. If the copy finds the VM's deferred drops
+ * full, the touch fences the VM itself (there is no exit to wait for) and
+ * tries again; TOUCH_RETRY only if they stay full. */
 enum touch_result guest_memory_touch_writable(struct vm *vm, uint64_t gpa, uint64_t *hpa);
 
 /*
@@ -113,8 +115,9 @@ void guest_memory_free_retired(struct vm *vm, struct retired_pages *r);
  * (and executable) at page-aligned gpa in place of whatever was there,
  * and counts the new mapping in its owner record. A private page it
  * replaced goes to *retired, which must have room (!retired_full); a
- * shared page it replaced waits on the VM's deferred drops (false if
- * those are full: sync and try again). The
+ * shared page it replaced waits on the VM's deferred drops (if those are
+ * full, it fences the VM to empty them, acknowledging its own vCPU's
+ * fences as every touch may, and looks again; false if they stay full). The
  * change owes a fence whenever something was mapped there before, a
  * shared page included: pay it (guest_memory_sync or _free_retired)
  * before telling the guest the new contents are there. False if gpa is

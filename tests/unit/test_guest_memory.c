@@ -879,8 +879,37 @@ static void test_drops_under_contention(void)
 	CHECK(gstage_lookup(&vm->gstage, gpa, &hpa, NULL));
 	CHECK_EQ(hpa, s);
 	CHECK_EQ(vm->shared_drops_full, 1);
-	vm->shared_drops.count = 0;
-	host_page_of(&r.hm, s)->mappings = 1;		/* what the fake entries held */
+	/* A device's write, or a shared mapping, has no exit to wait for: it
+	 * fences itself. With drops that no fence can empty it gives up; with
+	 * drops merely not fenced yet, it empties them and goes on. */
+	uint64_t other = shared_page(&r, 6, 'E');
+	CHECK_EQ(guest_memory_touch_writable(vm, gpa, &hpa), TOUCH_RETRY);
+	CHECK(!guest_memory_map_shared(vm, gpa, other, &retired));
+	unsigned full_before = vm->shared_drops_full;
+	uint64_t gen = __atomic_add_fetch(&vm->gstage.changed, 1, __ATOMIC_RELAXED);
+	for (unsigned i = 0; i < DEFERRED_DROPS_MAX; i++)
+		vm->shared_drops.drop[i].fence_gen = gen;	/* the next fence covers them */
+	host_page_of(&r.hm, s)->mappings += DEFERRED_DROPS_MAX;	/* what they hold */
+	CHECK(guest_memory_map_shared(vm, gpa, other, &retired));
+	CHECK(gstage_lookup(&vm->gstage, gpa, &hpa, NULL) && hpa == other);
+	CHECK(vm->shared_drops_full > full_before);	/* it did find them full */
+	guest_memory_sync(vm);
+	CHECK_EQ(vm->shared_drops.count, 0);
+	/* The same for the device's write over the shared page: its copy. */
+	vm->shared_drops.count = DEFERRED_DROPS_MAX;
+	gen = __atomic_add_fetch(&vm->gstage.changed, 1, __ATOMIC_RELAXED);
+	for (unsigned i = 0; i < DEFERRED_DROPS_MAX; i++) {
+		vm->shared_drops.drop[i].pa = other;
+		vm->shared_drops.drop[i].fence_gen = gen;
+	}
+	host_page_of(&r.hm, other)->mappings += DEFERRED_DROPS_MAX;
+	full_before = vm->shared_drops_full;
+	CHECK_EQ(guest_memory_touch_writable(vm, gpa, &hpa), TOUCH_OK);
+	CHECK(hpa != other && hpa != s);		/* its own copy */
+	CHECK(vm->shared_drops_full > full_before);
+	guest_memory_sync(vm);
+	CHECK_EQ(vm->shared_drops.count, 0);
+	CHECK_EQ(host_page_of(&r.hm, other)->mappings, 0);	/* nothing leaked */
 	guest_memory_release(vm);
 	vm_delete(vm);
 	test_ram_destroy(&r);
