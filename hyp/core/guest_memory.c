@@ -458,6 +458,29 @@ enum touch_result guest_memory_touch_writable(struct vm *vm, uint64_t gpa, uint6
 	return touch(vm, gpa, hpa, true);
 }
 
+/*
+ * Fault-around, best effort: every neighbour in the block that was never
+ * touched (unmapped, no marker) gets a zeroed page, while pages are free.
+ * The guest did not ask for these: a neighbour that is swapped or left to
+ * the disk stays so until the guest touches it, and when memory runs out
+ * the rest stay unmapped - no reclaim, no swap-in, never a stopped VM.
+ */
+static void fault_around(struct vm *vm, uint64_t block, uint64_t skip)
+{
+	uint64_t hpa;
+	unsigned perms;
+
+	spin_lock(&vm->lock);
+	for (uint64_t g = block; g < block + FAULT_AROUND_BYTES; g += PAGE_SIZE) {
+		if (g == skip || !guest_memory_contains(vm, g, PAGE_SIZE) ||
+		    gstage_lookup(&vm->gstage, g, &hpa, &perms) || gstage_marker(&vm->gstage, g))
+			continue;
+		if (map_private_locked(vm, g, &hpa) != TOUCH_OK)
+			break;
+	}
+	spin_unlock(&vm->lock);
+}
+
 enum touch_result guest_memory_fault(struct vm *vm, uint64_t gpa, bool store, bool *spurious)
 {
 	uint64_t page_gpa = gpa & PAGE_MASK, hpa;
@@ -502,11 +525,7 @@ enum touch_result guest_memory_fault(struct vm *vm, uint64_t gpa, bool store, bo
 		return TOUCH_RETRY;	/* the guest faults again, and finds a page */
 	if (result != TOUCH_OK || was_mapped)
 		return result;
-	/* Fault-around, best effort: a neighbour outside RAM or without
-	 * memory stays unmapped. */
-	for (uint64_t g = block; g < block + FAULT_AROUND_BYTES; g += PAGE_SIZE)
-		if (g != page_gpa)
-			guest_memory_touch(vm, g, &hpa);
+	fault_around(vm, block, page_gpa);
 	return result;
 }
 

@@ -492,6 +492,22 @@ static void test_fault_in(void)
 	test_ram_destroy(&r);
 }
 
+static unsigned reclaims, stops;
+static uint64_t count_reclaim(struct vm *vm, uint64_t want)
+{
+	(void)vm;
+	(void)want;
+	reclaims++;
+	return 0;	/* nothing to take */
+}
+
+static void count_stop(struct vm *vm, enum touch_result why)
+{
+	(void)vm;
+	(void)why;
+	stops++;
+}
+
 static void test_fault_in_edges(void)
 {
 	struct test_ram r;
@@ -524,6 +540,27 @@ static void test_fault_in_edges(void)
 	CHECK_EQ(vm->pages_mapped, 6);
 	guest_memory_release(vm);
 	CHECK_EQ(host_pages_free_count(&r.hm), 8);
+	vm_delete(vm);
+	test_ram_destroy(&r);
+
+	/* With a pager: a neighbour is never worth a reclaim, let alone a
+	 * stopped VM. gpa's own page asks the pager (which finds nothing
+	 * here); its neighbours take what is free and stop there. */
+	const struct guest_memory_pager hooks = { .reclaim = count_reclaim,
+						  .out_of_memory = count_stop };
+	guest_memory_set_pager(&hooks);
+	test_ram_init(&r, 8, 1);
+	vm = vm_new(&r.hm, 0, 0);
+	reclaims = stops = 0;
+	CHECK_EQ(fault_in(vm, RAM_BASE + 0xf000, &hpa), TOUCH_OK);
+	CHECK_EQ(vm->pages_mapped, 6);
+	CHECK_EQ(reclaims, 0);
+	CHECK_EQ(stops, 0);
+	CHECK_EQ(fault_in(vm, RAM_BASE + 0x1e000, &hpa), TOUCH_NO_MEMORY);
+	CHECK_EQ(reclaims, 1);		/* for gpa itself, once */
+	CHECK_EQ(stops, 0);		/* the fault path's caller decides */
+	guest_memory_set_pager(&(struct guest_memory_pager){ 0 });
+	guest_memory_release(vm);
 	vm_delete(vm);
 	test_ram_destroy(&r);
 }
