@@ -218,6 +218,7 @@ def run_discv(build, n, seconds, work, fileset_mib, logfile):
             except (BrokenPipeError, ValueError):
                 break
             finished = all_up is not None and (work == "idle" or all_done is not None)
+            finished = finished or bool(guests_seen(lines, CRASH_LINE))	# it never will
             if finished and time.monotonic() - start >= seconds:
                 break	# sampled from the launch until `seconds`, as the peer is
         stop(proc)
