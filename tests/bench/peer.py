@@ -38,8 +38,11 @@ guest printed discv-init's marker line; `all_done_s`: until every guest
 finished the work's command; `disk_read_mib`: the host disk bytes read
 (discv: hvstat disk_host_read_bytes; the peer: its disk's sectors read,
 from /sys/block/vda/stat, since the baseline). A side whose guests are
-not all up, or did not all finish, has no memory figure (null): only
-confirmed guests count.
+not all up, or did not all finish, or one of whose guests' kernels
+oopsed or panicked (`guests_crashed`), has no memory figure (null): only
+confirmed guests count. The exit status is 1 if a row has no figure for
+any other reason than a crashed peer guest (a finding about the peer,
+which the table shows as "guest crashed").
 
 Writes OUTDIR/peer.json (one entry per measurement, the time series in
 "samples"), OUTDIR/peer-idle-N.svg (host_mib over time per N, both
