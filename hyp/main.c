@@ -90,12 +90,22 @@ static void disk_page_put(uint64_t block, unsigned node)
 
 /* The swap space's own memory: its bitmap and its slots' hashes, each
  * in whole pages, then SWAP_CLUSTER pages of bounce buffer. */
+static uint64_t swap_bitmap_pages_bytes(uint64_t swap_bytes)
+{
+	return (swap_bitmap_bytes(swap_bytes) + PAGE_SIZE - 1) & PAGE_MASK;
+}
+
+static uint64_t swap_hash_pages_bytes(uint64_t swap_bytes)
+{
+	return (swap_hash_bytes(swap_bytes) + PAGE_SIZE - 1) & PAGE_MASK;
+}
+
 static uint64_t swap_meta_bytes(uint64_t swap_bytes)
 {
 	if (!swap_bytes)
 		return 0;
-	return ((swap_bitmap_bytes(swap_bytes) + PAGE_SIZE - 1) & PAGE_MASK) +
-	       ((swap_hash_bytes(swap_bytes) + PAGE_SIZE - 1) & PAGE_MASK) + SWAP_CLUSTER * PAGE_SIZE;
+	return swap_bitmap_pages_bytes(swap_bytes) + swap_hash_pages_bytes(swap_bytes) +
+	       SWAP_CLUSTER * PAGE_SIZE;
 }
 
 /* Swap on the disk with serial discv-swap, if QEMU has one (SWAP=), in
@@ -103,8 +113,8 @@ static uint64_t swap_meta_bytes(uint64_t swap_bytes)
 static void pager_setup(struct host_blk *swap_disk, uint64_t swap_bytes, uint8_t *storage)
 {
 	struct swap_disk_ops ops = { swap_disk_read, swap_disk_write, swap_disk };
-	uint64_t bitmap_bytes = (swap_bitmap_bytes(swap_bytes) + PAGE_SIZE - 1) & PAGE_MASK;
-	uint64_t hash_bytes = (swap_hash_bytes(swap_bytes) + PAGE_SIZE - 1) & PAGE_MASK;
+	uint64_t bitmap_bytes = swap_bitmap_pages_bytes(swap_bytes);
+	uint64_t hash_bytes = swap_hash_pages_bytes(swap_bytes);
 	struct guest_memory_pager hooks = { .reclaim = pager_reclaim,
 					    .out_of_memory = vcpu_exit_stop_for_memory };
 

@@ -468,12 +468,11 @@ enum touch_result guest_memory_touch_writable(struct vm *vm, uint64_t gpa, uint6
 static void fault_around(struct vm *vm, uint64_t block, uint64_t skip)
 {
 	uint64_t hpa;
-	unsigned perms;
 
 	spin_lock(&vm->lock);
 	for (uint64_t g = block; g < block + FAULT_AROUND_BYTES; g += PAGE_SIZE) {
 		if (g == skip || !guest_memory_contains(vm, g, PAGE_SIZE) ||
-		    gstage_lookup(&vm->gstage, g, &hpa, &perms) || gstage_marker(&vm->gstage, g))
+		    gstage_lookup(&vm->gstage, g, NULL, NULL) || gstage_marker(&vm->gstage, g))
 			continue;
 		if (map_private_locked(vm, g, &hpa) != TOUCH_OK)
 			break;
@@ -599,7 +598,6 @@ bool guest_memory_map_shared(struct vm *vm, uint64_t gpa, uint64_t shared_pa,
 	struct host_page *s = host_page_of(vm->host, shared_pa), *p;
 	struct gstage_old old;
 	uint64_t hpa;
-
 	unsigned syncs = 0;
 
 	if ((gpa & ~PAGE_MASK) || !guest_memory_contains(vm, gpa, PAGE_SIZE) || !s ||

@@ -220,8 +220,8 @@ def run_discv(build, n, seconds, work, fileset_mib, logfile):
                 proc.stdin.flush()
             except (BrokenPipeError, ValueError):
                 break
-            finished = all_up is not None and (work == "idle" or all_done is not None)
-            finished = finished or bool(guests_seen(lines, CRASH_LINE))	# it never will
+            finished = (all_up is not None and (work == "idle" or all_done is not None) or
+                        bool(guests_seen(lines, CRASH_LINE)))	# a crashed guest never will
             if finished and time.monotonic() - start >= seconds:
                 break	# sampled from the launch until `seconds`, as the peer is
         stop(proc)
@@ -388,9 +388,9 @@ def table(rows):
         why = ("guest crashed" if r["guests_crashed"] else
                "not up" if r["guests_up"] < r["guests"] else
                "not done" if not idle and r.get("guests_done", 0) < r["guests"] else None)
-        result = (why or f'{r["mbit_s"]} Mbit/s' if "mbit_s" in r else
-                  why or f'md5 equal: {r["md5_equal"]}' if "md5_equal" in r else
-                  why or f'{r["fileset_mib"]} MiB read' if "fileset_mib" in r else why or "-")
+        result = why or (f'{r["mbit_s"]} Mbit/s' if "mbit_s" in r else
+                         f'md5 equal: {r["md5_equal"]}' if "md5_equal" in r else
+                         f'{r["fileset_mib"]} MiB read' if "fileset_mib" in r else "-")
         print(f'| {r["work"]} | {r["guests"]} | {r["system"]} | {ksm} | {s(r["all_up_s"], " s")} | '
               f'{"-" if idle else s(r["all_done_s"], " s")} | {why or s(r["host_mib"])} | '
               f'{s(r["vmm_pss_mib"])} | {"-" if idle else s(r["disk_read_mib"])} | {result} |')
