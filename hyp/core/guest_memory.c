@@ -54,10 +54,15 @@ static void free_table_page(void *ctx, uint64_t pa)
 	host_page_free(vm->host, pa);
 }
 
-/* The G-stage's remote fence: every vCPU of the VM (vm.c). */
+/* The G-stage's remote fence: every vCPU of the VM (vm.c), then every
+ * hypervisor access to guest pages that another hart had open - a device
+ * delivering into this VM from a hart that runs no vCPU of it is not
+ * reached by the fence, and may hold an address of the page being taken
+ * (vm.h, vm_access_begin). */
 static void remote_fence(void *ctx)
 {
 	vm_flush_gstage(ctx);
+	vm_wait_for_accesses();
 }
 
 void guest_memory_init(struct vm *vm)
@@ -413,7 +418,9 @@ static bool reclaim_for(struct vm *vm)
 /* The two touches: look up (mapping on first touch) and, for a write,
  * break sharing, all under one hold of the VM's lock, so a vCPU that
  * breaks the same page's sharing meanwhile cannot leave *hpa pointing at
- * the shared page. */
+ * the shared page. The access is opened before the lock is taken (a
+ * change made after the lookup then sees it open) and stays open on
+ * TOUCH_OK; every wait, fence or page-in happens with it closed. */
 static enum touch_result touch(struct vm *vm, uint64_t gpa, uint64_t *hpa, bool for_write)
 {
 	uint64_t page_gpa = gpa & PAGE_MASK;
@@ -426,11 +433,14 @@ static enum touch_result touch(struct vm *vm, uint64_t gpa, uint64_t *hpa, bool 
 	if (!guest_memory_contains(vm, page_gpa, PAGE_SIZE))
 		return TOUCH_NOT_RAM;
 	for (;;) {
+		vm_access_begin();
 		spin_lock(&vm->lock);
 		result = touch_locked(vm, page_gpa, hpa, &perms, &marker);
 		if (for_write && result == TOUCH_OK && !(perms & GSTAGE_WRITE))
 			result = break_cow_locked(vm, page_gpa, *hpa, hpa);
 		spin_unlock(&vm->lock);
+		if (result != TOUCH_OK)
+			vm_access_end();
 		if (result == TOUCH_AWAY)
 			result = page_in(vm, page_gpa, marker);
 		else if (result == TOUCH_OK)
@@ -456,6 +466,11 @@ enum touch_result guest_memory_touch(struct vm *vm, uint64_t gpa, uint64_t *hpa)
 enum touch_result guest_memory_touch_writable(struct vm *vm, uint64_t gpa, uint64_t *hpa)
 {
 	return touch(vm, gpa, hpa, true);
+}
+
+void guest_memory_touch_end(void)
+{
+	vm_access_end();
 }
 
 /*
@@ -549,6 +564,7 @@ static bool guest_copy(struct vm *vm, uint64_t gpa, void *buf, size_t len, bool 
 			memcpy((char *)pa_to_ptr(hpa) + offset, p, chunk);
 		else
 			memcpy(p, (char *)pa_to_ptr(hpa) + offset, chunk);
+		guest_memory_touch_end();
 		p += chunk;
 		gpa += chunk;
 		len -= chunk;

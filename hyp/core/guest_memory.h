@@ -36,13 +36,16 @@ enum touch_result {
 
 /*
  * Hypervisor accesses to guest RAM (devices, SBI calls, the loader) get a
- * host address from the two functions below and may use it until the
- * hart next acknowledges a fence: before it enters the guest again, or
- * inside a synchronous fence of its own (guest_memory_sync, gstage_sync,
- * an SBI RFENCE). A page unmapped from a running VM is freed only after a
- * G-stage fence that every loaded vCPU of the VM has acknowledged, so no
- * page can be freed under code that holds its address - as long as no
- * code holds one across such a fence (docs/concurrency.md, "Host
+ * host address from the two functions below, which open an access on
+ * this hart (on TOUCH_OK only), and use it for one load, store or copy
+ * within that page; then guest_memory_touch_end closes it. In between the
+ * hart takes no lock, waits for nothing and fences nothing. A page is
+ * taken from a VM (merged, swapped out, remapped, freed) only after a
+ * G-stage fence that every loaded vCPU of the VM has acknowledged and
+ * that waited for every access open on another hart when it began (the
+ * hart that writes into a VM's page may run no vCPU of that VM: a
+ * network frame is delivered by its sender's hart). So no page is taken
+ * under an access that holds its address (docs/concurrency.md, "Host
  * addresses handed out").
  */
 
@@ -60,6 +63,9 @@ enum touch_result guest_memory_touch(struct vm *vm, uint64_t gpa, uint64_t *hpa)
  * full, the touch fences the VM itself (there is no exit to wait for) and
  * tries again; TOUCH_RETRY only if they stay full. */
 enum touch_result guest_memory_touch_writable(struct vm *vm, uint64_t gpa, uint64_t *hpa);
+
+/* Closes the access that a touch's TOUCH_OK opened: the bytes are there. */
+void guest_memory_touch_end(void);
 
 /*
  * The guest-page fault path: resolves a fault at gpa for a store

@@ -181,6 +181,56 @@ void vm_wait_for_page(void)
 	vcpu_ack_own_requests();
 }
 
+/* Each hart's accesses to guest pages by host address: the count of
+ * those opened and closed, odd while one is open. Only its hart writes a
+ * count; a waiter reads every other. One cache line each. */
+static struct {
+	uint64_t count;
+} __attribute__((aligned(64))) accesses[MAX_HARTS];
+static uint64_t access_waits;	/* waits that found an access open */
+
+void vm_access_begin(void)
+{
+	uint64_t *c = &accesses[this_hart()->index].count;
+
+	if (*c & 1)
+		hyp_panic("guest page access opened inside another");
+	/* Relaxed: the VM's lock, taken next for the lookup, publishes it
+	 * to any change made after the lookup (its release orders it). */
+	__atomic_store_n(c, *c + 1, __ATOMIC_RELAXED);
+}
+
+void vm_access_end(void)
+{
+	uint64_t *c = &accesses[this_hart()->index].count;
+
+	/* Release: the access's bytes are there before a waiter goes on. */
+	__atomic_store_n(c, *c + 1, __ATOMIC_RELEASE);
+}
+
+void vm_wait_for_accesses(void)
+{
+	unsigned self = this_hart()->index;
+
+	for (unsigned i = 0; i < nharts; i++) {
+		uint64_t seen = __atomic_load_n(&accesses[i].count, __ATOMIC_ACQUIRE);
+		if (!(seen & 1))
+			continue;
+		if (i == self)
+			hyp_panic("a fence inside this hart's own guest page access");
+		__atomic_add_fetch(&access_waits, 1, __ATOMIC_RELAXED);
+		/* An open access is a lookup and a copy of one page at most:
+		 * it ends without waiting for anything, this hart included. */
+		while (__atomic_load_n(&accesses[i].count, __ATOMIC_ACQUIRE) == seen)
+			__asm__ volatile("nop");
+	}
+}
+
+uint64_t vm_access_waits(void)
+{
+	return __atomic_load_n(&access_waits, __ATOMIC_RELAXED);
+}
+
 /* Makes every hart that runs one of vm's vCPUs leave the guest soon. */
 static void kick_vcpus(struct vm *vm)
 {

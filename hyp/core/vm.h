@@ -178,6 +178,24 @@ void vm_flush_gstage(struct vm *vm);
  */
 void vm_wait_for_page(void);
 
+/*
+ * The hypervisor's own accesses to guest pages by host address (a
+ * device's DMA, an SBI call's copy: guest_memory_touch* to
+ * guest_memory_touch_end). A hart opens one before it looks the page up
+ * and closes it when its load or store is done; it never waits, fences or
+ * opens another in between. A G-stage fence covers only the VM's vCPUs,
+ * and the hart that writes a frame into a receiver's buffer runs the
+ * sender's vCPU (or none: the uplink): so every fence that lets a page be
+ * taken from a VM (merged, swapped out, remapped, freed) also waits, with
+ * vm_wait_for_accesses, until each access that was open on another hart
+ * when it began has closed (docs/concurrency.md, "Host addresses handed
+ * out").
+ */
+void vm_access_begin(void);
+void vm_access_end(void);
+void vm_wait_for_accesses(void);
+uint64_t vm_access_waits(void);	/* hvstat access_waits: waits that found one open */
+
 /* Adds a device; false if the VM has VM_MAX_DEVICES already. */
 bool vm_add_device(struct vm *vm, const struct vm_device *d);
 

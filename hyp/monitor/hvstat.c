@@ -109,6 +109,7 @@ size_t hvstat_format_total(char *buf, size_t size, const struct host_memory *hm)
 	counters_begin(&c, buf, size);
 	counters_string(&c, "vm", "total");
 	host_pages_counters(hm, &c);
+	counters_u64(&c, "access_waits", vm_access_waits());
 	if (guests_disk_host_read_bytes(&disk_bytes)) {
 		counters_u64(&c, "disk_host_read_bytes", disk_bytes);
 		counters_u64(&c, "host_disk_interrupts", host_blk_interrupts());

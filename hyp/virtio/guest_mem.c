@@ -53,6 +53,7 @@ static bool mem_access(struct vm *vm, uint64_t gpa, void *buf, size_t len, bool 
 			   : guest_memory_touch(vm, gpa, &hpa)) != TOUCH_OK)
 			return false;
 		access_word((char *)pa_to_ptr(hpa) + (gpa & ~PAGE_MASK), buf, len, write);
+		guest_memory_touch_end();
 		return true;
 	}
 	return write ? guest_copy_to(vm, gpa, buf, len) : guest_copy_from(vm, buf, gpa, len);

@@ -9,6 +9,7 @@
 #include "core/guest_memory.h"
 #include "host_ram.h"
 #include "unit.h"
+#include "fake_accesses.h"
 #include "core/vm.h"
 
 #define RAM_BASE 0x80000000UL
@@ -137,7 +138,7 @@ static void test_touch(void)
 	uint64_t hpa = 0, hpa2 = 0, got = 0;
 	unsigned perms = 0;
 
-	CHECK_EQ(guest_memory_touch(vm, RAM_BASE + 0x1234, &hpa), TOUCH_OK);
+	CHECK_EQ(device_touch(vm, RAM_BASE + 0x1234, &hpa), TOUCH_OK);
 	CHECK_EQ(hpa & (PAGE_SIZE - 1), 0);
 	struct host_page *p = host_page_of(&r.hm, hpa);
 	if (!CHECK(p != NULL))
@@ -165,9 +166,9 @@ static void test_touch(void)
 	}
 
 	/* A second touch anywhere in the page: the same page, no allocation. */
-	CHECK_EQ(guest_memory_touch(vm, RAM_BASE + 0x1fff, &hpa2), TOUCH_OK);
+	CHECK_EQ(device_touch(vm, RAM_BASE + 0x1fff, &hpa2), TOUCH_OK);
 	CHECK_EQ(hpa2, hpa);
-	CHECK_EQ(guest_memory_touch(vm, RAM_BASE + 0x1000, &hpa2), TOUCH_OK);
+	CHECK_EQ(device_touch(vm, RAM_BASE + 0x1000, &hpa2), TOUCH_OK);
 	CHECK_EQ(hpa2, hpa);
 	CHECK_EQ(vm->pages_mapped, 1);
 	CHECK_EQ(p->mappings, 1);
@@ -175,26 +176,26 @@ static void test_touch(void)
 
 	/* Data written through the hpa stays (touch does not re-zero). */
 	memset(pa_to_ptr(hpa), 0x3c, PAGE_SIZE);
-	CHECK_EQ(guest_memory_touch(vm, RAM_BASE + 0x1000, &hpa2), TOUCH_OK);
+	CHECK_EQ(device_touch(vm, RAM_BASE + 0x1000, &hpa2), TOUCH_OK);
 	CHECK_EQ(*(unsigned char *)pa_to_ptr(hpa2 + 100), 0x3c);
 
 	/* The next page is another page. */
-	CHECK_EQ(guest_memory_touch(vm, RAM_BASE + 0x2000, &hpa2), TOUCH_OK);
+	CHECK_EQ(device_touch(vm, RAM_BASE + 0x2000, &hpa2), TOUCH_OK);
 	CHECK(hpa2 != hpa);
 	CHECK_EQ(host_page_of(&r.hm, hpa2)->gpa, RAM_BASE + 0x2000);
 	CHECK_EQ(vm->pages_mapped, 2);
 
 	/* The first and last page of RAM; outside RAM. */
-	CHECK_EQ(guest_memory_touch(vm, RAM_BASE, &hpa2), TOUCH_OK);
-	CHECK_EQ(guest_memory_touch(vm, RAM_END - 1, &hpa2), TOUCH_OK);
+	CHECK_EQ(device_touch(vm, RAM_BASE, &hpa2), TOUCH_OK);
+	CHECK_EQ(device_touch(vm, RAM_END - 1, &hpa2), TOUCH_OK);
 	CHECK_EQ(host_page_of(&r.hm, hpa2)->gpa, RAM_END - PAGE_SIZE);
 	CHECK_EQ(vm->pages_mapped, 4);
 	uint64_t free_before = host_pages_free_count(&r.hm);
-	CHECK_EQ(guest_memory_touch(vm, RAM_END, &hpa2), TOUCH_NOT_RAM);
-	CHECK_EQ(guest_memory_touch(vm, RAM_BASE - 1, &hpa2), TOUCH_NOT_RAM);
-	CHECK_EQ(guest_memory_touch(vm, 0, &hpa2), TOUCH_NOT_RAM);
-	CHECK_EQ(guest_memory_touch(vm, 1UL << 41, &hpa2), TOUCH_NOT_RAM);
-	CHECK_EQ(guest_memory_touch(vm, UINT64_MAX, &hpa2), TOUCH_NOT_RAM);
+	CHECK_EQ(device_touch(vm, RAM_END, &hpa2), TOUCH_NOT_RAM);
+	CHECK_EQ(device_touch(vm, RAM_BASE - 1, &hpa2), TOUCH_NOT_RAM);
+	CHECK_EQ(device_touch(vm, 0, &hpa2), TOUCH_NOT_RAM);
+	CHECK_EQ(device_touch(vm, 1UL << 41, &hpa2), TOUCH_NOT_RAM);
+	CHECK_EQ(device_touch(vm, UINT64_MAX, &hpa2), TOUCH_NOT_RAM);
 	CHECK_EQ(vm->pages_mapped, 4);
 	CHECK_EQ(host_pages_free_count(&r.hm), free_before);
 	CHECK(!gstage_lookup(&vm->gstage, RAM_END, NULL, NULL));
@@ -212,25 +213,25 @@ static void test_touch_no_memory(void)
 	struct vm *vm = vm_new(&r.hm, 0, 0);
 	uint64_t hpa = 0;
 
-	CHECK_EQ(guest_memory_touch(vm, RAM_BASE, &hpa), TOUCH_OK);
+	CHECK_EQ(device_touch(vm, RAM_BASE, &hpa), TOUCH_OK);
 	CHECK_EQ(host_pages_free_count(&r.hm), 1);
 	/* The next 2 MiB needs a new leaf table besides the page: the page is
 	 * allocated, the table is not, and the page must go back. */
-	CHECK_EQ(guest_memory_touch(vm, RAM_BASE + (2UL << 20), &hpa), TOUCH_NO_MEMORY);
+	CHECK_EQ(device_touch(vm, RAM_BASE + (2UL << 20), &hpa), TOUCH_NO_MEMORY);
 	CHECK_EQ(host_pages_free_count(&r.hm), 1);
 	CHECK_EQ(r.hm.used_by_origin[PAGE_GUEST_PRIVATE], 1);
 	CHECK_EQ(vm->pages_mapped, 1);
 	CHECK(!gstage_lookup(&vm->gstage, RAM_BASE + (2UL << 20), NULL, NULL));
 	/* The same 2 MiB still has room for one page... */
-	CHECK_EQ(guest_memory_touch(vm, RAM_BASE + PAGE_SIZE, &hpa), TOUCH_OK);
+	CHECK_EQ(device_touch(vm, RAM_BASE + PAGE_SIZE, &hpa), TOUCH_OK);
 	CHECK_EQ(host_pages_free_count(&r.hm), 0);
 	CHECK_EQ(vm->pages_mapped, 2);
 	/* ...and then none. */
-	CHECK_EQ(guest_memory_touch(vm, RAM_BASE + 2 * PAGE_SIZE, &hpa), TOUCH_NO_MEMORY);
+	CHECK_EQ(device_touch(vm, RAM_BASE + 2 * PAGE_SIZE, &hpa), TOUCH_NO_MEMORY);
 	CHECK_EQ(vm->pages_mapped, 2);
 	CHECK(!gstage_lookup(&vm->gstage, RAM_BASE + 2 * PAGE_SIZE, NULL, NULL));
 	/* Pages already mapped are still fine without free memory. */
-	CHECK_EQ(guest_memory_touch(vm, RAM_BASE + 10, &hpa), TOUCH_OK);
+	CHECK_EQ(device_touch(vm, RAM_BASE + 10, &hpa), TOUCH_OK);
 
 	/* Copies fail part-way: what fitted was copied. */
 	char buf[3 * 4096];
@@ -269,11 +270,11 @@ static void test_copies(void)
 	CHECK_MEM(dst, src, n);
 	/* The bytes are where the G-stage says: check through each hpa. */
 	for (size_t off = 0; off < n; off += 997) {
-		CHECK_EQ(guest_memory_touch(vm, gpa + off, &hpa), TOUCH_OK);
+		CHECK_EQ(device_touch(vm, gpa + off, &hpa), TOUCH_OK);
 		CHECK_EQ(*(unsigned char *)pa_to_ptr(hpa + ((gpa + off) & (PAGE_SIZE - 1))), src[off]);
 	}
 	/* Around the copy, the pages are still zero. */
-	CHECK_EQ(guest_memory_touch(vm, RAM_BASE, &hpa), TOUCH_OK);
+	CHECK_EQ(device_touch(vm, RAM_BASE, &hpa), TOUCH_OK);
 	CHECK(all_zero(pa_to_ptr(hpa), PAGE_SIZE - 10));
 	/* A sub-range at an odd offset. */
 	memset(dst, 0, sizeof(dst));
@@ -344,7 +345,7 @@ static void test_release(void)
 	bool ok = true;
 
 	for (uint64_t g = RAM_BASE; g < RAM_END; g += PAGE_SIZE) {
-		ok = guest_memory_touch(vm, g, &hpa) == TOUCH_OK && ok;
+		ok = device_touch(vm, g, &hpa) == TOUCH_OK && ok;
 		*(uint64_t *)pa_to_ptr(hpa) = g;	/* dirty every page */
 	}
 	CHECK(ok);
@@ -372,7 +373,7 @@ static void test_release(void)
 	CHECK_EQ(not_free, 0);
 
 	/* The VM can start over; its pages come back zeroed. */
-	CHECK_EQ(guest_memory_touch(vm, RAM_BASE + PAGE_SIZE, &hpa), TOUCH_OK);
+	CHECK_EQ(device_touch(vm, RAM_BASE + PAGE_SIZE, &hpa), TOUCH_OK);
 	CHECK(all_zero(pa_to_ptr(hpa), PAGE_SIZE));
 	CHECK_EQ(vm->pages_mapped, 1);
 	guest_memory_release(vm);
@@ -398,8 +399,8 @@ static void test_two_vms(void)
 
 	CHECK(guest_copy_to(a, RAM_BASE, msg_a, sizeof(msg_a)));
 	CHECK(guest_copy_to(b, RAM_BASE, msg_b, sizeof(msg_b)));
-	CHECK_EQ(guest_memory_touch(a, RAM_BASE, &ha), TOUCH_OK);
-	CHECK_EQ(guest_memory_touch(b, RAM_BASE, &hb), TOUCH_OK);
+	CHECK_EQ(device_touch(a, RAM_BASE, &ha), TOUCH_OK);
+	CHECK_EQ(device_touch(b, RAM_BASE, &hb), TOUCH_OK);
 	CHECK(ha != hb);
 	CHECK_EQ(host_page_of(&r.hm, ha)->vm, 0);
 	CHECK_EQ(host_page_of(&r.hm, hb)->vm, 1);
@@ -447,7 +448,7 @@ static void test_fault_in(void)
 
 	CHECK_EQ(FAULT_AROUND_BYTES, 64 * 1024);
 	/* A neighbour mapped before keeps its page. */
-	CHECK_EQ(guest_memory_touch(vm, block + 3 * PAGE_SIZE, &neighbour), TOUCH_OK);
+	CHECK_EQ(device_touch(vm, block + 3 * PAGE_SIZE, &neighbour), TOUCH_OK);
 	memset(pa_to_ptr(neighbour), 0x42, PAGE_SIZE);
 
 	CHECK_EQ(fault_in(vm, block + 5 * PAGE_SIZE + 0x123, &hpa), TOUCH_OK);
@@ -589,7 +590,7 @@ static void test_local_remote(void)
 	unsigned on_node[4] = { 0 };
 	bool ok = true;
 	for (unsigned i = 0; i < 10; i++) {
-		ok = guest_memory_touch(vm, RAM_BASE + i * PAGE_SIZE, &hpa) == TOUCH_OK && ok;
+		ok = device_touch(vm, RAM_BASE + i * PAGE_SIZE, &hpa) == TOUCH_OK && ok;
 		on_node[host_page_of(&r.hm, hpa)->node]++;
 		ok = vm->pages_local + vm->pages_remote == vm->pages_mapped && ok;
 	}
@@ -603,13 +604,13 @@ static void test_local_remote(void)
 	CHECK_EQ(vm->pages_remote, 7);
 	CHECK_EQ(r.hm.node[2].free_pages, 16 - 7);
 	/* Touching mapped pages again changes no counter. */
-	CHECK_EQ(guest_memory_touch(vm, RAM_BASE + 4 * PAGE_SIZE + 8, &hpa), TOUCH_OK);
+	CHECK_EQ(device_touch(vm, RAM_BASE + 4 * PAGE_SIZE + 8, &hpa), TOUCH_OK);
 	CHECK_EQ(vm->pages_local, 3);
 	CHECK_EQ(vm->pages_remote, 7);
 
 	/* Another VM homed on node 2: its pages are local there. */
 	struct vm *b = vm_new(&r.hm, 6, 2);
-	CHECK_EQ(guest_memory_touch(b, RAM_BASE, &hpa), TOUCH_OK);
+	CHECK_EQ(device_touch(b, RAM_BASE, &hpa), TOUCH_OK);
 	CHECK_EQ(host_page_of(&r.hm, hpa)->node, 2);
 	CHECK_EQ(b->pages_local, 1);
 	CHECK_EQ(b->pages_remote, 0);
@@ -627,7 +628,7 @@ static void test_local_remote(void)
 	CHECK_EQ(r.hm.node[2].free_pages, 16);
 
 	/* Touched again after the release: the counters start over. */
-	CHECK_EQ(guest_memory_touch(vm, RAM_BASE, &hpa), TOUCH_OK);
+	CHECK_EQ(device_touch(vm, RAM_BASE, &hpa), TOUCH_OK);
 	CHECK_EQ(vm->pages_local, 1);
 	CHECK_EQ(vm->pages_remote, 0);
 	guest_memory_release(vm);
@@ -781,7 +782,7 @@ static void test_retired_after_fence(void)
 	struct retired_pages retired;
 	uint64_t gpa = RAM_BASE + 0x3000, s = shared_page(&r, 3, 'S'), priv = 0;
 
-	CHECK_EQ(guest_memory_touch(vm, gpa, &priv), TOUCH_OK);
+	CHECK_EQ(device_touch(vm, gpa, &priv), TOUCH_OK);
 	uint64_t free_before = host_pages_free_count(&r.hm);
 	retired_init(&retired);
 	CHECK(guest_memory_map_shared(vm, gpa, s, &retired));
@@ -920,7 +921,7 @@ static void test_drops_under_contention(void)
 	 * fences itself. With drops that no fence can empty it gives up; with
 	 * drops merely not fenced yet, it empties them and goes on. */
 	uint64_t other = shared_page(&r, 6, 'E');
-	CHECK_EQ(guest_memory_touch_writable(vm, gpa, &hpa), TOUCH_RETRY);
+	CHECK_EQ(device_touch_writable(vm, gpa, &hpa), TOUCH_RETRY);
 	CHECK(!guest_memory_map_shared(vm, gpa, other, &retired));
 	unsigned full_before = vm->shared_drops_full;
 	uint64_t gen = __atomic_add_fetch(&vm->gstage.changed, 1, __ATOMIC_RELAXED);
@@ -941,7 +942,7 @@ static void test_drops_under_contention(void)
 	}
 	host_page_of(&r.hm, other)->mappings += DEFERRED_DROPS_MAX;
 	full_before = vm->shared_drops_full;
-	CHECK_EQ(guest_memory_touch_writable(vm, gpa, &hpa), TOUCH_OK);
+	CHECK_EQ(device_touch_writable(vm, gpa, &hpa), TOUCH_OK);
 	CHECK(hpa != other && hpa != s);		/* its own copy */
 	CHECK(vm->shared_drops_full > full_before);
 	guest_memory_sync(vm);
@@ -957,7 +958,7 @@ static uint64_t fill_guest_page(struct vm *vm, uint64_t gpa, char b)
 {
 	uint64_t hpa = 0;
 
-	CHECK_EQ(guest_memory_touch_writable(vm, gpa, &hpa), TOUCH_OK);
+	CHECK_EQ(device_touch_writable(vm, gpa, &hpa), TOUCH_OK);
 	memset(pa_to_ptr(hpa), b, PAGE_SIZE);
 	return hpa;
 }

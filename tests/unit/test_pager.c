@@ -18,6 +18,7 @@
 #include "share/content_share.h"
 #include "host_ram.h"
 #include "unit.h"
+#include "fake_accesses.h"
 
 #define RAM_BASE 0x80000000UL
 #define RAM_SIZE (1UL << 20)	/* 256 guest pages */
@@ -148,7 +149,7 @@ static void guest_fill(struct vm *vm, unsigned n)
 {
 	uint64_t hpa;
 
-	CHECK_EQ(guest_memory_touch_writable(vm, G(n), &hpa), TOUCH_OK);
+	CHECK_EQ(device_touch_writable(vm, G(n), &hpa), TOUCH_OK);
 	memset(pa_to_ptr(hpa), 0x40 + (int)n, PAGE_SIZE);
 	((uint8_t *)pa_to_ptr(hpa))[n] = (uint8_t)n;
 }
@@ -158,7 +159,7 @@ static bool guest_check(struct vm *vm, unsigned n)
 	uint64_t hpa;
 	const uint8_t *p;
 
-	if (guest_memory_touch(vm, G(n), &hpa) != TOUCH_OK)
+	if (device_touch(vm, G(n), &hpa) != TOUCH_OK)
 		return false;
 	p = pa_to_ptr(hpa);
 	for (unsigned i = 0; i < PAGE_SIZE; i++)
@@ -293,7 +294,7 @@ static void test_zero_victim_is_shared(void)
 
 	world_init(&w, DISK_SLOTS);
 	for (unsigned n = 0; n < 16; n++)
-		CHECK_EQ(guest_memory_touch_writable(w.vm, G(n), &hpa), TOUCH_OK);	/* zero */
+		CHECK_EQ(device_touch_writable(w.vm, G(n), &hpa), TOUCH_OK);	/* zero */
 	CHECK(pager_reclaim(w.vm, SWAP_CLUSTER) >= SWAP_CLUSTER);
 	CHECK_EQ(w.vm->pager_zero, 16);
 	CHECK_EQ(w.vm->pages_zero, 16);
@@ -314,12 +315,12 @@ static void test_zero_victim_swapped_without_sharing(void)
 
 	world_init_sharing(&w, DISK_SLOTS, false);
 	for (unsigned n = 0; n < 16; n++)
-		CHECK_EQ(guest_memory_touch_writable(w.vm, G(n), &hpa), TOUCH_OK);
+		CHECK_EQ(device_touch_writable(w.vm, G(n), &hpa), TOUCH_OK);
 	CHECK(pager_reclaim(w.vm, SWAP_CLUSTER) >= SWAP_CLUSTER);
 	CHECK_EQ(w.vm->pager_zero, 0);
 	CHECK(w.vm->pages_swapped >= SWAP_CLUSTER);
 	for (unsigned n = 0; n < 16; n++) {
-		CHECK_EQ(guest_memory_touch(w.vm, G(n), &hpa), TOUCH_OK);
+		CHECK_EQ(device_touch(w.vm, G(n), &hpa), TOUCH_OK);
 		CHECK(all_zero(pa_to_ptr(hpa), PAGE_SIZE));
 	}
 	world_destroy(&w);
@@ -379,7 +380,7 @@ static void test_corrupt_slot_is_refused(void)
 	CHECK(guest_memory_swapped_slot(w.vm, G(3), &slot));	/* where page 3 went */
 	guest_memory_swapped_done(w.vm, G(3), slot);
 	disk[slot][100] ^= 1;	/* one bit */
-	CHECK_EQ(guest_memory_touch(w.vm, G(3), &hpa), TOUCH_SWAP_FAILED);
+	CHECK_EQ(device_touch(w.vm, G(3), &hpa), TOUCH_SWAP_FAILED);
 	CHECK_EQ(swap_space.checksum_errors, 1);
 	CHECK(!mapped(w.vm, 3) && guest_memory_is_swapped(w.vm, G(3)));
 	disk[slot][100] ^= 1;
@@ -484,6 +485,50 @@ static void test_swap_begin_unmaps(void)
 	world_destroy(&w);
 }
 
+/* A device's store into a page being swapped out, from a hart that runs
+ * no vCPU of the VM (a frame delivered by its sender's hart): it looked
+ * the page up before the unmap and stores after it. The unmap's fence
+ * waits for that access, so the slot gets the stored bytes; without the
+ * wait it got the old ones and the store went to a page about to be
+ * freed. */
+static uint64_t store_page;
+static void device_stores(void)
+{
+	((uint8_t *)pa_to_ptr(store_page))[100] = 0x99;
+	guest_memory_touch_end();
+}
+
+static void test_swap_out_waits_for_device_store(void)
+{
+	struct world w;
+	struct pager_victim v[1];
+	unsigned dropped;
+	uint64_t slot, hpa;
+
+	world_init(&w, DISK_SLOTS);
+	guest_fill(w.vm, 7);
+	CHECK_EQ(guest_memory_pick_victims(w.vm, false, G(7), v, 1, 256, &dropped), 1);
+	CHECK_EQ(guest_memory_touch_writable(w.vm, G(7), &store_page), TOUCH_OK);	/* device */
+	CHECK_EQ(store_page, v[0].hpa);
+	CHECK_EQ(swap_alloc(&swap_space, 1, &slot), 1);
+	CHECK(guest_memory_swap_begin(w.vm, G(7), v[0].hpa, slot));
+	access_finish_step = device_stores;
+	guest_memory_sync(w.vm);			/* waits for the device's store */
+	CHECK(access_finish_step == NULL);
+	CHECK(swap_write(&swap_space, slot, &v[0].hpa, 1));
+	if (access_finish_step) {			/* not waited for: it comes now */
+		access_finish_step = NULL;
+		device_stores();
+	}
+	CHECK_EQ(guest_memory_swap_end(w.vm, G(7), v[0].hpa, slot, true), SWAP_END_SWAPPED);
+	CHECK_EQ(w.vm->pages_swapped, 1);
+	/* Read back from the slot: the device's byte is there. */
+	CHECK_EQ(device_touch(w.vm, G(7), &hpa), TOUCH_OK);
+	CHECK_EQ(((uint8_t *)pa_to_ptr(hpa))[100], 0x99);
+	CHECK_EQ(w.vm->swap_ins, 1);
+	world_destroy(&w);
+}
+
 /* --- No double paging ------------------------------------------------------ */
 
 static void test_overwrite_and_discard_drop_slots(void)
@@ -517,7 +562,7 @@ static void test_overwrite_and_discard_drop_slots(void)
 	CHECK_EQ(disk_reads, reads);			/* none of them was read */
 	/* Their next touch is a first touch: zeroes. */
 	uint64_t hpa;
-	CHECK_EQ(guest_memory_touch(w.vm, G(6), &hpa), TOUCH_OK);
+	CHECK_EQ(device_touch(w.vm, G(6), &hpa), TOUCH_OK);
 	CHECK(all_zero(pa_to_ptr(hpa), PAGE_SIZE));
 	world_destroy(&w);
 }
@@ -678,6 +723,7 @@ int main(void)
 	RUN(test_touch_waits_for_busy_page);
 	RUN(test_release_during_swap_out);
 	RUN(test_swap_begin_unmaps);
+	RUN(test_swap_out_waits_for_device_store);
 	RUN(test_overwrite_and_discard_drop_slots);
 	RUN(test_working_set_sampling);
 	RUN(test_mem_states_and_low_blocking);

@@ -15,6 +15,7 @@
 #include "arch/riscv_defs.h"
 #include "sbi/sbi.h"
 #include "unit.h"
+#include "fake_accesses.h"
 #include "core/vcpu.h"
 #include "core/vm.h"
 
