@@ -51,7 +51,7 @@ each run's console as OUTDIR/peer-WORK-N-discv.log or -ksm-K.log.
 
 usage: peer.py OUTDIR [--smoke] [--seconds S] [--work W]... [--ksm K]...
                [--fileset-mib M] [N ...]
-       (default: idle and fileset; N: 1 4 8 16 idle, 1 4 8 fileset, 2 tcp and
+       (default: every work; N: 1 4 8 16 idle, 1 4 8 fileset, 2 tcp and
        nfs; S: 180; K: off, default and fast idle,
        off and fast the others; M: 32; --smoke: idle, N=1, S=10, KSM fast)
 """
@@ -87,18 +87,13 @@ def nodes(work):
 # The peer host's harts: discv's machine's (QEMU's rv64) with Sscofpmf,
 # without which KVM offers its guests no SBI PMU extension, and Linux 6.1
 # gives user mode the time CSR (its vDSO's clock_gettime) only in its SBI
-# PMU driver: without both, iperf3 and the NFS daemons die of SIGILL in
-# the guests (the tcp and nfs works; the driver is not in the guest
-# kernel today, see DEFAULT_WORKS).
+# PMU driver (guest-kernel/discv.config has it): without both, iperf3 and
+# the NFS daemons die of SIGILL in the guests (the tcp and nfs works).
 PEER_CPU = "rv64,sscofpmf=true"
 OPENSBI = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.bin"
 MARKER = "discv-init: user space up"
 WORKS = ["idle", "fileset", "tcp", "nfs"]
-# tcp and nfs are not in the default run: the peer's guests need the SBI
-# PMU driver in the guest kernel for them (PEER_CPU), and the guest kernel
-# does not have it (docs/performance.md, "The peer": with it, two discv
-# boot tests failed in two of three make test runs, not understood yet).
-DEFAULT_WORKS = ["idle", "fileset"]
+DEFAULT_WORKS = WORKS
 COUNTS = {"idle": [1, 4, 8, 16], "fileset": [1, 4, 8], "tcp": [2], "nfs": [2]}
 TCP_SECONDS = 5
 
