@@ -34,8 +34,14 @@ import chart  # noqa: E402  (tests/bench/chart.py)
 
 PAGE = 4096
 FILES = "find {d} -type f | sort | xargs cat | md5sum"
-IPERF = ("n=$(hostname); if [ $n = guest0 ]; then iperf3 -s -1 >/dev/null & sleep {wait}; "
-         "else sleep 2; iperf3 -c guest0 -Z -t {t} -f m | grep receiver; fi")
+# guest0 serves one test (-1) and stays up until it is over; guest1 tries
+# to connect for up to 60 s (a guest may be up seconds before the other:
+# the peer's under KSM's fast setting once was, and its client was
+# refused). A server gone mid-test makes iperf3 3.18's threaded client
+# segfault, so the server never leaves on a timer.
+IPERF = ("n=$(hostname); if [ $n = guest0 ]; then timeout 120 iperf3 -s -1 >/dev/null; "
+         "else k=0; until iperf3 -c guest0 -Z -t {t} -f m > /tmp/iperf 2>&1; do k=$((k + 1)); "
+         "[ $k -ge 60 ] && break; sleep 1; done; grep -e receiver -e error /tmp/iperf; fi")
 NFS_READ = ("if [ $(hostname) = guest0 ]; then nfs-serve /usr && "
             "timeout 300 nc -l -p 81 > /tmp/there.md5; " + FILES.format(d="/usr/lib") +
             " > /tmp/here.md5; cmp /tmp/here.md5 /tmp/there.md5 && echo md5-equal; "
@@ -97,7 +103,7 @@ def mib(pages):
 
 
 def tcp(seconds, remap):
-    out, vms, total = run(2, IPERF.format(t=seconds, wait=seconds + 9), NET_REMAP=remap)
+    out, vms, total = run(2, IPERF.format(t=seconds), NET_REMAP=remap)
     mbits = next((float(l.split("MBytes")[1].split()[0]) for l in out.splitlines()
                   if "receiver" in l and "MBytes" in l), None)
     rx = vms[0]["net_rx_bytes"]

@@ -106,7 +106,7 @@ def command(work, fileset_mib):
     """The shell command a guest runs for the work (not idle), ending in a
     line "peer-cmd-status=N" both sides look for."""
     return {"fileset": read_cmd(fileset_mib),
-            "tcp": net.IPERF.format(t=TCP_SECONDS, wait=TCP_SECONDS + 9),
+            "tcp": net.IPERF.format(t=TCP_SECONDS),
             "nfs": net.NFS_READ}[work]
 
 
