@@ -14,6 +14,16 @@
 static unsigned accesses_open, access_waits_seen;
 static void (*access_finish_step)(void);
 
+/* Runs the other hart's step now, once, if no wait has run it. */
+static void run_access_finish_step(void)
+{
+	void (*step)(void) = access_finish_step;
+
+	access_finish_step = NULL;
+	if (step)
+		step();
+}
+
 void vm_access_begin(void)
 {
 	CHECK_EQ(accesses_open, 0);	/* never nested */
@@ -32,11 +42,7 @@ void vm_wait_for_accesses(void)
 		return;
 	access_waits_seen++;
 	CHECK(access_finish_step != NULL);	/* else: a fence inside our own access */
-	if (access_finish_step) {
-		void (*step)(void) = access_finish_step;
-		access_finish_step = NULL;
-		step();
-	}
+	run_access_finish_step();
 	CHECK_EQ(accesses_open, 0);
 }
 
@@ -48,24 +54,23 @@ uint64_t vm_access_waits(void)
 /* A device's touch whose access ends at once: the tests then read or
  * write the page as the device's own step (guest_memory.h's rule holds:
  * no fence comes between). */
-__attribute__((unused)) static enum touch_result device_touch(struct vm *vm, uint64_t gpa,
-							       uint64_t *hpa)
+static enum touch_result ended_at_once(enum touch_result r)
 {
-	enum touch_result r = guest_memory_touch(vm, gpa, hpa);
-
 	if (r == TOUCH_OK)
 		guest_memory_touch_end();
 	return r;
 }
 
+__attribute__((unused)) static enum touch_result device_touch(struct vm *vm, uint64_t gpa,
+							       uint64_t *hpa)
+{
+	return ended_at_once(guest_memory_touch(vm, gpa, hpa));
+}
+
 __attribute__((unused)) static enum touch_result device_touch_writable(struct vm *vm, uint64_t gpa,
 									uint64_t *hpa)
 {
-	enum touch_result r = guest_memory_touch_writable(vm, gpa, hpa);
-
-	if (r == TOUCH_OK)
-		guest_memory_touch_end();
-	return r;
+	return ended_at_once(guest_memory_touch_writable(vm, gpa, hpa));
 }
 
 #endif

@@ -516,10 +516,7 @@ static void test_swap_out_waits_for_device_store(void)
 	guest_memory_sync(w.vm);			/* waits for the device's store */
 	CHECK(access_finish_step == NULL);
 	CHECK(swap_write(&swap_space, slot, &v[0].hpa, 1));
-	if (access_finish_step) {			/* not waited for: it comes now */
-		access_finish_step = NULL;
-		device_stores();
-	}
+	run_access_finish_step();			/* not waited for: it comes now */
 	CHECK_EQ(guest_memory_swap_end(w.vm, G(7), v[0].hpa, slot, true), SWAP_END_SWAPPED);
 	CHECK_EQ(w.vm->pages_swapped, 1);
 	/* Read back from the slot: the device's byte is there. */
