@@ -99,34 +99,49 @@ static bool perms_valid(unsigned perms)
  * The one function that changes a leaf (see gstage.h). new_pte == 0
  * removes it. Sorts the change, numbers it if it owes a remote fence, and
  * publishes the new entry. The caller holds the lock that serializes
- * changes of this table (the VM's lock).
+ * changes of this table (the VM's lock); the page-table walkers of the
+ * other harts do not take it: they set A in a live leaf whenever the guest
+ * uses its page (QEMU, with a compare-and-swap). So the entry is replaced
+ * with a compare-and-swap too, and a change that keeps the page keeps the
+ * walker's A bit, however late it came: a plain store of a value read
+ * earlier would lose it, and the pager's clock would take the page for
+ * unused.
  */
 static void set_leaf(struct gstage *gs, uint64_t *slot, uint64_t new_pte, struct gstage_old *old)
 {
-	uint64_t old_pte = *slot;
-	bool same_page = (old_pte >> PTE_PPN_SHIFT) == (new_pte >> PTE_PPN_SHIFT);
-	unsigned old_perms = (unsigned)(old_pte & PTE_PERMS), new_perms = (unsigned)(new_pte & PTE_PERMS);
-	bool owes_fence;
+	uint64_t old_pte = __atomic_load_n(slot, __ATOMIC_RELAXED), pte;
+	bool same_page;
 
+	do {
+		same_page = (old_pte >> PTE_PPN_SHIFT) == (new_pte >> PTE_PPN_SHIFT);
+		pte = new_pte;
+		if ((old_pte & PTE_V) && (new_pte & PTE_V) && same_page)
+			pte = (pte & ~(uint64_t)PTE_A) | (old_pte & PTE_A);
+#ifdef DISCV_UNIT_INTERLEAVE
+		unit_before_leaf_store(slot);	/* a walker may set A here */
+#endif
+		/* Release: published after the page's contents (gstage.h). */
+	} while (!__atomic_compare_exchange_n(slot, &old_pte, pte, false, __ATOMIC_RELEASE,
+					      __ATOMIC_RELAXED));
+
+	unsigned old_perms = (unsigned)(old_pte & PTE_PERMS), new_perms = (unsigned)(pte & PTE_PERMS);
 	*old = (struct gstage_old){ 0 };
 	if (old_pte & PTE_V) {
 		old->valid = true;
 		old->hpa = (old_pte >> PTE_PPN_SHIFT) << PAGE_SHIFT;
 		old->perms = old_perms;
 	}
-	/* Only creating a leaf, or widening one in place, is safe without a
-	 * fence: every other change leaves a stale translation usable. */
-	owes_fence = (old_pte & PTE_V) &&
-		     !((new_pte & PTE_V) && same_page && (new_perms & old_perms) == old_perms);
-	if ((old_pte & PTE_V) && !(new_pte & PTE_V))
+	if ((old_pte & PTE_V) && !(pte & PTE_V))
 		gs->leaves--;
-	else if (!(old_pte & PTE_V) && (new_pte & PTE_V))
+	else if (!(old_pte & PTE_V) && (pte & PTE_V))
 		gs->leaves++;
-	publish_pte(slot, new_pte);
-	/* Numbered after it is published: a gstage_sync() that reads this
+	/* Only creating a leaf, or widening one in place, is safe without a
+	 * fence: every other change leaves a stale translation usable.
+	 * Numbered after it is published: a gstage_sync() that reads this
 	 * number (gstage_changed, acquire) also sees the new entry, so its
 	 * fence cannot run ahead of the store it covers. */
-	if (owes_fence)
+	if ((old_pte & PTE_V) &&
+	    !((pte & PTE_V) && same_page && (new_perms & old_perms) == old_perms))
 		old->fence_gen = __atomic_add_fetch(&gs->changed, 1, __ATOMIC_ACQ_REL);
 }
 

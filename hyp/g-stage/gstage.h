@@ -49,6 +49,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#ifdef DISCV_UNIT_INTERLEAVE
+/* Host unit tests replay a page-table walker's A update on another hart
+ * between set_leaf's read of a leaf and its store (tests/unit/unit.h). */
+void unit_before_leaf_store(uint64_t *slot);
+#endif
+
 #define GSTAGE_ROOT_ENTRIES 2048
 #define GSTAGE_ROOT_BYTES (GSTAGE_ROOT_ENTRIES * 8)
 #define GSTAGE_GPA_BITS 41

@@ -453,6 +453,51 @@ static void test_protect(void)
 	table_delete(t);
 }
 
+/* The walker of another hart: the guest used the page, QEMU sets A. */
+static void walker_sets_accessed(uint64_t *slot)
+{
+	__atomic_fetch_or(slot, PTE_A, __ATOMIC_RELAXED);
+}
+
+/*
+ * The pager's clock cleared a leaf's A bit; the guest uses the page again
+ * on another hart, whose walker sets A just after gstage_protect (the
+ * content scanner's, under vm->lock) read the leaf and before it stored
+ * the narrower one. A plain store of the value read would put A back to
+ * clear: the page would look unused to the clock and be swapped out
+ * while in use.
+ */
+static void test_protect_keeps_walker_accessed(void)
+{
+	struct table *t = table_new(1);
+	const uint64_t gpa = 0x80003000, hpa = 0xabcd000;
+	uint64_t *slot;
+
+	CHECK_EQ(gstage_map(&t->gs, gpa, hpa, GSTAGE_RWX), 0);
+	slot = leaf_slot(t, gpa);
+	if (!CHECK(slot != NULL)) {
+		table_delete(t);
+		return;
+	}
+	CHECK(gstage_test_clear_accessed(&t->gs, gpa));
+	unit_leaf_store_hook = walker_sets_accessed;
+	CHECK(gstage_protect(&t->gs, gpa, GSTAGE_RX));
+	CHECK(unit_leaf_store_hook == NULL);	/* the walker ran in the window */
+	CHECK_EQ(*slot, (hpa >> 12) << 10 | 0xdb);	/* W gone, the walker's A kept */
+	CHECK(gstage_test_clear_accessed(&t->gs, gpa));
+	/* Without a walker, protect leaves A as it found it: clear. */
+	CHECK(gstage_protect(&t->gs, gpa, GSTAGE_RWX));
+	CHECK_EQ(*slot, (hpa >> 12) << 10 | 0x9f);
+	CHECK(!gstage_test_clear_accessed(&t->gs, gpa));
+	/* Another page in the slot is a new leaf: created accessed, as
+	 * gstage_map does, whatever the old one said. */
+	struct gstage_old old;
+	CHECK_EQ(gstage_remap(&t->gs, gpa, hpa + PAGE_SIZE, GSTAGE_RWX, &old), 0);
+	CHECK(old.fence_gen != 0);
+	CHECK_EQ(*slot, ((hpa + PAGE_SIZE) >> 12) << 10 | 0xdf);
+	table_delete(t);
+}
+
 struct walk_log {
 	unsigned n;
 	uint64_t gpa[64], hpa[64];
@@ -816,6 +861,7 @@ int main(void)
 	RUN(test_alloc_failure);
 	RUN(test_unmap);
 	RUN(test_protect);
+	RUN(test_protect_keeps_walker_accessed);
 	RUN(test_for_each);
 	RUN(test_clear);
 	RUN(test_hgatp);

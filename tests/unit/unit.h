@@ -161,6 +161,24 @@ void unit_after_unlock(struct spinlock *l)
 	}
 }
 
+/*
+ * The same for a G-stage leaf: hyp/g-stage/gstage.c calls
+ * unit_before_leaf_store between its read of a leaf and its store, where a
+ * page-table walker on another hart could set the A bit. A test sets
+ * unit_leaf_store_hook to play that walker once.
+ */
+static void (*unit_leaf_store_hook)(uint64_t *slot);
+void unit_before_leaf_store(uint64_t *slot);
+void unit_before_leaf_store(uint64_t *slot)
+{
+	void (*hook)(uint64_t *) = unit_leaf_store_hook;
+
+	if (hook) {
+		unit_leaf_store_hook = NULL;
+		hook(slot);
+	}
+}
+
 /* A small deterministic PRNG (xorshift64*) for the randomized tests. */
 __attribute__((unused)) static uint64_t unit_rand(uint64_t *state)
 {
