@@ -958,14 +958,18 @@ enum discard_result guest_memory_discard(struct vm *vm, uint64_t gpa, struct ret
 
 unsigned guest_memory_pick_victims(struct vm *vm, bool clock, uint64_t start,
 				   struct pager_victim *victims, unsigned max,
-				   unsigned lookups, unsigned *disk_dropped)
+				   unsigned lookups, unsigned *accessed_cleared)
 {
 	uint64_t end = vm->ram_base + vm->ram_size, gpa = clock ? vm->pager_hand : start;
 	unsigned n = 0;
 
-	*disk_dropped = 0;
+	*accessed_cleared = 0;
 	if (gpa < vm->ram_base || gpa >= end)
 		gpa = vm->ram_base;
+	/* One turn at most: a page's cleared A bit counts only after a fence,
+	 * which the caller takes between picks (guest_memory.h). */
+	if (lookups > vm->ram_size >> PAGE_SHIFT)
+		lookups = (unsigned)(vm->ram_size >> PAGE_SHIFT);
 	spin_lock(&vm->lock);
 	for (; lookups-- && n < max; gpa += PAGE_SIZE) {
 		uint64_t hpa;
@@ -981,6 +985,7 @@ unsigned guest_memory_pick_victims(struct vm *vm, bool clock, uint64_t start,
 		 * takes what it finds. */
 		if (clock && gstage_test_clear_accessed(&vm->gstage, gpa)) {
 			working_set_note_cleared(vm, gpa);
+			(*accessed_cleared)++;
 			continue;
 		}
 		if (p->origin == PAGE_GUEST_PRIVATE && p->vm == vm->id && p->gpa == gpa &&
@@ -998,7 +1003,6 @@ unsigned guest_memory_pick_victims(struct vm *vm, bool clock, uint64_t start,
 			drop_mapping_locked(vm, hpa, old.fence_gen);
 			vm->pages_disk++;
 			vm->disk_drops++;
-			(*disk_dropped)++;
 		}
 	}
 	spin_unlock(&vm->lock);

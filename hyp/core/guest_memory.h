@@ -266,8 +266,12 @@ void guest_memory_set_pager(const struct guest_memory_pager *p);
  *   1. guest_memory_pick_victims: from the VM's clock hand (or from
  *      `start`, the random policy), private pages to swap; with the
  *      clock, pages used since the hand last passed are skipped (A
- *      cleared). Disk-shared mappings found on the way are dropped at
- *      once (DISK; no IO).
+ *      cleared, counted in *accessed_cleared). One turn of the hand at
+ *      most: before the hand comes back to a page whose A bit it
+ *      cleared, the caller fences the VM - a hart whose TLB still holds
+ *      the page's entry does not walk the table again, so it would not
+ *      set A however much the guest used the page. Disk-shared
+ *      mappings found on the way are dropped at once (DISK; no IO).
  *   2. guest_memory_swap_begin for each (slot reserved): the page is
  *      unmapped, BUSY; then guest_memory_sync: no vCPU can change it.
  *   3. the write (mem/swap.h), then guest_memory_swap_end: SWAPPED and
@@ -279,7 +283,7 @@ struct pager_victim {
 };
 unsigned guest_memory_pick_victims(struct vm *vm, bool clock, uint64_t start,
 				   struct pager_victim *victims, unsigned max,
-				   unsigned lookups, unsigned *disk_dropped);
+				   unsigned lookups, unsigned *accessed_cleared);
 bool guest_memory_swap_begin(struct vm *vm, uint64_t gpa, uint64_t hpa, uint64_t slot);
 enum swap_end {
 	SWAP_END_SWAPPED,	/* in the slot, page freed */

@@ -8,7 +8,9 @@
  *
  *   1. victims: from the VM's clock hand, its private pages not used
  *      since the hand last passed (the G-stage accessed bits, which QEMU
- *      sets itself; gstage_test_clear_accessed), or, with
+ *      sets itself; gstage_test_clear_accessed; the VM fenced before
+ *      the hand comes back, or a hart that caches an entry would never
+ *      set its A again), or, with
  *      PAGER_POLICY=random, the private pages that follow a random
  *      guest address (ESX: random victims do not fight the guest's own
  *      LRU). Disk-shared mappings met on the way are dropped at once: a
@@ -52,7 +54,7 @@ static struct {
 	uint64_t freed_total;	/* pages freed by the pager so far (atomic) */
 	const char *why_nothing;
 	/* counters */
-	uint64_t runs, clusters, found_nothing, background_runs;
+	uint64_t runs, clusters, found_nothing, background_runs, clock_fences;
 } pg = { .rng = 0x9e3779b97f4a7c15ULL };
 
 void pager_init(bool random_policy)
@@ -95,22 +97,36 @@ static struct vm *choose_victim_vm(unsigned node)
 	return best;
 }
 
+/* The clock's fence: A bits it cleared count from here on (a hart that
+ * still caches a page's entry would not set A again). Not under any
+ * vm->lock: it waits for every vCPU of the VM. */
+static void fence_cleared_accessed(struct vm *vm)
+{
+	vm_flush_gstage(vm);
+	pg.clock_fences++;
+}
+
 /* Pages out one cluster of vm; returns the host pages freed. */
 static uint64_t page_out_cluster(struct vm *vm)
 {
 	struct pager_victim v[SWAP_CLUSTER];
-	unsigned n = 0, dropped, got;
+	unsigned n = 0, cleared, got;
 	uint64_t lookups = 0, limit = 2 * (vm->ram_size >> PAGE_SHIFT) + LOOKUPS_PER_PICK;
 	uint64_t first = 0, freed = 0, fake_slot = 1ULL << 40;
 	bool written[SWAP_CLUSTER] = { false };
 
-	/* Two turns of the clock at most: the first may only clear A bits. */
+	/* Two turns of the clock at most: the first may only clear A bits.
+	 * Those count once every hart of the VM has dropped its cached
+	 * entries: fenced after an empty pick, before the hand comes back;
+	 * when victims are found, step 3's fence does it. */
 	while (n == 0 && lookups < limit) {
 		uint64_t start = vm->ram_base +
 				 ((xorshift64(&pg.rng) % (vm->ram_size >> PAGE_SHIFT)) << PAGE_SHIFT);
 		n = guest_memory_pick_victims(vm, !pg.random, start, v, SWAP_CLUSTER,
-					      LOOKUPS_PER_PICK, &dropped);
+					      LOOKUPS_PER_PICK, &cleared);
 		lookups += LOOKUPS_PER_PICK;
+		if (!n && cleared)
+			fence_cleared_accessed(vm);
 	}
 	if (!n)
 		return 0;
@@ -128,6 +144,8 @@ static uint64_t page_out_cluster(struct vm *vm)
 	}
 	if (begun)
 		guest_memory_sync(vm);	/* step 3: no vCPU can change them now */
+	else if (cleared)
+		fence_cleared_accessed(vm);
 	/* Step 5, run by run of consecutive victims that need a slot: all of
 	 * them, or, with a zero page to share (content sharing on), the
 	 * non-zero ones. */
@@ -310,5 +328,6 @@ void pager_counters(struct counters *c)
 	counters_u64(c, "pager_clusters", pg.clusters);
 	counters_u64(c, "pager_background_runs", pg.background_runs);
 	counters_u64(c, "pager_found_nothing", pg.found_nothing);
+	counters_u64(c, "pager_clock_fences", pg.clock_fences);
 	counters_u64(c, "pager_pages_freed", pg.freed_total);
 }

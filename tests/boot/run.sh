@@ -469,6 +469,7 @@ run_test overcommit-pager 0 "${PAGERRUN[@]}" "GUEST_CMD=$PAGER_CMD" -- \
 	'hvstat:all(v["swap_outs"] > 2000 and v["swap_ins"] > 1000 for v in vm)' \
 	'hvstat:all(v["double_paging_reads"] == 0 for v in vm)' \
 	'hvstat:total["pager_policy"] == "clock" and total["swap_io_errors"] == 0' \
+	'hvstat:total["pager_clock_fences"] > 0' \
 	'hvstat:total["swap_checksum_errors"] == 0' \
 	'hvstat:total["swap_write_bytes"] >= 4096 * sum(v["swap_outs"] for v in vm)' \
 	'hvstat:total["swap_read_bytes"] >= 4096 * sum(v["swap_ins"] for v in vm)' \
@@ -476,6 +477,7 @@ run_test overcommit-pager 0 "${PAGERRUN[@]}" "GUEST_CMD=$PAGER_CMD" -- \
 run_test overcommit-pager-random 0 "${PAGERRUN[@]}" PAGER_POLICY=random "GUEST_CMD=$(pager_cmd 6)" -- \
 	'line:[guest0] pager-verified' 'line:[guest1] pager-verified' 'noline:BAD' \
 	'hvstat:total["pager_policy"] == "random" and total["swap_checksum_errors"] == 0' \
+	'hvstat:total["pager_clock_fences"] == 0' \
 	'hvstat:all(v["swap_outs"] > 2000 and v["swap_ins"] > 0 for v in vm)'
 # The memory policy (docs/overcommit.md, "The policy"): 2 guests of 192M
 # with balloons on 256M, working sets sampled every 2 s. guest1 fills

@@ -30,11 +30,20 @@
 struct vm *vms;
 unsigned vm_count;
 
+/* A fence empties the TLB of the hart where the guest keeps using a
+ * page (below, "The guest's hot page"), which then uses it again. */
 static unsigned fences;
+static int hot_page = -1;	/* -1: none */
+static struct vm *hot_vm;
+static unsigned hot_page_faults;
+static bool hot_entry_cached;
+static void guest_uses_hot_page(void);
 void vm_flush_gstage(struct vm *vm)
 {
 	(void)vm;
 	fences++;
+	hot_entry_cached = false;
+	guest_uses_hot_page();
 }
 
 /* A wait for a page in IO: runs the other hart's step, once. */
@@ -121,6 +130,7 @@ static void world_init_sharing(struct world *w, unsigned slots, bool content_sha
 	disk_fails = false;
 	fences = waits = 0;
 	wait_step = NULL;
+	hot_page = -1;
 }
 
 static void world_init(struct world *w, unsigned slots)
@@ -182,6 +192,43 @@ static void guest_uses(struct vm *vm, unsigned n)
 	t = pa_to_ptr((t[(gpa >> 30) & 2047] >> 10) << 12);
 	t = pa_to_ptr((t[(gpa >> 21) & 511] >> 10) << 12);
 	t[(gpa >> 12) & 511] |= PTE_A;
+}
+
+/*
+ * The guest's hot page: a vCPU on another hart uses page hot_page all the
+ * time, at every point where that hart could run (every lock release,
+ * and right after it acknowledges a fence). While its TLB holds the
+ * page's entry, its walker does not run and A is not set again; a fence
+ * empties the TLB and the next use walks and sets A. A use of a page that
+ * is not mapped would fault and wait: counted, nothing set.
+ */
+static void guest_uses_hot_page(void)
+{
+	if (hot_page < 0 || hot_entry_cached)
+		return;
+	if (!mapped(hot_vm, (unsigned)hot_page)) {
+		hot_page_faults++;
+		return;
+	}
+	guest_uses(hot_vm, (unsigned)hot_page);
+	hot_entry_cached = true;
+}
+
+static void hot_page_step(struct spinlock *l)
+{
+	(void)l;
+	guest_uses_hot_page();
+	unit_unlock_hook = hot_page_step;	/* at the next release again */
+}
+
+static void guest_keeps_using(struct vm *vm, int n)
+{
+	hot_vm = vm;
+	hot_page = n;
+	hot_page_faults = 0;
+	hot_entry_cached = false;
+	guest_uses_hot_page();
+	unit_unlock_hook = n < 0 ? NULL : hot_page_step;
 }
 
 /* --- The slot allocator ------------------------------------------------ */
@@ -263,16 +310,16 @@ static void test_clock_spares_used_pages(void)
 {
 	struct world w;
 	struct pager_victim v[SWAP_CLUSTER];
-	unsigned dropped;
+	unsigned cleared;
 
 	world_init(&w, DISK_SLOTS);
 	for (unsigned n = 0; n < 8; n++)
 		guest_fill(w.vm, n);
 	/* One turn over RAM: every A cleared, no victim. */
-	CHECK_EQ(guest_memory_pick_victims(w.vm, true, 0, v, SWAP_CLUSTER, 256, &dropped), 0);
+	CHECK_EQ(guest_memory_pick_victims(w.vm, true, 0, v, SWAP_CLUSTER, 256, &cleared), 0);
 	guest_uses(w.vm, 3);
 	guest_uses(w.vm, 5);
-	unsigned got = guest_memory_pick_victims(w.vm, true, 0, v, SWAP_CLUSTER, 256, &dropped);
+	unsigned got = guest_memory_pick_victims(w.vm, true, 0, v, SWAP_CLUSTER, 256, &cleared);
 	CHECK_EQ(got, 6);
 	for (unsigned i = 0; i < got; i++)
 		CHECK(v[i].gpa != G(3) && v[i].gpa != G(5));
@@ -281,8 +328,35 @@ static void test_clock_spares_used_pages(void)
 		CHECK(v[i].gpa > v[i - 1].gpa);
 	/* Random policy: takes pages whatever their A bits. */
 	guest_uses(w.vm, 0);
-	CHECK_EQ(guest_memory_pick_victims(w.vm, false, G(0), v, 1, 256, &dropped), 1);
+	CHECK_EQ(guest_memory_pick_victims(w.vm, false, G(0), v, 1, 256, &cleared), 1);
 	CHECK_EQ(v[0].gpa, G(0));
+	world_destroy(&w);
+}
+
+/*
+ * The guest keeps using page 3 while the pager runs. The clock's first
+ * turn clears every A bit and finds no victim; the guest's hart still
+ * caches page 3's entry, so its uses set no A until a fence empties its
+ * TLB. The pager fences before the second turn: page 3 is spared. (Its
+ * fence removed, the second turn took page 3 while it was in use.)
+ */
+static void test_clock_fences_before_second_turn(void)
+{
+	struct world w;
+
+	world_init(&w, DISK_SLOTS);
+	for (unsigned n = 0; n < 32; n++)
+		guest_fill(w.vm, n);
+	guest_keeps_using(w.vm, 3);
+	unsigned before = fences;
+	CHECK(pager_reclaim(w.vm, SWAP_CLUSTER) >= SWAP_CLUSTER);
+	guest_keeps_using(w.vm, -1);
+	CHECK(mapped(w.vm, 3));
+	CHECK_EQ(hot_page_faults, 0);
+	CHECK(w.vm->pages_swapped >= SWAP_CLUSTER - 1);
+	CHECK(fences >= before + 2);	/* between the turns, and step 3's */
+	for (unsigned n = 0; n < 32; n++)
+		CHECK(guest_check(w.vm, n));
 	world_destroy(&w);
 }
 
@@ -438,13 +512,13 @@ static void test_release_during_swap_out(void)
 {
 	struct world w;
 	struct pager_victim v[4];
-	unsigned dropped;
+	unsigned cleared;
 	uint64_t first;
 
 	world_init(&w, DISK_SLOTS);
 	for (unsigned n = 0; n < 4; n++)
 		guest_fill(w.vm, n);
-	CHECK_EQ(guest_memory_pick_victims(w.vm, false, G(0), v, 4, 256, &dropped), 4);
+	CHECK_EQ(guest_memory_pick_victims(w.vm, false, G(0), v, 4, 256, &cleared), 4);
 	CHECK_EQ(swap_alloc(&swap_space, 4, &first), 4);
 	for (unsigned i = 0; i < 4; i++)
 		CHECK(guest_memory_swap_begin(w.vm, v[i].gpa, v[i].hpa, first + i));
@@ -467,11 +541,11 @@ static void test_swap_begin_unmaps(void)
 {
 	struct world w;
 	struct pager_victim v[1];
-	unsigned dropped;
+	unsigned cleared;
 
 	world_init(&w, DISK_SLOTS);
 	guest_fill(w.vm, 7);
-	CHECK_EQ(guest_memory_pick_victims(w.vm, false, G(7), v, 1, 256, &dropped), 1);
+	CHECK_EQ(guest_memory_pick_victims(w.vm, false, G(7), v, 1, 256, &cleared), 1);
 	CHECK(guest_memory_write_protect(w.vm, G(7), v[0].hpa));	/* the scanner, step 1 */
 	unsigned f = fences;
 	CHECK(guest_memory_swap_begin(w.vm, G(7), v[0].hpa, 0));
@@ -502,12 +576,12 @@ static void test_swap_out_waits_for_device_store(void)
 {
 	struct world w;
 	struct pager_victim v[1];
-	unsigned dropped;
+	unsigned cleared;
 	uint64_t slot, hpa;
 
 	world_init(&w, DISK_SLOTS);
 	guest_fill(w.vm, 7);
-	CHECK_EQ(guest_memory_pick_victims(w.vm, false, G(7), v, 1, 256, &dropped), 1);
+	CHECK_EQ(guest_memory_pick_victims(w.vm, false, G(7), v, 1, 256, &cleared), 1);
 	CHECK_EQ(guest_memory_touch_writable(w.vm, G(7), &store_page), TOUCH_OK);	/* device */
 	CHECK_EQ(store_page, v[0].hpa);
 	CHECK_EQ(swap_alloc(&swap_space, 1, &slot), 1);
@@ -579,7 +653,7 @@ static void test_working_set_sampling(void)
 {
 	struct world w;
 	struct vm *vm;
-	unsigned dropped;
+	unsigned cleared;
 	struct pager_victim v[SWAP_CLUSTER];
 
 	world_init(&w, DISK_SLOTS);
@@ -601,7 +675,7 @@ static void test_working_set_sampling(void)
 	 * every A bit before the period ends. Its notes keep the touches. */
 	for (unsigned n = 0; n < 256; n++)
 		guest_uses(vm, n);
-	CHECK_EQ(guest_memory_pick_victims(vm, true, G(0), v, SWAP_CLUSTER, 256, &dropped), 0);
+	CHECK_EQ(guest_memory_pick_victims(vm, true, G(0), v, SWAP_CLUSTER, 256, &cleared), 0);
 	CHECK(working_set_tick(vm, 200));
 	CHECK_EQ(vm->working_set.last_touched, WS_SAMPLE_PAGES);
 	/* An idle period: nothing touched; the estimate falls slowly. */
@@ -712,6 +786,7 @@ int main(void)
 	RUN(test_slots);
 	RUN(test_clock_swap_out_and_in);
 	RUN(test_clock_spares_used_pages);
+	RUN(test_clock_fences_before_second_turn);
 	RUN(test_zero_victim_is_shared);
 	RUN(test_zero_victim_swapped_without_sharing);
 	RUN(test_swap_full);
