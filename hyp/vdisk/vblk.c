@@ -118,8 +118,15 @@ static bool do_io(struct vblk *b, struct budget *budget, struct retired_pages *r
 		}
 		if (write && guest_memory_is_swapped(vm, gpa))
 			vm->double_paging_reads++;	/* part of a page: read back */
-		if (!write && page)	/* overwritten whole: a swapped copy is stale */
-			guest_memory_drop_swapped(vm, gpa);	/* dropped unread, counted */
+		/* Overwritten whole: a swapped copy is stale, dropped unread
+		 * (counted). Before the read, which may still fail: the page is
+		 * then zeroes, not its old bytes - which the guest may not rely
+		 * on, since it gave the buffer to the device to write and an
+		 * IOERR reports 1 byte written (virtio 1.2 2.7.8.2: no
+		 * assumption about device-writable data past the used length),
+		 * as a real disk's partial DMA leaves its buffer. */
+		if (!write && page)
+			guest_memory_drop_swapped(vm, gpa);
 		if (!write && share_enabled() && !overlay_lookup(&d->overlay, block, &unused)) {
 			ok = read_shared(b, block, in_block, gpa, n, retired);
 			d->read_bytes += n;
