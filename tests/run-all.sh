@@ -6,7 +6,8 @@
 #   3. 10 s of libFuzzer on each target (tests/fuzz/: virtqueue, frame path)
 #   4. boot tests on QEMU (tests/boot/run.sh)
 #   5. a smoke run of make bench-net (counted as one test), one of
-#      make bench-overcommit and one of make bench-peer (one more each)
+#      make bench-overcommit and one of make bench-peer (one more each),
+#      and make bench-peer's row parser on made-up consoles (one more)
 #   6. the boot-overhead figure (a measurement, not a pass/fail test)
 # and ends with the line "N passed, M failed".
 set -uo pipefail
@@ -99,6 +100,13 @@ smoke net net.py net.json \
 step "smoke run of make bench-overcommit (1 idle guest, 8 s, content sharing on and off)"
 smoke overcommit overcommit.py overcommit.json \
 	'len(r["idle"]) == 2 and r["idle"][0]["pages_zero"] > 0 and r["idle"][1]["pages_zero"] == 0 and len(r["idle"][0]["samples"]) >= 3 and r["idle"][0]["page_tables_merged"] == 0'
+
+step "make bench-peer's row parser and exit rule on made-up consoles (peer.py --self-test)"
+if python3 tests/bench/peer.py --self-test; then
+	tally 1 0
+else
+	tally 0 1
+fi
 
 step "smoke run of make bench-peer (1 idle guest on discv and on KVM + KSM, 10 s)"
 smoke peer peer.py peer.json \

@@ -38,18 +38,24 @@ guest printed discv-init's marker line; `all_done_s`: until every guest
 finished the work's command; `disk_read_mib`: the host disk bytes read
 (discv: hvstat disk_host_read_bytes; the peer: its disk's sectors read,
 from /sys/block/vda/stat, since the baseline). A side whose guests are
-not all up, or did not all finish, or one of whose guests' kernels
-oopsed or panicked (`guests_crashed`), has no memory figure (null): only
-confirmed guests count. The exit status is 1 if a row has no figure for
-any other reason than a crashed peer guest (a finding about the peer,
-which the table shows as "guest crashed").
+not all up, or did not all finish, or one of whose guests crashed
+(`guests_crashed`: its kernel oopsed or panicked, or its shell reported
+a program killed by a fault) or powered off (`guests_gone`: the peer's
+VMM exited), has no memory figure (null): only confirmed guests count;
+its row says why (`failures`, the guests' last console lines in
+`console_tail`). The exit status is 1 if a discv row or a peer row with
+KSM off has no figure: a peer guest lost with KSM on is a finding about
+the peer (KSM merging its pages while QEMU 7.2's harts write page-table
+A/D bits: docs/performance.md), which the table shows, not a failure of
+the bench; a lost guest with KSM off means the peer itself is broken.
 
 Writes OUTDIR/peer.json (one entry per measurement, the time series in
 "samples"), OUTDIR/peer-idle-N.svg (host_mib over time per N, both
 systems), OUTDIR/peer-fileset.svg (host_mib and disk_read_mib per N) and
 each run's console as OUTDIR/peer-WORK-N-discv.log or -ksm-K.log.
 
-usage: peer.py OUTDIR [--smoke] [--seconds S] [--work W]... [--ksm K]...
+usage: peer.py --self-test   (the row parser and the exit rule on made-up consoles)
+       peer.py OUTDIR [--smoke] [--seconds S] [--work W]... [--ksm K]...
                [--fileset-mib M] [N ...]
        (default: every work; N: 1 4 8 16 idle, 1 4 8 fileset, 2 tcp and
        nfs; S: 180; K: off, default and fast idle,
@@ -149,8 +155,9 @@ def stop(proc):
 
 UP_LINE = re.compile(r"\[guest(\d+)\] " + re.escape(MARKER))
 DONE_LINE = re.compile(r"\[guest(\d+)\] peer-cmd-status=\d")
-# A guest whose kernel oopsed or panicked does not count (peer/init: crashed()).
-CRASH = "Oops|Kernel panic|BUG: |Unable to handle kernel"
+# A guest whose kernel oopsed or panicked, or whose shell reported a program
+# killed by a fault, does not count (the same as peer/init's crash_pattern).
+CRASH = "Oops|Kernel panic|BUG: |Unable to handle kernel|Segmentation fault|Illegal instruction|Bus error"
 CRASH_LINE = re.compile(r"\[guest(\d+)\] .*(" + CRASH + ")")
 
 
@@ -238,7 +245,7 @@ def run_discv(build, n, seconds, work, fileset_mib, logfile):
     done = len(guests_seen(lines, DONE_LINE)) if work != "idle" else up
     crashed = len(guests_seen(lines, CRASH_LINE))
     row = {"system": "discv", "work": work, "guests": n, "ksm": False, "content_share": True,
-           "guests_up": up, "guests_crashed": crashed,
+           "guests_up": up, "guests_crashed": crashed, "guests_gone": 0,
            "all_up_s": round(all_up, 1) if all_up is not None else None,
            "host_mib": samples[-1][1] if samples and up == n and done == n and not crashed else None,
            "baseline_mib": baseline_mib, "vmm_pss_mib": None, "samples": samples}
@@ -305,32 +312,38 @@ def run_peer(build, initrd, n, ksm, seconds, work, fileset_mib, logfile):
             break
     stop(proc)
     keep_log(logfile, lines)
-    text = [l for _, l in lines]
+    return peer_row([l for _, l in lines], n, ksm, work, fileset_mib)
+
+
+def peer_row(text, n, ksm, work, fileset_mib):
+    """The row of one peer run, from its console's lines (peer/init's)."""
     err = [l for l in text if l.startswith("peer: error")]
     base = next((int(l.split("=")[1]) for l in text if l.startswith("peer: baseline used_kib=")), None)
     if err or base is None:
         raise RuntimeError("the peer host failed:\n" + "\n".join((err or text)[-20:]))
-    samples, pss, up, done, crashed, disk_read = [], None, 0, 0, 0, None
+    samples, pss, up, done, crashed, gone, disk_read = [], None, 0, 0, 0, 0, None
     for l in text:
         if l.startswith("peer-sample: "):
             f = dict(kv.split("=") for kv in l[len("peer-sample: "):].split())
             samples.append((float(f["t"]), round((int(f["used_kib"]) - base) / 1024, 1)))
             pss, up, done = round(int(f["pss_kib"]) / 1024, 1), int(f["up"]), int(f["done"])
-            crashed = int(f["crashed"])
+            crashed, gone = int(f["crashed"]), int(f["gone"])
             disk_read = round(int(f["disk_read_kib"]) / 1024, 1)
     if work == "idle":
         done = up
 
     def after(prefix):
         return next((float(l.split()[4]) for l in text if l.startswith(prefix)), None)
-    ok = samples and up == n and done == n and not crashed
+    ok = samples and up == n and done == n and not crashed and not gone
     row = {"system": "kvm-ksm", "work": work, "guests": n, "ksm": ksm != "off",
-           "ksm_setting": ksm, "guests_up": up, "guests_crashed": crashed,
+           "ksm_setting": ksm, "guests_up": up, "guests_crashed": crashed, "guests_gone": gone,
            "all_up_s": after("peer: all up after"),
            "host_mib": samples[-1][1] if ok else None,
            "baseline_mib": round(base / 1024, 1), "vmm_pss_mib": pss if ok else None,
            "samples": samples,
-           "never_up": [l for l in text if "never came up" in l or "never finished" in l or "crashed:" in l]}
+           "failures": [l for l in text if re.match(r"peer: guest \d+( never| crashed|'s VMM exited)", l)]}
+    if not ok:	# the guests' last console lines say why (peer/init prints them)
+        row["console_tail"] = [l for l in text if re.match(r"peer: (g\d+)?\| ", l)][-40:]
     return add_work_fields(row, work, fileset_mib, done, disk_read,
                            after("peer: all done after"), text)
 
@@ -361,7 +374,7 @@ def charts(rows, outdir):
 
 
 def summary(r):
-    extra = {k: r[k] for k in ("guests_crashed", "all_done_s", "disk_read_mib", "mbit_s", "md5_equal")
+    extra = {k: r[k] for k in ("guests_crashed", "guests_gone", "all_done_s", "disk_read_mib", "mbit_s", "md5_equal")
              if k in r}
     return (f"up {r['guests_up']}/{r['guests']}, all up {r['all_up_s']} s, host_mib {r['host_mib']}, "
             f"vmm_pss_mib {r['vmm_pss_mib']}" + "".join(f", {k} {v}" for k, v in extra.items()))
@@ -370,7 +383,8 @@ def summary(r):
 def table(rows):
     """The side-by-side table (markdown). A row whose guests did not all
     get there says why in place of its figures: "guest crashed" (its
-    kernel oopsed or panicked), "not up" or "not done"."""
+    kernel oopsed or panicked, or a program died of a fault), "guest
+    powered off" (its VMM exited), "not up" or "not done"."""
     print("| work | guests | system | KSM | all up | all done | host MiB above baseline | VMM PSS MiB "
           "| host disk MiB read | result |")
     print("|---|---:|---|---|---:|---:|---:|---:|---:|---|")
@@ -381,6 +395,7 @@ def table(rows):
         ksm = r.get("ksm_setting", "-") if r["system"] != "discv" else "-"
         idle = r["work"] == "idle"
         why = ("guest crashed" if r["guests_crashed"] else
+               "guest powered off" if r["guests_gone"] else
                "not up" if r["guests_up"] < r["guests"] else
                "not done" if not idle and r.get("guests_done", 0) < r["guests"] else None)
         result = why or (f'{r["mbit_s"]} Mbit/s' if "mbit_s" in r else
@@ -395,6 +410,8 @@ def main(argv):
     if len(argv) < 2:
         print(__doc__, file=sys.stderr)
         return 2
+    if argv[1] == "--self-test":
+        return 1 if self_test() else 0
     outdir, args = argv[1], list(argv[2:])
     smoke, seconds, works, fileset_mib, counts, ksms = False, None, [], 32, [], []
     while args:
@@ -438,13 +455,61 @@ def main(argv):
     charts(rows, outdir)
     table(rows)
     log(f"-> {outdir}/peer.json, peer-*.svg")
-    # A peer guest that crashed is a finding of the run, not a failure of
-    # the bench (docs/performance.md); anything else without a figure is.
-    failed = [label(r) + f' {r["work"]} N={r["guests"]}' for r in rows
-              if r["host_mib"] is None and not (r["system"] != "discv" and r["guests_crashed"])]
+    return 1 if bench_failures(rows) else 0
+
+
+def bench_failures(rows):
+    """The rows that fail the bench, logged with every row that has no
+    figure. A peer guest lost with KSM on is a finding of the run, not a
+    failure of the bench (docs/performance.md, "The peer"); any other row
+    without a figure is one."""
+    lost = [r for r in rows if r["host_mib"] is None]
+    for r in lost:
+        log(f'no figure for {label(r)} {r["work"]} N={r["guests"]}: ' +
+            "; ".join(r.get("failures") or ["see its log"]))
+    failed = [r for r in lost if r["system"] == "discv" or not r["ksm"]]
     if failed:
-        log("no figure for: " + ", ".join(failed))
-    return 1 if failed else 0
+        log("the bench failed: " + ", ".join(f'{label(r)} {r["work"]} N={r["guests"]}' for r in failed))
+    return failed
+
+
+def self_test():
+    """peer_row and bench_failures on made-up consoles of peer/init: a
+    confirmed guest, one that powered off, one whose shell saw a fault,
+    one never up; lost with KSM fast (a finding) and with KSM off (a
+    failure). Returns the number of checks that failed."""
+    def console(sample, tail=()):
+        return (["peer: ksm=fast pages_to_scan=1000 sleep_millisecs=20",
+                 "peer: baseline used_kib=102400", "peer: launched 1 guest(s)", "peer: all up after 9.0 s",
+                 "peer-sample: t=1.0 up=0 done=0 crashed=0 gone=0 used_kib=112640 pss_kib=2048 "
+                 "ksm_sharing=0 ksm_shared=0 disk_read_kib=1024",
+                 "peer-sample: t=9.0 " + sample + " used_kib=153600 pss_kib=51200 "
+                 "ksm_sharing=10 ksm_shared=2 disk_read_kib=2048"] + list(tail) +
+                ["peer: g0| discv-init: user space up", "peer: done"])
+    up_done = "up=1 done=1 crashed=0 gone=0"
+    good = peer_row(console(up_done) + ["peer: all done after 20.0 s", "peer: g0| fileset=33554432"],
+                    1, "fast", "fileset", 32)
+    off = peer_row(console("up=1 done=1 crashed=0 gone=1", ["peer: guest 0's VMM exited before the end"]),
+                   1, "off", "fileset", 32)	# done, then powered off: not confirmed at the end
+    fast = dict(peer_row(console("up=1 done=0 crashed=1 gone=0", ["peer: guest 0 crashed: Segmentation fault"]),
+                         1, "fast", "fileset", 32))
+    never = peer_row(console("up=0 done=0 crashed=0 gone=0", ["peer: guest 0 never came up"]), 1, "fast", "idle", 32)
+    checks = [
+        ("a confirmed guest has figures", good["host_mib"] == 50.0 and good["vmm_pss_mib"] == 50.0
+         and good["all_done_s"] == 20.0 and good["disk_read_mib"] == 2.0 and "console_tail" not in good),
+        ("a powered-off guest has none, and says why", off["host_mib"] is None and off["guests_gone"] == 1
+         and len(off["failures"]) == 1 and off["console_tail"]),
+        ("a fault is a crash", fast["host_mib"] is None and fast["guests_crashed"] == 1),
+        ("a guest never up has none", never["host_mib"] is None and never["failures"]),
+        ("the crash pattern sees a shell's fault", bool(CRASH_LINE.search("[guest3] Segmentation fault"))),
+        ("a guest lost with KSM on is a finding", bench_failures([good, fast, never]) == []),
+        ("a guest lost with KSM off fails the bench", bench_failures([good, off]) == [off]),
+        ("a discv row without a figure fails the bench",
+         bench_failures([dict(good, system="discv", ksm=False, host_mib=None)]) != []),
+    ]
+    for what, ok in checks:
+        print(f"peer.py self-test: {'ok  ' if ok else 'FAIL'} {what}")
+    return sum(not ok for _, ok in checks)
 
 
 if __name__ == "__main__":
