@@ -45,8 +45,8 @@ VMM exited), has no memory figure (null): only confirmed guests count;
 its row says why (`failures`, the guests' last console lines in
 `console_tail`). The exit status is 1 if a discv row or a peer row with
 KSM off has no figure: a peer guest lost with KSM on is a finding about
-the peer (KSM merging its pages while QEMU 7.2's harts write page-table
-A/D bits: docs/performance.md), which the table shows, not a failure of
+the peer (its guests' memory goes wrong while KSM merges it quickly,
+cause not found: docs/performance.md), which the table shows, not a failure of
 the bench; a lost guest with KSM off means the peer itself is broken.
 
 Writes OUTDIR/peer.json (one entry per measurement, the time series in
