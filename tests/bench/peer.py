@@ -45,8 +45,9 @@ VMM exited), has no memory figure (null): only confirmed guests count;
 its row says why (`failures`, the guests' last console lines in
 `console_tail`). The exit status is 1 if a discv row or a peer row with
 KSM off has no figure: a peer guest lost with KSM on is a finding about
-the peer (its guests' memory goes wrong while KSM merges it quickly,
-cause not found: docs/performance.md), which the table shows, not a failure of
+the peer (its guests' memory goes wrong while KSM merges it quickly and
+the peer host's transparent huge pages are on: docs/performance.md),
+which the table shows, not a failure of
 the bench; a lost guest with KSM off means the peer itself is broken.
 
 Writes OUTDIR/peer.json (one entry per measurement, the time series in
@@ -56,10 +57,13 @@ each run's console as OUTDIR/peer-WORK-N-discv.log or -ksm-K.log.
 
 usage: peer.py --self-test   (the row parser and the exit rule on made-up consoles)
        peer.py OUTDIR [--smoke] [--seconds S] [--work W]... [--ksm K]...
-               [--fileset-mib M] [N ...]
+               [--fileset-mib M] [--thp T] [N ...]
        (default: every work; N: 1 4 8 16 idle, 1 4 8 fileset, 2 tcp and
        nfs; S: 180; K: off, default and fast idle,
-       off and fast the others; M: 32; --smoke: idle, N=1, S=10, KSM fast)
+       off and fast the others; M: 32; --smoke: idle, N=1, S=10, KSM fast;
+       T: never, madvise or always, the peer host's transparent huge pages
+       (its kernel's transparent_hugepage=); without it, Debian's default,
+       madvise, which Debian's QEMU asks for its guests' RAM)
 """
 import json
 import os
@@ -293,7 +297,7 @@ def numa_args(count):
     return a + ["-numa", "dist,src=0,dst=1,val=20"]
 
 
-def run_peer(build, initrd, n, ksm, seconds, work, fileset_mib, logfile):
+def run_peer(build, initrd, n, ksm, seconds, work, fileset_mib, logfile, thp=None):
     # The base disk on virtio-mmio, as discv's guests see theirs (on the
     # PCI transport the peer kernel's first read of it never completed).
     disk = (["-drive", f"file={build}/guest/base.img,if=none,id=base,format=raw,readonly=on",
@@ -302,7 +306,7 @@ def run_peer(build, initrd, n, ksm, seconds, work, fileset_mib, logfile):
            "-m", f"{HOST_MEM_MIB}M", *numa_args(nodes(work)), "-nographic", "-bios", OPENSBI,
            "-kernel", f"{build}/peer/Image", "-initrd", initrd, *disk,
            "-append", f"console=ttyS0 quiet peer.guests={n} peer.ksm={ksm} peer.seconds={seconds} "
-                      f"peer.work={work}"]
+                      f"peer.work={work}" + (f" transparent_hugepage={thp}" if thp else "")]
     proc, lines, _ = spawn(cmd)
     deadline = time.monotonic() + seconds * 4 + 900
     while proc.poll() is None and time.monotonic() < deadline:
@@ -312,7 +316,10 @@ def run_peer(build, initrd, n, ksm, seconds, work, fileset_mib, logfile):
             break
     stop(proc)
     keep_log(logfile, lines)
-    return peer_row([l for _, l in lines], n, ksm, work, fileset_mib)
+    row = peer_row([l for _, l in lines], n, ksm, work, fileset_mib)
+    if thp:
+        row["thp"] = thp
+    return row
 
 
 def peer_row(text, n, ksm, work, fileset_mib):
@@ -351,7 +358,8 @@ def peer_row(text, n, ksm, work, fileset_mib):
 # --- the charts and the table -------------------------------------------------
 
 def label(r):
-    return r["system"] + (f' ksm={r["ksm_setting"]}' if r["system"] != "discv" else "")
+    return r["system"] + (f' ksm={r["ksm_setting"]}' if r["system"] != "discv" else "") + \
+        (f' thp={r["thp"]}' if "thp" in r else "")
 
 
 def charts(rows, outdir):
@@ -393,6 +401,7 @@ def table(rows):
         return "-" if v is None else f"{v}{unit}"
     for r in rows:
         ksm = r.get("ksm_setting", "-") if r["system"] != "discv" else "-"
+        ksm += f', THP {r["thp"]}' if "thp" in r else ""
         idle = r["work"] == "idle"
         why = ("guest crashed" if r["guests_crashed"] else
                "guest powered off" if r["guests_gone"] else
@@ -413,7 +422,7 @@ def main(argv):
     if argv[1] == "--self-test":
         return 1 if self_test() else 0
     outdir, args = argv[1], list(argv[2:])
-    smoke, seconds, works, fileset_mib, counts, ksms = False, None, [], 32, [], []
+    smoke, seconds, works, fileset_mib, counts, ksms, thp = False, None, [], 32, [], [], None
     while args:
         a = args.pop(0)
         if a == "--smoke":
@@ -424,6 +433,8 @@ def main(argv):
             works.append(args.pop(0))
         elif a == "--ksm" and args and args[0] in ("off", "default", "fast"):
             ksms.append(args.pop(0))
+        elif a == "--thp" and args and args[0] in ("never", "madvise", "always"):
+            thp = args.pop(0)
         elif a == "--fileset-mib" and args and args[0].isdigit() and int(args[0]) > 0:
             fileset_mib = int(args.pop(0))
         elif a.isdigit() and int(a) > 0:
@@ -446,9 +457,10 @@ def main(argv):
                                       os.path.join(outdir, f"peer-{work}-{n}-discv.log")))
                 log("  " + summary(rows[-1]))
                 for ksm in ksms or (["fast"] if smoke else ksm_settings(work)):
-                    log(f"kvm-ksm: {work}, {n} guest(s), KSM {ksm}, {secs} s ...")
+                    log(f"kvm-ksm: {work}, {n} guest(s), KSM {ksm}" + (f", THP {thp}" if thp else "") +
+                        f", {secs} s ...")
                     rows.append(run_peer(build, initrd, n, ksm, secs, work, fileset_mib,
-                                         os.path.join(outdir, f"peer-{work}-{n}-ksm-{ksm}.log")))
+                                         os.path.join(outdir, f"peer-{work}-{n}-ksm-{ksm}.log"), thp))
                     log("  " + summary(rows[-1]))
     with open(os.path.join(outdir, "peer.json"), "w") as f:
         json.dump(rows, f, indent=1)
