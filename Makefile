@@ -82,7 +82,8 @@ help:
 	@echo "  make bench-peer   the same guests and work under discv and under KVM + KSM (a Debian 13"
 	@echo "                   host with kvm.ko and QEMU, booted on the same machine): N idle guests,"
 	@echo "                   N reading the same files, bulk TCP, an NFS read: boot time, host"
-	@echo "                   memory, disk reads"
+	@echo "                   memory, disk reads; PEER_ARGS passes peer.py's options (e.g."
+	@echo "                   PEER_ARGS='--thp never --work idle 8': the peer host without THP)"
 	@echo "  make debug        boot under QEMU halted, with gdb-multiarch attached"
 	@echo "  make deps         install the Debian packages discv needs (as root)"
 	@echo "  make all          build hypervisor, guest kernels (patched, stock), initramfs, base disk,"
@@ -279,7 +280,7 @@ bench-overcommit: all
 	@python3 tests/bench/overcommit_runs.py $(BUILD)/bench
 
 bench-peer: all
-	@BUILD='$(BUILD)' python3 tests/bench/peer.py $(BUILD)/bench
+	@BUILD='$(BUILD)' python3 tests/bench/peer.py $(BUILD)/bench $(PEER_ARGS)
 
 bench-boot: all
 	@python3 tests/bench/boot_scaling.py $(BUILD)/guest/Image $(BUILD)/guest/initramfs.cpio.gz \
