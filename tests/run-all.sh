@@ -77,12 +77,14 @@ else
 	tally "$b_pass" "$b_fail"
 fi
 
-# smoke NAME SCRIPT JSON CHECK: a smoke run of make bench-NAME
-# (tests/bench/SCRIPT --smoke); one test, passed if the run succeeds and
-# the Python expression CHECK holds of r, the JSON file it wrote.
+# smoke NAME SCRIPT JSON CHECK [ARG...]: a smoke run of make bench-NAME
+# (tests/bench/SCRIPT --smoke ARG...); one test, passed if the run
+# succeeds and the Python expression CHECK holds of r, the JSON file it
+# wrote.
 smoke() {
 	local name=$1 script=$2 json=$3 check=$4
-	if python3 "tests/bench/$script" "$BUILD/bench-smoke" --smoke &&
+	shift 4
+	if python3 "tests/bench/$script" "$BUILD/bench-smoke" --smoke "$@" &&
 		python3 -c "import json, sys; r = json.load(open(sys.argv[1])); sys.exit(not ($check))" \
 			"$BUILD/bench-smoke/$json"; then
 		tally 1 0
@@ -108,9 +110,13 @@ else
 	tally 0 1
 fi
 
-step "smoke run of make bench-peer (1 idle guest on discv and on KVM + KSM, 10 s)"
+# The peer host without transparent huge pages: with them, KSM at its fast
+# setting loses a guest now and then (docs/performance.md, "Transparent
+# huge pages"), and this smoke checks the bench, not that finding.
+step "smoke run of make bench-peer (1 idle guest on discv and on KVM + KSM, THP off, 10 s)"
 smoke peer peer.py peer.json \
-	'len(r) == 2 and all(x["guests_up"] == 1 and x["host_mib"] is not None and x["all_up_s"] for x in r) and r[1]["system"] == "kvm-ksm" and r[1]["vmm_pss_mib"] > 0'
+	'len(r) == 2 and all(x["guests_up"] == 1 and x["host_mib"] is not None and x["all_up_s"] for x in r) and r[1]["system"] == "kvm-ksm" and r[1]["vmm_pss_mib"] > 0 and r[1]["thp"] == "never"' \
+	--thp never
 
 step "benchmark: boot overhead (5 interleaved runs each; a figure, not a test)"
 python3 tests/bench/boot_overhead.py "$BUILD/guest/Image" "$BUILD/guest/initramfs.cpio.gz" \
